@@ -1,0 +1,23 @@
+"""Sequence Studio core: CSV in, LSTM/GRU models out, with honest baselines.
+
+Importing this package is cheap: it never imports TensorFlow, Keras or
+Streamlit. Heavy imports happen inside the functions that train or predict.
+"""
+
+from __future__ import annotations
+
+from .errors import BundleError, DataError, SpecError, TrainingFailed, UserError
+
+__version__ = "0.1.0"
+
+TASKS = ("forecast", "classify", "text")
+
+__all__ = [
+    "BundleError",
+    "DataError",
+    "SpecError",
+    "TrainingFailed",
+    "UserError",
+    "TASKS",
+    "__version__",
+]

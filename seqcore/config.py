@@ -1,0 +1,255 @@
+"""Frozen, validated spec dataclasses: what to read, what to build, how to train.
+
+Pages turn widgets into these; the CLI turns flags into these; the run store
+keeps them as JSON (``to_dict`` / ``from_dict``). ``validate()`` raises
+:class:`SpecError` naming the field and its allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import SpecError
+
+TASKS = ("forecast", "classify", "text")
+CELLS = ("lstm", "gru")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+FORECAST_LOSSES = ("mse", "mae", "huber")
+MISSING = ("error", "interpolate", "ffill", "drop")
+LR_SCHEDULES = ("none", "plateau", "cosine")
+BACKENDS = ("tensorflow", "jax")
+
+
+def _check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise SpecError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}.")
+
+
+def _check_range(name: str, value: Any, lo: float, hi: float, *, integer: bool = False) -> None:
+    if integer and (isinstance(value, bool) or not isinstance(value, int)):
+        raise SpecError(f"{name} must be a whole number between {lo} and {hi}; got {value!r}.")
+    if not integer and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise SpecError(f"{name} must be a number between {lo} and {hi}; got {value!r}.")
+    if not (lo <= value <= hi):
+        raise SpecError(f"{name} must be between {lo} and {hi}; got {value}.")
+
+
+class _Spec:
+    """Shared JSON round trip for the spec dataclasses."""
+
+    def to_dict(self) -> dict:
+        out = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict | None):
+        d = dict(d or {})
+        known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+        kwargs = {}
+        for k, v in d.items():
+            if k not in known:
+                continue  # tolerate fields from newer / older versions
+            if isinstance(v, list):
+                v = tuple(v)
+            kwargs[k] = v
+        return cls(**kwargs)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class DataSpec(_Spec):
+    """What the data is and how to turn it into training examples.
+
+    Column roles (names of columns in the CSV):
+      forecast: ``time`` (optional), ``targets`` (>= 1 numeric), ``features`` (numeric, optional)
+      classify: wide: ``label`` + ``features`` (value columns, in order; all other numeric
+                columns when empty); long: ``id``, ``order`` (optional), ``features``, ``label``
+      text:     ``text``, ``label``
+    """
+
+    task: str = "forecast"
+    # --- column roles ---
+    time: str | None = None
+    targets: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    label: str | None = None
+    id: str | None = None          # long-format sequence id (classify)
+    order: str | None = None       # long-format step order (classify)
+    text: str | None = None
+    layout: str = "auto"           # classify: "wide", "long" or "auto"
+    # --- cleaning ---
+    missing: str = "error"         # error | interpolate | ffill | drop (never silent)
+    # --- forecast ---
+    window: int = 24               # lookback L: how many past steps the model sees
+    horizon: int = 1               # H: how many future steps it predicts at once
+    log_transform: bool = False    # log1p on positive targets (growth series)
+    season: int | None = None      # seasonal period for the seasonal-naive baseline (auto when None)
+    # --- splits ---
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    # --- sequence classification ---
+    znorm: bool = False            # z-normalise each sequence on its own
+    max_steps: int = 2000          # sequences longer than this are cut (keeps the end)
+    # --- text ---
+    max_vocab: int = 20000
+    max_len: int = 64              # tokens kept per text
+    lowercase: bool = True
+
+    def validate(self) -> "DataSpec":
+        _check_choice("task", self.task, TASKS)
+        _check_choice("missing values", self.missing, MISSING)
+        _check_choice("layout", self.layout, ("auto", "wide", "long"))
+        _check_range("window", self.window, 1, 10_000, integer=True)
+        _check_range("horizon", self.horizon, 1, 1_000, integer=True)
+        _check_range("validation fraction", self.val_fraction, 0.0, 0.5)
+        _check_range("test fraction", self.test_fraction, 0.0, 0.5)
+        if self.val_fraction + self.test_fraction > 0.8:
+            raise SpecError("validation + test fractions leave too little to train on; keep their sum at 0.8 or less.")
+        if self.season is not None:
+            _check_range("season", self.season, 1, 10_000, integer=True)
+        _check_range("max steps", self.max_steps, 2, 100_000, integer=True)
+        _check_range("max vocabulary", self.max_vocab, 10, 1_000_000, integer=True)
+        _check_range("max length", self.max_len, 2, 5_000, integer=True)
+        if self.task == "forecast" and not self.targets:
+            raise SpecError("Forecasting needs at least one target column: pick the column(s) to predict.")
+        if self.task == "forecast" and set(self.targets) & set(self.features):
+            both = ", ".join(sorted(set(self.targets) & set(self.features)))
+            raise SpecError(f"Column {both} is both a target and an extra feature; targets are used as inputs already.")
+        if self.task == "classify" and not self.label:
+            raise SpecError("Sequence classification needs a label column: pick the column that holds the class.")
+        if self.task == "text" and (not self.text or not self.label):
+            raise SpecError("Text classification needs a text column and a label column.")
+        return self
+
+
+@dataclass(frozen=True)
+class ModelSpec(_Spec):
+    """The network: recurrent layers, then a dense head, then the task's output layer."""
+
+    cell: str = "lstm"                 # "lstm" or "gru"
+    units: tuple[int, ...] = (64,)     # one entry per stacked recurrent layer
+    bidirectional: bool = False        # read sequences both ways (not for forecasting the future of the same series... allowed though)
+    dropout: float = 0.0               # dropout on recurrent layer inputs / outputs
+    recurrent_dropout: float = 0.0     # dropout inside the recurrence (disables the fast GPU kernel)
+    dense_units: int = 0               # hidden dense layer before the output (0 = none)
+    embedding_dim: int = 64            # text only: size of each word vector
+
+    def validate(self) -> "ModelSpec":
+        _check_choice("cell", self.cell, CELLS)
+        if not self.units:
+            raise SpecError("units: give at least one recurrent layer (for example 64).")
+        if len(self.units) > 8:
+            raise SpecError(f"layers: at most 8 stacked recurrent layers; got {len(self.units)}.")
+        for i, u in enumerate(self.units):
+            _check_range(f"units of layer {i + 1}", u, 1, 4096, integer=True)
+        _check_range("dropout", self.dropout, 0.0, 0.9)
+        _check_range("recurrent dropout", self.recurrent_dropout, 0.0, 0.9)
+        _check_range("dense units", self.dense_units, 0, 8192, integer=True)
+        _check_range("embedding size", self.embedding_dim, 2, 2048, integer=True)
+        return self
+
+
+@dataclass(frozen=True)
+class TrainSpec(_Spec):
+    """How to fit: optimiser, learning rate, batch size, epochs, early stopping, seed."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    clipnorm: float | None = 1.0       # gradient clipping by norm (None = off)
+    loss: str = "mse"                  # forecast only: mse | mae | huber (classification uses cross-entropy)
+    batch_size: int = 32
+    epochs: int = 50
+    patience: int = 8                  # early stopping: epochs without val improvement (0 = off)
+    lr_schedule: str = "plateau"       # none | plateau (halve on stall) | cosine
+    seed: int = 42
+    jit_compile: bool = True           # XLA: measured faster on CPU
+    max_memory_mb: int = 4096          # refuse configurations whose estimate exceeds this
+
+    def validate(self) -> "TrainSpec":
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_range("learning rate", self.learning_rate, 1e-7, 10.0)
+        if self.clipnorm is not None:
+            _check_range("gradient clipping", self.clipnorm, 1e-4, 1e4)
+        _check_choice("loss", self.loss, FORECAST_LOSSES)
+        _check_range("batch size", self.batch_size, 1, 65_536, integer=True)
+        _check_range("epochs", self.epochs, 1, 10_000, integer=True)
+        _check_range("patience", self.patience, 0, 1_000, integer=True)
+        _check_choice("learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
+        _check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
+        _check_range("memory limit (MB)", self.max_memory_mb, 16, 1_000_000, integer=True)
+        return self
+
+
+@dataclass(frozen=True)
+class RunSpec(_Spec):
+    """Everything needed to reproduce a run (the dataset itself is referenced by hash elsewhere)."""
+
+    data: DataSpec = field(default_factory=DataSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+
+    def validate(self) -> "RunSpec":
+        self.data.validate()
+        self.model.validate()
+        self.train.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return {"data": self.data.to_dict(), "model": self.model.to_dict(), "train": self.train.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "RunSpec":
+        d = d or {}
+        return cls(
+            data=DataSpec.from_dict(d.get("data")),
+            model=ModelSpec.from_dict(d.get("model")),
+            train=TrainSpec.from_dict(d.get("train")),
+        )
+
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    # Plain-language presets shown in the app; values are overrides on the defaults.
+    "quick": {"model": {"units": (32,)}, "train": {"epochs": 15, "patience": 4, "batch_size": 64}},
+    "balanced": {"model": {"units": (64,)}, "train": {"epochs": 60, "patience": 10, "batch_size": 32}},
+    "thorough": {"model": {"units": (128, 64), "dropout": 0.1},
+                 "train": {"epochs": 200, "patience": 20, "batch_size": 32}},
+}
+
+
+def apply_preset(spec: RunSpec, preset: str) -> RunSpec:
+    _check_choice("preset", preset, tuple(PRESETS))
+    p = PRESETS[preset]
+    return RunSpec(
+        data=spec.data.replace(**p.get("data", {})),
+        model=spec.model.replace(**p.get("model", {})),
+        train=spec.train.replace(**p.get("train", {})),
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits for uploads. Override with SEQSTUDIO_MAX_UPLOAD_MB / _MAX_ROWS / _MAX_COLUMNS."""
+
+    max_bytes: int = 200 * 1024 * 1024
+    max_rows: int = 2_000_000
+    max_columns: int = 5_000
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        d = cls()
+        try:
+            return cls(
+                max_bytes=int(float(os.environ.get("SEQSTUDIO_MAX_UPLOAD_MB", d.max_bytes / 2**20)) * 2**20),
+                max_rows=int(os.environ.get("SEQSTUDIO_MAX_ROWS", d.max_rows)),
+                max_columns=int(os.environ.get("SEQSTUDIO_MAX_COLUMNS", d.max_columns)),
+            )
+        except ValueError:
+            return d

@@ -1,0 +1,175 @@
+"""Build LSTM / GRU networks per task, and estimate their size without building them.
+
+Shapes:
+  forecast: input (batch, window, n_inputs)  -> output (batch, horizon, n_targets)
+  classify: input (batch, steps, n_features) -> output (batch, n_classes) probabilities
+  text:     input (batch, max_len) int ids   -> output (batch, n_classes) probabilities
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import ModelSpec, TrainSpec
+from .errors import SpecError
+
+# A checked string picks the Keras layer class (darts style).
+CELL_LAYERS = {"lstm": "LSTM", "gru": "GRU"}
+GATES = {"lstm": 4, "gru": 3}
+
+# Layers a bundle may contain (anything else is refused before loading).
+ALLOWED_LAYERS = frozenset({
+    "InputLayer", "LSTM", "GRU", "Bidirectional", "Dense", "Dropout", "Embedding", "Masking",
+    "Reshape", "Functional", "Sequential", "Model", "LSTMCell", "GRUCell",
+})
+
+PAD_VALUE = -1000.0  # right padding of varying-length sequences; masked out
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What the data dictates about the network (filled in by the task's prepare step)."""
+
+    task: str
+    input_shape: tuple             # without the batch axis
+    output_shape: tuple            # without the batch axis: (H, T) or (C,)
+    vocab_size: int | None = None  # text only
+    masking: bool = False          # varying-length sequences (padded with PAD_VALUE)
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
+                "vocab_size": self.vocab_size, "masking": self.masking}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelShape":
+        return cls(task=d["task"], input_shape=tuple(d["input_shape"]), output_shape=tuple(d["output_shape"]),
+                   vocab_size=d.get("vocab_size"), masking=bool(d.get("masking")))
+
+
+@dataclass
+class Estimate:
+    params: int
+    memory_mb: float
+    layers: list[dict]             # [{"name", "output_shape", "params"}] for the architecture summary
+    gpu_kernel: bool               # True when the fused cuDNN kernel can be used on a GPU
+    gpu_notes: list[str]
+
+    def to_dict(self) -> dict:
+        return {"params": self.params, "memory_mb": self.memory_mb, "layers": self.layers,
+                "gpu_kernel": self.gpu_kernel, "gpu_notes": self.gpu_notes}
+
+
+def _rnn_params(cell: str, n_in: int, units: int) -> int:
+    if cell == "lstm":
+        return 4 * (units * (n_in + units) + units)
+    return 3 * (units * (n_in + units) + 2 * units)  # GRU, reset_after=True
+
+
+def estimate(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
+    """Parameter count (exact for these architectures), a rough training-memory figure, and the layer table."""
+    model.validate()
+    layers: list[dict] = []
+    steps = int(shape.input_shape[0])
+    if shape.task == "text":
+        n_in = model.embedding_dim
+        p = int(shape.vocab_size or 0) * model.embedding_dim
+        layers.append({"name": "Embedding", "output_shape": f"({steps}, {n_in})", "params": p})
+    else:
+        n_in = int(shape.input_shape[1])
+        if shape.masking:
+            layers.append({"name": "Masking (varying lengths)", "output_shape": f"({steps}, {n_in})", "params": 0})
+    total = sum(layer["params"] for layer in layers)
+    dirs = 2 if model.bidirectional else 1
+    act_floats = 0
+    for i, u in enumerate(model.units):
+        last = i == len(model.units) - 1
+        p = dirs * _rnn_params(model.cell, n_in, u)
+        out_w = dirs * u
+        name = ("Bidirectional " if model.bidirectional else "") + CELL_LAYERS[model.cell] + f" {u}"
+        layers.append({"name": name, "output_shape": f"({out_w},)" if last else f"({steps}, {out_w})", "params": p})
+        total += p
+        act_floats += steps * dirs * u * (GATES[model.cell] + 2)
+        if model.dropout > 0:
+            layers.append({"name": f"Dropout {model.dropout:g}", "output_shape": layers[-1]["output_shape"], "params": 0})
+        n_in = out_w
+    if model.dense_units:
+        p = n_in * model.dense_units + model.dense_units
+        layers.append({"name": f"Dense {model.dense_units} (relu)", "output_shape": f"({model.dense_units},)", "params": p})
+        total += p
+        n_in = model.dense_units
+    n_out = 1
+    for d in shape.output_shape:
+        n_out *= int(d)
+    p = n_in * n_out + n_out
+    head = "Dense (softmax)" if shape.task != "forecast" else "Dense (linear)"
+    layers.append({"name": head, "output_shape": str(tuple(shape.output_shape)), "params": p})
+    total += p
+    # weights + gradients + two Adam moments (+ a copy for best weights), float32
+    weight_mb = total * 4 * 5 / 2**20
+    act_mb = train.batch_size * (act_floats + steps * max(1, int(shape.input_shape[-1]) if shape.task != "text"
+                                                           else model.embedding_dim)) * 4 / 2**20
+    notes = []
+    if model.recurrent_dropout > 0:
+        notes.append("Recurrent dropout turns off the fast GPU (cuDNN) kernel; training on a GPU will be several times slower.")
+    if shape.masking:
+        notes.append("Sequences of different lengths are padded and masked; the GPU kernel still works with right padding.")
+    return Estimate(params=int(total), memory_mb=round(weight_mb + act_mb + 50.0, 1), layers=layers,
+                    gpu_kernel=model.recurrent_dropout == 0, gpu_notes=notes)
+
+
+def check_fits(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
+    est = estimate(model, train, shape)
+    if est.memory_mb > train.max_memory_mb:
+        raise SpecError(
+            f"This configuration needs about {est.memory_mb:,.0f} MB to train ({est.params:,} parameters), more than "
+            f"the {train.max_memory_mb:,} MB allowed. Use fewer or smaller layers, a smaller batch size or a shorter window."
+        )
+    return est
+
+
+def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape):
+    """Build and compile the Keras model. Imports Keras (call only where training/predicting)."""
+    import keras
+    from keras import layers as L
+
+    model.validate()
+    train.validate()
+    cell_cls = getattr(L, CELL_LAYERS[model.cell])
+    inputs = keras.Input(shape=tuple(shape.input_shape), name="inputs",
+                         dtype="int32" if shape.task == "text" else "float32")
+    x = inputs
+    if shape.task == "text":
+        x = L.Embedding(int(shape.vocab_size), model.embedding_dim, mask_zero=True, name="embedding")(x)
+    elif shape.masking:
+        x = L.Masking(mask_value=PAD_VALUE, name="masking")(x)
+    for i, units in enumerate(model.units):
+        last = i == len(model.units) - 1
+        rnn = cell_cls(units, return_sequences=not last, recurrent_dropout=model.recurrent_dropout,
+                       name=f"{model.cell}_{i + 1}")
+        if model.bidirectional:
+            rnn = L.Bidirectional(rnn, name=f"bidirectional_{i + 1}")
+        x = rnn(x)
+        if model.dropout > 0:
+            x = L.Dropout(model.dropout, name=f"dropout_{i + 1}")(x)
+    if model.dense_units:
+        x = L.Dense(model.dense_units, activation="relu", name="dense_hidden")(x)
+    if shape.task == "forecast":
+        h, t = shape.output_shape
+        x = L.Dense(int(h) * int(t), name="forecast")(x)
+        outputs = L.Reshape((int(h), int(t)), name="forecast_steps")(x)
+        loss = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[train.loss]
+        metrics = ["mae"]
+    else:
+        outputs = L.Dense(int(shape.output_shape[0]), activation="softmax", name="probabilities")(x)
+        loss = "sparse_categorical_crossentropy"
+        metrics = ["accuracy"]
+    net = keras.Model(inputs, outputs, name=f"seqstudio_{shape.task}_{model.cell}")
+    opt_cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+               "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}[train.optimizer]
+    opt_kwargs = {"learning_rate": train.learning_rate}
+    if train.clipnorm:
+        opt_kwargs["clipnorm"] = train.clipnorm
+    if train.optimizer == "sgd":
+        opt_kwargs["momentum"] = 0.9
+    net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=train.jit_compile)
+    return net

@@ -1,0 +1,69 @@
+"""A small, JSON-serialisable word tokeniser and vocabulary (built on the training split only)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+PAD, OOV = 0, 1
+_TOKEN = re.compile(r"[\w']+|[^\w\s]", re.UNICODE)
+
+
+def tokenize(text: str, lowercase: bool = True) -> list[str]:
+    text = "" if text is None else str(text)
+    if lowercase:
+        text = text.lower()
+    return _TOKEN.findall(text)
+
+
+@dataclass
+class Vocabulary:
+    """Word -> id. Ids 0 (padding) and 1 (unknown word) are reserved."""
+
+    words: list[str]           # words[i] has id i + 2
+    lowercase: bool = True
+    max_len: int = 64
+
+    @classmethod
+    def build(cls, texts, max_vocab: int, max_len: int, lowercase: bool = True) -> "Vocabulary":
+        counts: Counter = Counter()
+        for t in texts:
+            counts.update(tokenize(t, lowercase))
+        # frequency, then alphabetical: deterministic
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        words = [w for w, _ in ranked[: max(0, max_vocab - 2)]]
+        return cls(words=words, lowercase=lowercase, max_len=max_len)
+
+    @property
+    def size(self) -> int:
+        return len(self.words) + 2
+
+    def encode(self, texts) -> np.ndarray:
+        """(n,) texts -> (n, max_len) int32 ids, right-padded with 0, truncated to the first max_len tokens."""
+        index = {w: i + 2 for i, w in enumerate(self.words)}
+        out = np.zeros((len(texts), self.max_len), dtype=np.int32)
+        for r, t in enumerate(texts):
+            ids = [index.get(tok, OOV) for tok in tokenize(t, self.lowercase)[: self.max_len]]
+            if ids:
+                out[r, : len(ids)] = ids
+        return out
+
+    def coverage(self, texts) -> float:
+        """Share of tokens in ``texts`` that the vocabulary knows (0..1)."""
+        known = set(self.words)
+        total = hit = 0
+        for t in texts:
+            toks = tokenize(t, self.lowercase)
+            total += len(toks)
+            hit += sum(1 for w in toks if w in known)
+        return hit / total if total else 0.0
+
+    def to_dict(self) -> dict:
+        return {"words": list(self.words), "lowercase": self.lowercase, "max_len": self.max_len}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Vocabulary":
+        return cls(words=[str(w) for w in d["words"]], lowercase=bool(d["lowercase"]), max_len=int(d["max_len"]))

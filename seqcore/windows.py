@@ -1,0 +1,122 @@
+"""Training examples as index gathers: windows over a series, or rows of an array.
+
+No window is materialised until a batch asks for it: a batch of forecast windows
+is one fancy-index gather from a strided view of the series
+(``numpy.lib.stride_tricks.sliding_window_view``), so memory stays at the size of
+the series whatever the number of windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+@dataclass
+class Split:
+    """Row ranges of a chronological split of ``n`` rows: train [0, a), val [a, b), test [b, n)."""
+
+    n: int
+    train_end: int
+    val_end: int
+
+
+def chronological_split(n: int, val_fraction: float, test_fraction: float) -> Split:
+    n_test = int(round(n * test_fraction))
+    n_val = int(round(n * val_fraction))
+    return Split(n=n, train_end=n - n_test - n_val, val_end=n - n_test)
+
+
+def window_starts(lo: int, hi: int, window: int, horizon: int) -> np.ndarray:
+    """Forecast origins ``t`` whose targets ``[t, t + horizon)`` lie in rows ``[lo, hi)``
+    and whose inputs ``[t - window, t)`` exist (they may reach back before ``lo``)."""
+    first = max(lo, window)
+    last = hi - horizon  # inclusive
+    if last < first:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(first, last + 1, dtype=np.int64)
+
+
+class Source:
+    """Anything that can hand out batches by index: ``len(src)`` and ``src.gather(idx) -> (X, y)``."""
+
+    def __len__(self) -> int:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def gather(self, idx: np.ndarray):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def inputs(self, idx: np.ndarray) -> np.ndarray:
+        return self.gather(idx)[0]
+
+
+class WindowSource(Source):
+    """Forecast windows over one scaled series.
+
+    inputs:  (N, F) float32, every input channel per time step (targets first, then features)
+    targets: (N, T) float32, the scaled target columns
+    starts:  (n,) forecast origins; example i has X = inputs[s-L:s] (L, F) and y = targets[s:s+H] (H, T)
+    """
+
+    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, window: int, horizon: int):
+        self.inputs_arr = np.ascontiguousarray(inputs, dtype=np.float32)
+        self.targets_arr = np.ascontiguousarray(targets, dtype=np.float32)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.window = int(window)
+        self.horizon = int(horizon)
+        # (N - L + 1, F, L) strided views: no copy
+        self._xv = sliding_window_view(self.inputs_arr, self.window, axis=0)
+        self._yv = sliding_window_view(self.targets_arr, self.horizon, axis=0)
+
+    def __len__(self) -> int:
+        return int(self.starts.shape[0])
+
+    def gather(self, idx):
+        s = self.starts[idx]
+        x = self._xv[s - self.window].transpose(0, 2, 1)  # (b, L, F)
+        y = self._yv[s].transpose(0, 2, 1)  # (b, H, T)
+        return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+    def inputs(self, idx):
+        s = self.starts[idx]
+        return np.ascontiguousarray(self._xv[s - self.window].transpose(0, 2, 1))
+
+
+class ArraySource(Source):
+    """Examples that are rows of arrays: X (n, ...) and y (n, ...)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray | None):
+        self.x = x
+        self.y = y
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def gather(self, idx):
+        return self.x[idx], (None if self.y is None else self.y[idx])
+
+    def inputs(self, idx):
+        return self.x[idx]
+
+
+def iterate_inputs(src: Source, batch_size: int):
+    """Yield input batches of ``src`` in order (for prediction)."""
+    n = len(src)
+    for lo in range(0, n, batch_size):
+        yield src.inputs(np.arange(lo, min(n, lo + batch_size)))
+
+
+def pad_sequences(seqs: list[np.ndarray], max_steps: int, value: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad a list of (len_i, F) arrays to (n, max_len, F); sequences longer than ``max_steps``
+    keep their last ``max_steps`` steps. Returns (padded float32, lengths int64)."""
+    if not seqs:
+        return np.zeros((0, 1, 1), np.float32), np.zeros(0, np.int64)
+    f = seqs[0].shape[1]
+    lengths = np.array([min(len(s), max_steps) for s in seqs], dtype=np.int64)
+    out = np.full((len(seqs), int(lengths.max()), f), value, dtype=np.float32)
+    for i, s in enumerate(seqs):
+        k = lengths[i]
+        out[i, :k] = s[len(s) - k:]
+    return out, lengths

@@ -1,0 +1,30 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "seqcore" / "samples"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture
+def sample_bytes():
+    def read(name: str) -> bytes:
+        return (SAMPLES / name).read_bytes()
+    return read
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own SEQSTUDIO_HOME so nothing touches the user's data."""
+    home = tmp_path / "seqstudio-home"
+    monkeypatch.setenv("SEQSTUDIO_HOME", str(home))
+    return home
