@@ -170,7 +170,7 @@ class TrainSpec(_Spec):
     patience: int = 8                  # early stopping: epochs without val improvement (0 = off)
     lr_schedule: str = "plateau"       # none | plateau (halve on stall) | cosine
     seed: int = 42
-    jit_compile: bool = True           # XLA: measured faster on CPU
+    jit_compile: bool = False          # XLA: faster per epoch on big data, but compiling costs seconds up front
     max_memory_mb: int = 4096          # refuse configurations whose estimate exceeds this
 
     def validate(self) -> "TrainSpec":

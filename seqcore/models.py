@@ -134,6 +134,11 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape):
 
     model.validate()
     train.validate()
+    gpu = has_gpu()
+    # On a GPU the fused cuDNN kernel wins (and cannot be XLA-compiled); on a CPU the generic loop is
+    # XLA-compiled instead. Keras only allows XLA when no layer may pick cuDNN, hence use_cudnn=False there.
+    use_cudnn = "auto" if gpu else False
+    jit = bool(train.jit_compile and not gpu)
     cell_cls = getattr(L, CELL_LAYERS[model.cell])
     inputs = keras.Input(shape=tuple(shape.input_shape), name="inputs",
                          dtype="int32" if shape.task == "text" else "float32")
@@ -145,7 +150,7 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape):
     for i, units in enumerate(model.units):
         last = i == len(model.units) - 1
         rnn = cell_cls(units, return_sequences=not last, recurrent_dropout=model.recurrent_dropout,
-                       name=f"{model.cell}_{i + 1}")
+                       use_cudnn=use_cudnn, name=f"{model.cell}_{i + 1}")
         if model.bidirectional:
             rnn = L.Bidirectional(rnn, name=f"bidirectional_{i + 1}")
         x = rnn(x)
@@ -171,5 +176,12 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape):
         opt_kwargs["clipnorm"] = train.clipnorm
     if train.optimizer == "sgd":
         opt_kwargs["momentum"] = 0.9
-    net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=train.jit_compile)
+    net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=jit)
     return net
+
+
+def has_gpu() -> bool:
+    """True when TensorFlow sees a GPU (imports TensorFlow)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))

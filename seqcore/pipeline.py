@@ -90,7 +90,7 @@ def run_training(
     estimate = check_fits(spec.model, spec.train, prep.shape)
     import keras
 
-    set_seed(spec.train.seed)
+    set_seed(spec.train.seed, strict=not spec.train.jit_compile)
     resume_state = load_checkpoint_state(checkpoint_dir) if (resume and checkpoint_dir) else None
     if resume_state is not None:
         from .bundle import check_model_config, inspect_keras_file  # noqa: F401 - same checks as bundles

@@ -41,19 +41,38 @@ def configure_threads(n: int | None) -> None:
 
 
 def quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probing, oneDNN notes) kept off stderr."""
+    import sys
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" in sys.modules:
+        return
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # CUDA probing happens here
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
-def set_seed(seed: int) -> None:
+def set_seed(seed: int, *, strict: bool = False) -> None:
+    """Seed Python, NumPy and the backend. ``strict`` also turns on TensorFlow's op determinism, which
+    Keras answers by switching XLA off; on a CPU XLA-compiled runs are repeatable without it (tested)."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(int(seed))
-    try:
-        tf.config.experimental.enable_op_determinism()
-    except Exception:  # noqa: BLE001 - older TF without the switch
-        pass
+    if strict:
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except Exception:  # noqa: BLE001 - older TF without the switch
+            pass
 
 
 def make_feeder(src: Source, batch_size: int, *, shuffle: bool, seed: int):
@@ -210,7 +229,10 @@ def fit(
                 state.best, state.best_epoch, state.wait = value, epoch + 1, 0
                 best_weights["w"] = self.model.get_weights()
                 if checkpoint_dir is not None:
-                    self.model.save_weights(str(Path(checkpoint_dir) / "best.weights.h5"))
+                    ck = Path(checkpoint_dir)
+                    ck.mkdir(parents=True, exist_ok=True)
+                    self.model.save_weights(str(ck / "best.tmp.weights.h5"))
+                    os.replace(ck / "best.tmp.weights.h5", ck / "best.weights.h5")
             else:
                 state.wait += 1
             point["best"] = state.best_epoch == epoch + 1

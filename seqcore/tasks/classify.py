@@ -203,10 +203,11 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         notes.append(f"Sequences longer than {spec.max_steps} steps were cut to their last {spec.max_steps} steps.")
     state = {
         "task": "classify", "layout": layout, "label": spec.label, "id": spec.id, "order": spec.order,
-        "features": columns, "class_names": names, "steps": steps, "n_features": len(columns),
+        "features": columns, "class_names": names, "steps": steps, "n_features": int(all_seqs[0].shape[1]),
         "mean": mean.tolist(), "std": std.tolist(), "znorm": spec.znorm, "missing": spec.missing,
     }
     x, lengths = _to_array(all_seqs, state)
+    fit = np.concatenate([tr, va])
     masking = bool((np.minimum(lengths_all, steps) != steps).any())
     state["masking"] = masking
     if layout == "wide":
@@ -214,13 +215,14 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     else:
         state["columns"] = {spec.id: "any", **({spec.order: "any"} if spec.order else {}),
                             **{c: "numeric" for c in columns}}
-    shape = ModelShape(task="classify", input_shape=(steps, len(columns)), output_shape=(len(names),), masking=masking)
+    shape = ModelShape(task="classify", input_shape=(steps, state["n_features"]), output_shape=(len(names),), masking=masking)
     return Prepared(
         task="classify", shape=shape,
         train=ArraySource(x[tr], all_y[tr]), val=ArraySource(x[va], all_y[va]) if len(va) else None,
         test=ArraySource(x[te], all_y[te]), state=state, notes=notes,
-        extra={"y_train": all_y[tr], "y_test": all_y[te], "lengths_train": lengths[tr], "lengths_test": lengths[te],
-               "x_train": x[tr], "x_test": x[te], "ids_test": id_frame.iloc[te]},
+        # baselines have nothing to tune, so they learn from everything the model saw (train + validation)
+        extra={"y_train": all_y[fit], "y_test": all_y[te], "lengths_train": lengths[fit], "lengths_test": lengths[te],
+               "x_train": x[fit], "x_test": x[te], "ids_test": id_frame.iloc[te]},
     )
 
 

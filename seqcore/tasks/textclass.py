@@ -80,7 +80,9 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     return Prepared(
         task="text", shape=shape, train=ArraySource(x[tr], y[tr]), val=ArraySource(x[va], y[va]) if len(va) else None,
         test=ArraySource(x[te], y[te]), state=state, notes=notes,
-        extra={"y_train": y[tr], "y_test": y[te], "texts_train": texts_arr[tr].tolist(),
+        # baselines have nothing to tune, so they learn from everything the model saw (train + validation)
+        extra={"y_train": y[np.concatenate([tr, va])], "y_test": y[te],
+               "texts_train": texts_arr[np.concatenate([tr, va])].tolist(),
                "texts_test": texts_arr[te].tolist(), "vocab_coverage": vocab.coverage(texts_arr[te].tolist())},
     )
 

@@ -1,0 +1,129 @@
+"""The CLI contract (exit codes, one-line errors, files written) and bundle safety checks."""
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcore.bundle import (BundleError, bundle_zip_bytes, check_model_config, extract_bundle_zip, load_bundle,
+                            read_bundle)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "seqcore" / "samples"
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "seqcore", *map(str, args)], capture_output=True, text=True,
+                          cwd=str(ROOT), timeout=timeout)
+
+
+def test_inspect_text_and_json():
+    r = cli("inspect", SAMPLES / "Airline.csv")
+    assert r.returncode == 0, r.stderr
+    assert "suggested task: forecast" in r.stdout and "Passengers" in r.stdout
+    r = cli("inspect", SAMPLES / "BasicMotions_TRAIN.csv", "--json")
+    assert r.returncode == 0
+    out = json.loads(r.stdout)
+    assert out["suggested_task"] == "classify"
+    assert out["roles"]["id"] == "case_id" and out["roles"]["label"] == "label"
+    assert out["format"]["delimiter"] == ","
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image"),
+])
+def test_inspect_unreadable_input_is_one_line_exit_2(tmp_path, content, needle):
+    f = tmp_path / "bad.csv"
+    f.write_bytes(content)
+    r = cli("inspect", f)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:")
+    assert needle in lines[0].lower()
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_file_and_bad_arguments_exit_2(tmp_path):
+    r = cli("inspect", tmp_path / "nope.csv")
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    r = cli("train", SAMPLES / "Airline.csv", "--task", "nonsense")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    r = cli("train", SAMPLES / "Airline.csv", "--task", "forecast", "--units", "0", "--epochs", "1")
+    assert r.returncode == 2 and "units" in r.stderr and "Traceback" not in r.stderr
+    r = cli("train", SAMPLES / "Airline.csv", "--task", "forecast", "--target", "Nope", "--epochs", "1")
+    assert r.returncode == 2 and "'Nope'" in r.stderr
+
+
+@pytest.mark.slow
+def test_train_and_predict_through_the_cli(tmp_path):
+    out = tmp_path / "run"
+    r = cli("train", SAMPLES / "Airline.csv", "--task", "forecast", "--window", "12", "--horizon", "2",
+            "--epochs", "3", "--units", "8", "--out", out)
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"test", "baselines"}
+    assert {"naive", "seasonal_naive", "mean"} <= set(metrics["baselines"])
+    assert metrics["test"]["mae"] > 0
+    assert (out / "bundle" / "model.keras").exists()
+    pred_file = tmp_path / "pred.csv"
+    r = cli("predict", out, SAMPLES / "Airline.csv", "--out", pred_file)
+    assert r.returncode == 0, r.stderr
+    pred = pd.read_csv(pred_file)
+    assert pred["time"].tolist() == ["1961-01-01", "1961-02-01"]
+    # a prediction file missing the target column: clear message, exit 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Other\n1949-01,1\n")
+    r = cli("predict", out, bad)
+    assert r.returncode == 2 and "'Passengers'" in r.stderr and "Traceback" not in r.stderr
+
+    # bundle zip round trip, and hostile archives refused
+    z = bundle_zip_bytes(out / "bundle")
+    dest = extract_bundle_zip(z, tmp_path / "unzipped")
+    b = load_bundle(dest)
+    assert b.shape.task == "forecast"
+    x = np.zeros((1, 12, 1), np.float32)
+    ref = load_bundle(out / "bundle").model.predict_on_batch(x)
+    assert np.allclose(b.model.predict_on_batch(x), ref)
+
+    with pytest.raises(BundleError, match="truncated|damaged"):
+        extract_bundle_zip(z[: len(z) // 2], tmp_path / "trunc")
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../x", "boom")
+    with pytest.raises(BundleError, match="not allowed"):
+        extract_bundle_zip(evil.getvalue(), tmp_path / "evil")
+    assert not (tmp_path / "x").exists()
+
+    # tampered files fail the checksum
+    (dest / "preprocess.json").write_text("{}")
+    with pytest.raises(BundleError, match="checksum"):
+        read_bundle(dest)
+
+
+def test_model_config_allow_list():
+    ok = {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+          "config": {"layers": [{"module": "keras.layers", "class_name": "LSTM", "registered_name": None,
+                                 "config": {"kernel_initializer": {"module": "keras.initializers",
+                                                                   "class_name": "GlorotUniform",
+                                                                   "registered_name": None}}}]}}
+    check_model_config(ok)
+    lam = json.loads(json.dumps(ok))
+    lam["config"]["layers"].append({"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                                    "config": {"function": {"class_name": "__lambda__"}}})
+    with pytest.raises(BundleError):
+        check_model_config(lam)
+    custom = json.loads(json.dumps(ok))
+    custom["config"]["layers"].append({"module": "evil.module", "class_name": "Reader", "registered_name": "x>Reader"})
+    with pytest.raises(BundleError, match="not allowed"):
+        check_model_config(custom)
+    unsafe = json.loads(json.dumps(ok))
+    unsafe["config"]["safe_mode"] = False
+    with pytest.raises(BundleError, match="forbidden"):
+        check_model_config(unsafe)
