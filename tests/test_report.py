@@ -1,0 +1,148 @@
+"""The shareable HTML report: escaped user text, plotly.js inlined once, metrics beside baselines."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from plotly.offline import get_plotlyjs
+
+from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
+from seqcore.metrics import classification_metrics, compare_to_baselines, forecast_metrics
+from seqcore.report import describe_run, run_report_html, verdict
+from seqcore.viz import format_number
+
+EVIL_NAME = "<script>alert(1)</script>"
+EVIL_LABEL = "<b>x</b>"
+
+
+def _history(n=6):
+    pts = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.1 / e + 0.01 * e, "lr": 1e-3} for e in range(1, n + 1)]
+    pts += [{"kind": "batch", "epoch": 1, "batch": 3, "batches": 10, "loss": 1.4}]
+    return pts
+
+
+@pytest.fixture
+def classify_run():
+    names = [EVIL_LABEL, "plain"]
+    y = np.array([0, 0, 1, 1, 1, 0, 1, 0])
+    proba = np.array([[.9, .1], [.3, .7], [.2, .8], [.4, .6], [.7, .3], [.8, .2], [.1, .9], [.6, .4]])
+    test = classification_metrics(y, proba, names)
+    base = {"majority_class": classification_metrics(y, np.tile([0.0, 1.0], (8, 1)), names),
+            "bag_of_words": classification_metrics(y, np.tile([0.6, 0.4], (8, 1)), names)}
+    metrics = {"test": test, "baselines": base, "comparison": compare_to_baselines(test, base, "accuracy"),
+               "training": {"epochs_run": 6, "best_epoch": 4, "early_stopped": True, "seconds": 12.5,
+                            "params": 4321, "sizes": {"train": 30, "val": 6, "test": 8}},
+               "notes": ["1 row(s) without a label were left out <i>really</i>."]}
+    texts = ["good film", "<img src=x onerror=alert(2)>", "meh", "fine", "awful & dull", "ok", "great", "bad"]
+    pred = pd.DataFrame({"text": texts, "actual": [names[i] for i in y],
+                         "predicted": [names[i] for i in proba.argmax(1)], "confidence": proba.max(1)})
+    spec = RunSpec(data=DataSpec(task="text", text="review <u>", label="sentiment"),
+                   model=ModelSpec(cell="gru", units=(32, 16), dropout=0.2, embedding_dim=16),
+                   train=TrainSpec(epochs=20, patience=3))
+    return spec, metrics, pred
+
+
+@pytest.fixture
+def forecast_run():
+    rng = np.random.default_rng(0)
+    n, H = 20, 2
+    actual = rng.normal(100, 10, size=(n, H, 1))
+    pred = actual + rng.normal(0, 1, size=actual.shape)
+    train = rng.normal(100, 10, size=50)
+    test = forecast_metrics(actual, pred, y_train=train, target_names=["sales <x>"])
+    base = {"naive": forecast_metrics(actual, actual + 5, y_train=train, target_names=["sales <x>"]),
+            "mean": forecast_metrics(actual, np.full_like(actual, 100.0), y_train=train, target_names=["sales <x>"])}
+    metrics = {"test": test, "baselines": base, "comparison": compare_to_baselines(test, base, "mae"),
+               "training": {"epochs_run": 6, "best_epoch": 6, "seconds": 3.0, "params": 999,
+                            "sizes": {"train": 40, "val": 10, "test": n}}, "notes": []}
+    times = pd.date_range("2024-01-01", periods=n + H, freq="D")
+    rows = [(str(times[i].date()), h + 1, str(times[i + h + 1].date()), "sales <x>", actual[i, h, 0], pred[i, h, 0])
+            for i in range(n - 1) for h in range(H)]
+    pred_df = pd.DataFrame(rows, columns=["origin", "step", "time", "target", "actual", "predicted"])
+    pred_df["error"] = pred_df["predicted"] - pred_df["actual"]
+    fc = pd.DataFrame({"step": [1, 2], "time": ["2024-01-23", "2024-01-24"], "sales <x>": [101.5, 99.25]})
+    spec = RunSpec(data=DataSpec(task="forecast", time="day", targets=("sales <x>",), window=7, horizon=H),
+                   train=TrainSpec(epochs=6))
+    return spec, metrics, pred_df, fc
+
+
+def _figure_count(html: str) -> int:
+    return html.count("Plotly.newPlot(")
+
+
+def test_text_report_escapes_user_text(classify_run):
+    spec, metrics, pred = classify_run
+    html = run_report_html(run_name=EVIL_NAME, spec=spec, metrics=metrics, history=_history(), predictions=pred,
+                           forecast=None, created="2025-01-02 10:00")
+    assert EVIL_NAME not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert EVIL_LABEL not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "<i>really</i>" not in html and "&lt;i&gt;really&lt;/i&gt;" in html
+    assert "review <u>" not in html and "review &lt;u&gt;" in html
+    # the only <script> tags are plotly.js itself and one per figure
+    assert html.lower().count("<script") == 1 + _figure_count(html)
+
+
+def test_report_inlines_plotly_once_and_works_offline(classify_run):
+    spec, metrics, pred = classify_run
+    html = run_report_html(run_name="r", spec=spec, metrics=metrics, history=_history(), predictions=pred,
+                           forecast=None)
+    js = get_plotlyjs()
+    assert html.count(js[:300]) == 1 and js[-300:] in html
+    assert not re.search(r"<script[^>]+src=", html)           # nothing loaded from the network
+    assert _figure_count(html) == 2                             # loss curve + confusion matrix
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+
+
+def test_report_contains_metrics_and_baselines(classify_run):
+    spec, metrics, pred = classify_run
+    html = run_report_html(run_name="r", spec=spec, metrics=metrics, history=_history(), predictions=pred,
+                           forecast=None)
+    acc = metrics["test"]["accuracy"]
+    assert f"{acc * 100:.1f}%" in html
+    assert "majority class" in html and "bag of words" in html
+    for label in ("Accuracy", "Balanced accuracy", "Macro F1", "Log loss", "ROC AUC"):
+        assert f">{label}<" in html
+    diff = acc - max(b["accuracy"] for b in metrics["baselines"].values())
+    assert f"{diff * 100:+.1f} pp" in html
+    assert "most confident mistakes" in html
+    assert "ran 6 epochs" in html and "4,321 parameters" in html
+    # the spec table shows text settings, not forecasting ones
+    assert ">max_vocab<" in html and ">window<" not in html
+
+
+def test_forecast_report(forecast_run):
+    spec, metrics, pred_df, fc = forecast_run
+    html = run_report_html(run_name="Sales run", spec=spec, metrics=metrics, history=_history(), predictions=pred_df,
+                           forecast=fc)
+    mae = metrics["test"]["mae"]
+    assert f"<b>{format_number(mae)}</b>" in html
+    assert "naive (last value)" in html and "training mean" in html and "MASE" in html
+    assert "Error by how far ahead" in html                    # horizon 2: per-step table
+    assert _figure_count(html) == 4                           # loss, forecast, residuals, future
+    assert "sales <x>" not in html and "sales &lt;x&gt;" in html
+    assert "101.5" in html and ">window<" in html
+    assert "sales \\u003cx\\u003e" not in html                # plotly data holds the entity-escaped name only
+
+
+def test_verdict_and_description(classify_run, forecast_run):
+    spec, metrics, _ = classify_run
+    text, won = verdict(metrics, "text")
+    assert won is metrics["comparison"]["better"]
+    assert ("beats" in text) if won else ("does not beat" in text)
+    lines = describe_run(spec, metrics)
+    assert any("GRU with 2 stacked layers (32, 16 units)" in s for s in lines)
+    assert any("early stopping ended it" in s for s in lines)
+    fspec, fmetrics, _, _ = forecast_run
+    assert any("next 2 values of 'sales <x>' from the last 7 rows" in s for s in describe_run(fspec, fmetrics))
+    assert verdict({}, "forecast") == ("The test metrics are missing.", None)
+
+
+def test_report_without_predictions_or_history(forecast_run):
+    spec, metrics, _, _ = forecast_run
+    html = run_report_html(run_name="bare", spec=spec, metrics=metrics, history=[], predictions=None, forecast=None)
+    assert "No test predictions were saved" in html
+    assert "Waiting for the first loss point" in html

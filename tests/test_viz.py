@@ -1,0 +1,307 @@
+"""Plotly figure builders: traces, empty states, downsampling bounds, escaping, hints and metric cards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from seqcore import viz
+from seqcore.metrics import classification_metrics, compare_to_baselines, forecast_metrics
+from seqcore.progress import Progress
+
+
+def _names(fig: go.Figure) -> list:
+    return [t.name for t in fig.data]
+
+
+def _curve(n_epochs=10, batches=20, val=True):
+    pts = []
+    for e in range(1, n_epochs + 1):
+        for b in range(1, batches + 1, 5):
+            pts.append(Progress(kind="batch", epoch=e, epochs=n_epochs, batch=b, batches=batches,
+                                loss=1.0 / (e + b / batches)))
+        pts.append(Progress(kind="epoch", epoch=e, epochs=n_epochs, batch=batches, batches=batches, loss=1.0 / e,
+                            val_loss=(1.2 / e + 0.02 * e) if val else None))
+    return pts
+
+
+# ----------------------------------------------------------------------------- downsampling
+
+
+def test_downsample_keeps_shape_and_bounds():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=10_001).cumsum()
+    y[1234] = -1e6   # a deep minimum (best loss) and a spike must survive
+    y[8000] = 1e6
+    x = np.arange(len(y))
+    xs, ys = viz.downsample(x, y, 500)
+    assert len(xs) == len(ys) <= 500
+    assert xs[0] == 0 and xs[-1] == len(y) - 1
+    assert -1e6 in ys and 1e6 in ys
+    assert np.all(np.diff(xs) > 0)                         # still in order, no duplicates
+    xs2, ys2 = viz.downsample(x[:100], y[:100], 500)        # short input comes back whole
+    np.testing.assert_array_equal(xs2, x[:100])
+    assert len(viz.downsample_indices(y, 3)) <= 3
+    with pytest.raises(ValueError):
+        viz.downsample(x, y[:-1], 10)
+
+
+def test_downsample_ignores_nan_and_keeps_dates():
+    y = np.full(1000, np.nan)
+    y[::7] = np.arange(len(y[::7]), dtype=float)
+    idx = viz.downsample_indices(y, 50)
+    assert len(idx) <= 50
+    assert np.isfinite(y[idx[1:-1]]).mean() > 0.9
+    dates = pd.date_range("2020-01-01", periods=1000, freq="h").to_numpy()
+    xs, _ = viz.downsample(dates, np.arange(1000.0), 100)
+    assert xs.dtype.kind == "M" and len(xs) <= 100
+
+
+# ----------------------------------------------------------------------------- loss curves
+
+
+def test_loss_figure_empty_says_waiting():
+    fig = viz.loss_figure([])
+    assert isinstance(fig, go.Figure) and not fig.data
+    assert fig.layout.annotations[0].text == viz.WAITING_TEXT
+    assert fig.layout.uirevision == "loss"
+    # batch points without a loss yet are still "waiting"
+    assert not viz.loss_figure([{"kind": "batch", "epoch": 1, "batch": 1, "batches": 4, "loss": None}]).data
+
+
+def test_loss_figure_traces_best_epoch_and_fractional_batches():
+    pts = _curve()
+    fig = viz.loss_figure(pts, title="run <b>1</b>")
+    names = _names(fig)
+    assert names[:3] == ["training loss (per batch, smoothed)", "training loss", "validation loss"]
+    best = viz.best_epoch(pts)
+    vals = [1.2 / e + 0.02 * e for e in range(1, 11)]
+    assert best == (int(np.argmin(vals)) + 1, pytest.approx(min(vals)), "val_loss")
+    star = fig.data[3]
+    assert star.marker.symbol == "star" and list(star.x) == [best[0]]
+    assert any(f"epoch {best[0]}" in a.text for a in fig.layout.annotations)
+    bx = np.asarray(fig.data[0].x)
+    assert bx.min() == pytest.approx(1 / 20) and bx.max() == pytest.approx(9 + 16 / 20)
+    assert fig.layout.yaxis.type == "linear"
+    assert "<b>" not in fig.layout.title.text           # user text is shown literally, not as markup
+    assert fig.layout.uirevision == "loss"
+
+
+def test_loss_figure_accepts_history_dicts_without_val_and_log_scale():
+    history = [{"epoch": e, "loss": 10.0 ** (-e), "val_loss": None, "lr": 1e-3} for e in range(1, 6)]
+    fig = viz.loss_figure(history)
+    assert _names(fig) == ["training loss", "best epoch (5)"]
+    assert fig.layout.yaxis.type == "log"                # spans 4 decades
+    assert viz.best_epoch(history)[2] == "loss"
+
+
+def test_loss_figure_downsamples_long_curves_and_is_fast():
+    rng = np.random.default_rng(1)
+    pts = [{"kind": "batch", "epoch": 1 + i // 1000, "batch": i % 1000 + 1, "batches": 1000,
+            "loss": float(1 + rng.random())} for i in range(20_000)]
+    pts += [{"kind": "epoch", "epoch": e, "loss": 1.0 / e, "val_loss": 1.0 / e} for e in range(1, 21)]
+    t0 = time.perf_counter()
+    fig = viz.loss_figure(pts, max_points=800)
+    elapsed = time.perf_counter() - t0
+    assert len(fig.data[0].x) <= 800
+    assert len(fig.to_json()) < 200_000
+    assert elapsed < 2.0
+
+
+def test_overfit_hint():
+    rising = [{"epoch": e, "loss": 1.0 / e, "val_loss": v}
+              for e, v in enumerate([1.0, 0.8, 0.6, 0.5, 0.55, 0.6, 0.65, 0.7], start=1)]
+    hint = viz.overfit_hint(rising)
+    assert hint and "rising for 4 epochs" in hint and "epoch 4" in hint and "memorise" in hint
+    assert viz.overfit_hint(rising[:6]) is None          # only 2 epochs of rising so far
+    falling = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.0 / e} for e in range(1, 10)]
+    assert viz.overfit_hint(falling) is None
+    both_up = [dict(p, loss=p["val_loss"]) for p in rising]  # training loss rises too: not memorising
+    assert viz.overfit_hint(both_up) is None
+    assert viz.overfit_hint([]) is None
+    assert viz.overfit_hint([{"epoch": e, "loss": 1.0 / e} for e in range(1, 9)]) is None  # no validation
+
+
+def test_compare_loss_figure():
+    runs = {"small <i>": [{"epoch": e, "loss": 1 / e, "val_loss": 2 / e} for e in range(1, 6)],
+            "no val": [Progress(kind="epoch", epoch=e, epochs=3, loss=1 / e) for e in range(1, 4)],
+            "empty": []}
+    fig = viz.compare_loss_figure(runs)
+    lines = [t for t in fig.data if t.showlegend is not False]
+    assert [t.name for t in lines] == ["small &lt;i&gt; · validation loss", "no val · training loss"]
+    assert list(lines[0].y) == pytest.approx([2 / e for e in range(1, 6)])
+    empty = viz.compare_loss_figure({})
+    assert not empty.data and empty.layout.annotations
+
+
+# ----------------------------------------------------------------------------- data previews
+
+
+def test_series_figure(samples):
+    df = pd.read_csv(samples / "Airline.csv")
+    fig = viz.series_figure(df, "Date", ["Passengers"])
+    assert _names(fig) == ["Passengers"]
+    assert fig.layout.xaxis.rangeslider.visible is True
+    assert np.asarray(fig.data[0].x).dtype.kind == "M"     # "1949-01" strings became dates
+    big = pd.DataFrame({"t": np.arange(20_000), "a": np.sin(np.arange(20_000) / 50), "b": np.arange(20_000.0)})
+    fig = viz.series_figure(big, "t", ["a", "b"])
+    assert len(fig.data) == 2 and all(len(t.x) <= viz.SERIES_MAX_POINTS for t in fig.data)
+    fig = viz.series_figure(big, None, ["a"])
+    assert fig.layout.xaxis.title.text == "row"
+    assert not viz.series_figure(big, "t", ["nope"]).data
+
+
+def test_sequences_figure():
+    rng = np.random.default_rng(0)
+    seqs = {"walk": [rng.normal(size=(30, 3)) for _ in range(8)], "<b>run</b>": [rng.normal(size=(20, 3))]}
+    fig = viz.sequences_figure(seqs, max_per_class=5, feature_names=["x", "y", "z"])
+    assert len(fig.data) == (5 + 1) * 3
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["class walk", "class &lt;b&gt;run&lt;/b&gt;"]
+    one_d = viz.sequences_figure({"a": [np.arange(10.0)], "b": [np.arange(5.0)]})
+    assert len(one_d.data) == 2
+    assert not viz.sequences_figure({}).data
+
+
+def test_text_stats_figure():
+    fig = viz.text_stats_figure([3, 5, 8, 8, 20], {"fresh": 3, "rotten": 2})
+    assert [type(t).__name__ for t in fig.data] == ["Histogram", "Bar"]
+    assert list(fig.data[1].y) == [3, 2]
+    assert not viz.text_stats_figure([], {}).data
+
+
+# ----------------------------------------------------------------------------- forecast results
+
+
+@pytest.fixture
+def pred_df():
+    times = pd.date_range("2020-01-01", periods=30, freq="D")
+    rows = []
+    for i in range(28):
+        for h in (1, 2):
+            for tgt, off in (("A", 0.0), ("B", 100.0)):
+                actual = off + i + h
+                rows.append((str(times[i].date()), h, str(times[i + h].date()), tgt, actual, actual + 0.5 * h))
+    df = pd.DataFrame(rows, columns=["origin", "step", "time", "target", "actual", "predicted"])
+    df["error"] = df["predicted"] - df["actual"]
+    return df
+
+
+def test_forecast_figure_picks_step_and_target(pred_df):
+    fig = viz.forecast_figure(pred_df, step=2, target="B")
+    assert _names(fig) == ["actual", "predicted"]
+    actual, predicted = np.asarray(fig.data[0].y), np.asarray(fig.data[1].y)
+    assert actual[0] == 102 and np.allclose(predicted - actual, 1.0)
+    assert fig.layout.xaxis.rangeslider.visible is True
+    assert "2 steps ahead" in fig.layout.title.text
+    first = viz.forecast_figure(pred_df)                  # default: step 1, first target
+    assert np.asarray(first.data[0].y)[0] == 1
+    assert viz.forecast_figure(pred_df, step=9).layout.annotations
+    assert viz.forecast_figure(None).layout.annotations
+
+
+def test_residuals_figure(pred_df):
+    fig = viz.residuals_figure(pred_df, step=1, target="A")
+    assert [type(t).__name__ for t in fig.data] == ["Scatter", "Histogram"]
+    assert np.allclose(np.asarray(fig.data[0].y), 0.5)
+    assert not viz.residuals_figure(pred_df.iloc[:0]).data
+
+
+def test_future_figure():
+    hist = pd.DataFrame({"Date": pd.date_range("2000-01", periods=300, freq="MS").strftime("%Y-%m"),
+                         "P": np.arange(300.0)})
+    fc = pd.DataFrame({"step": [1, 2, 3], "time": pd.date_range("2025-01", periods=3, freq="MS"), "P": [300.0, 301, 302]})
+    fig = viz.future_figure(hist, fc, time_col="Date")
+    assert _names(fig) == ["P (data)", "P (forecast)"]
+    assert len(fig.data[0].x) == 100                      # only the last part of the data
+    assert list(fig.data[1].y) == [299.0, 300.0, 301.0, 302.0]  # joined to the last known value
+    no_time = viz.future_figure(hist["P"], fc[["step", "P"]])
+    assert list(no_time.data[1].x) == [299, 300, 301, 302]
+    assert viz.future_figure(hist, None).layout.annotations
+
+
+# ----------------------------------------------------------------------------- classification results
+
+
+def test_confusion_figure():
+    cm = [[5, 1, 0], [2, 3, 1], [0, 0, 4]]
+    fig = viz.confusion_figure(cm, ["a", "<b>x</b>", "c"])
+    hm = fig.data[0]
+    assert type(hm).__name__ == "Heatmap" and hm.texttemplate == "%{text}"
+    assert hm.text[1][0] == "2" and list(hm.x) == ["a", "&lt;b&gt;x&lt;/b&gt;", "c"]
+    assert "<b>x</b>" not in fig.to_json()
+    norm = viz.confusion_figure(cm, ["a", "b", "c"], normalize=True)
+    assert norm.data[0].z[0][0] == pytest.approx(5 / 6) and "83%" in norm.data[0].text[0][0]
+    with pytest.raises(ValueError):
+        viz.confusion_figure(cm, ["a", "b"])
+    assert viz.confusion_figure([], []).layout.annotations
+
+
+# ----------------------------------------------------------------------------- metric cards
+
+
+def test_metric_cards_forecast():
+    y = np.array([10.0, 12, 14, 16, 18, 20])
+    model = y + 1.0
+    naive = y - 2.0
+    train = np.arange(0.0, 10.0)
+    test = forecast_metrics(y, model, y_train=train)
+    baselines = {"naive": forecast_metrics(y, naive, y_train=train),
+                 "mean": forecast_metrics(y, np.full_like(y, 5.0), y_train=train)}
+    metrics = {"test": test, "baselines": baselines, "comparison": compare_to_baselines(test, baselines, "mae")}
+    cards = {c["key"]: c for c in viz.metric_cards(metrics, "forecast")}
+    assert list(cards) == ["mae", "rmse", "mape", "mase"]
+    mae = cards["mae"]
+    assert mae["value"] == "1.00" and mae["baseline_name"] == "naive (last value)" and mae["baseline_value"] == "2.00"
+    assert mae["raw_delta"] == pytest.approx(-1.0) and mae["delta"] == "-1.00" and mae["better"] is True
+    assert mae["delta_color"] == "inverse" and "Lower is better" in mae["help"]
+    assert cards["mape"]["value"].endswith("%") and cards["mape"]["delta"].endswith("pp")
+
+
+def test_metric_cards_classification():
+    names = ["a", "b"]
+    y = np.array([0, 0, 1, 1, 1, 0])
+    proba = np.array([[.9, .1], [.6, .4], [.2, .8], [.3, .7], [.6, .4], [.8, .2]])
+    test = classification_metrics(y, proba, names)
+    base = {"majority_class": classification_metrics(y, np.tile([1.0, 0.0], (6, 1)), names)}
+    metrics = {"test": test, "baselines": base}
+    cards = {c["key"]: c for c in viz.metric_cards(metrics, "classify")}
+    assert list(cards) == ["accuracy", "balanced_accuracy", "macro_f1", "roc_auc"]
+    acc = cards["accuracy"]
+    assert acc["value"] == "83.3%" and acc["baseline_value"] == "50.0%" and acc["delta"] == "+33.3 pp"
+    assert acc["better"] is True and acc["delta_color"] == "normal"
+    three = classification_metrics(np.array([0, 1, 2]), np.eye(3), ["x", "y", "z"])
+    cards3 = viz.metric_cards({"test": three, "baselines": {}}, "text")
+    assert [c["key"] for c in cards3] == ["accuracy", "balanced_accuracy", "macro_f1"]  # no ROC AUC for 3 classes
+    assert cards3[0]["baseline_name"] is None and cards3[0]["better"] is None and cards3[0]["delta"] is None
+    with pytest.raises(ValueError):
+        viz.metric_cards(metrics, "regression")
+
+
+def test_format_number():
+    assert viz.format_number(None) == "–"
+    assert viz.format_number(float("nan")) == "–"
+    assert viz.format_number(0.1234, percent=True) == "12.3%"
+    assert viz.format_number(12345.6) == "12,346"
+    assert viz.format_number(0.012345) == "0.0123"
+
+
+def test_plain_text_and_json_safety():
+    assert viz.plain("<a href='x'>&</a>") == "&lt;a href='x'&gt;&amp;&lt;/a&gt;"
+    fig = viz.forecast_figure(pd.DataFrame({"step": [1], "time": [1], "target": ["</script><b>"], "actual": [1.0],
+                                            "predicted": [2.0], "error": [1.0]}))
+    assert "</script>" not in fig.to_json() and "<b>" not in json.dumps(fig.to_plotly_json(), default=str)
+
+
+def test_import_is_light():
+    code = "import sys, seqcore.viz; print('tensorflow' in sys.modules, 'keras' in sys.modules, 'streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert out.stdout.strip() == "False False False", out.stderr
