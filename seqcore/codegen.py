@@ -252,12 +252,18 @@ def window_starts(lo, hi):
 
 
 def make_windows(scaled, starts, n_targets):
-    """x: (n, WINDOW, inputs) the last WINDOW rows before each origin; y: (n, HORIZON, targets)."""
+    """x: (n, WINDOW, inputs) the last WINDOW rows before each origin; y: (n, HORIZON, targets).
+    With RELATIVE the targets (and the target inputs) are measured from the last value seen
+    before the origin, so the network learns changes rather than levels."""
     x = np.zeros((len(starts), WINDOW, scaled.shape[1]), dtype=np.float32)
     y = np.zeros((len(starts), HORIZON, n_targets), dtype=np.float32)
     for i, t in enumerate(starts):
         x[i] = scaled[t - WINDOW:t]
         y[i] = scaled[t:t + HORIZON, :n_targets]
+        if RELATIVE:
+            last = scaled[t - 1, :n_targets]
+            x[i, :, :n_targets] -= last
+            y[i] -= last
     return x, y
 
 
@@ -282,14 +288,20 @@ def prepare(df):
     std = transformed[:train_end].std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)  # a constant column is left unscaled
     scaled = ((transformed - mean) / std).astype(np.float32)
+    last_window = scaled[-WINDOW:][None].copy()
+    last_seen = last_window[:, -1:, :n_targets].copy()  # (1, 1, targets): the reference of RELATIVE
+    if RELATIVE:
+        last_window[:, :, :n_targets] -= last_seen
     data = {"series": series, "test_starts": starts["test"], "mean": mean, "std": std,
-            "last_window": scaled[-WINDOW:][None]}
+            "last_window": last_window, "last_seen": last_seen,
+            "test_last": scaled[starts["test"] - 1, :n_targets][:, None, :]}
     for part, s in starts.items():
         data["x_" + part], data["y_" + part] = make_windows(scaled, s, n_targets)
     if VAL_FRACTION == 0:
         data["x_val"] = data["y_val"] = None
     data["state"] = {"targets": TARGETS, "features": FEATURES, "window": WINDOW, "horizon": HORIZON,
-                     "log_transform": LOG_TRANSFORM, "mean": mean.tolist(), "std": std.tolist()}
+                     "log_transform": LOG_TRANSFORM, "relative": RELATIVE, "mean": mean.tolist(),
+                     "std": std.tolist()}
     return data
 '''
 
@@ -316,17 +328,22 @@ _FORECAST_EVAL = '''
 # =============================================================================
 # 5. Test metrics, in the data's own units
 # =============================================================================
-def to_original_units(y, mean, std):
-    """Undo the scaling (and the log transform) of model outputs (n, HORIZON, targets)."""
+def to_original_units(y, mean, std, last):
+    """Undo RELATIVE (add back the last seen values), the scaling and the log transform of model
+    outputs (n, HORIZON, targets)."""
     t = len(TARGETS)
-    y = np.asarray(y, dtype=np.float64).reshape(-1, HORIZON, t) * std[:t] + mean[:t]
+    y = np.asarray(y, dtype=np.float64).reshape(-1, HORIZON, t)
+    if RELATIVE:
+        y = y + last
+    y = y * std[:t] + mean[:t]
     if LOG_TRANSFORM:
         y = np.expm1(np.clip(y, -50, 50))
     return y
 
 
 def evaluate(model, data):
-    predicted = to_original_units(model.predict(data["x_test"], batch_size=256, verbose=0), data["mean"], data["std"])
+    predicted = to_original_units(model.predict(data["x_test"], batch_size=256, verbose=0), data["mean"],
+                                  data["std"], data["test_last"])
     starts = data["test_starts"]
     actual = data["series"][starts[:, None] + np.arange(HORIZON)[None, :]]   # (n, HORIZON, targets)
     error = predicted - actual
@@ -343,7 +360,8 @@ def evaluate(model, data):
     print(f"Test RMSE: {metrics['rmse']:.6g}")
     if metrics["mape"] is not None:
         print(f"Test MAPE: {metrics['mape'] * 100:.2f}%")
-    future = to_original_units(model.predict(data["last_window"], verbose=0), data["mean"], data["std"])[0]
+    future = to_original_units(model.predict(data["last_window"], verbose=0), data["mean"], data["std"],
+                               data["last_seen"])[0]
     print("Forecast past the end of the data (one row per step, one column per target):")
     print(pd.DataFrame(future, columns=TARGETS, index=pd.RangeIndex(1, HORIZON + 1, name="step")).to_string())
     return metrics
@@ -777,6 +795,7 @@ def _settings(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) -> st
             _set("WINDOW", d.window),
             _set("HORIZON", d.horizon),
             _set("LOG_TRANSFORM", d.log_transform, "log(1 + x) of the targets before scaling"),
+            _set("RELATIVE", d.relative, "learn changes from the last seen value (follows trends)"),
             _set("VAL_FRACTION", d.val_fraction, "the last rows are the test part; the ones before it validation"),
             _set("TEST_FRACTION", d.test_fraction),
         ]

@@ -91,6 +91,7 @@ class DataSpec(_Spec):
     window: int = 24               # lookback L: how many past steps the model sees
     horizon: int = 1               # H: how many future steps it predicts at once
     log_transform: bool = False    # log1p on positive targets (growth series)
+    relative: bool = True          # learn changes from the last observed value (extrapolates trends)
     season: int | None = None      # seasonal period for the seasonal-naive baseline (auto when None)
     # --- splits ---
     val_fraction: float = 0.15

@@ -115,8 +115,9 @@ def run_training(
         from .tasks.forecast import future_frame, future_inputs
 
         times = prep.extra["times"]
-        fut = future_frame(prep.state, np.asarray(model.predict_on_batch(future_inputs(prep))),
-                           None if times is None else times[-1])
+        x_future, last = future_inputs(prep)
+        fut = future_frame(prep.state, np.asarray(model.predict_on_batch(x_future)),
+                           None if times is None else times[-1], last)
         atomic_write_bytes(out_dir / "forecast.csv", csv_bytes(fut))
     atomic_write_bytes(out_dir / "predictions.csv", csv_bytes(predictions))
     bundle_dir = save_bundle(out_dir / "bundle", model, spec, prep.state, prep.shape, metrics, outcome.history)

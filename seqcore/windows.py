@@ -58,14 +58,20 @@ class WindowSource(Source):
     inputs:  (N, F) float32, every input channel per time step (targets first, then features)
     targets: (N, T) float32, the scaled target columns
     starts:  (n,) forecast origins; example i has X = inputs[s-L:s] (L, F) and y = targets[s:s+H] (H, T)
+    relative: when True the first T input channels and the targets are expressed relative to the last
+              observed target value of the window (inputs[s-1, :T]): the model learns changes, which
+              extrapolates trends that leave the training range. Undo with ``+ last_values(idx)``.
     """
 
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, window: int, horizon: int):
+    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, window: int, horizon: int,
+                 relative: bool = False):
         self.inputs_arr = np.ascontiguousarray(inputs, dtype=np.float32)
         self.targets_arr = np.ascontiguousarray(targets, dtype=np.float32)
         self.starts = np.asarray(starts, dtype=np.int64)
         self.window = int(window)
         self.horizon = int(horizon)
+        self.relative = bool(relative)
+        self.n_targets = self.targets_arr.shape[1]
         # (N - L + 1, F, L) strided views: no copy
         self._xv = sliding_window_view(self.inputs_arr, self.window, axis=0)
         self._yv = sliding_window_view(self.targets_arr, self.horizon, axis=0)
@@ -73,15 +79,22 @@ class WindowSource(Source):
     def __len__(self) -> int:
         return int(self.starts.shape[0])
 
+    def last_values(self, idx) -> np.ndarray:
+        """(b, 1, T) last observed target values before each origin (the reference of relative mode)."""
+        return self.targets_arr[self.starts[idx] - 1][:, None, :]
+
     def gather(self, idx):
         s = self.starts[idx]
-        x = self._xv[s - self.window].transpose(0, 2, 1)  # (b, L, F)
-        y = self._yv[s].transpose(0, 2, 1)  # (b, H, T)
-        return np.ascontiguousarray(x), np.ascontiguousarray(y)
+        x = np.array(self._xv[s - self.window].transpose(0, 2, 1))  # (b, L, F) copy
+        y = np.array(self._yv[s].transpose(0, 2, 1))  # (b, H, T) copy
+        if self.relative:
+            ref = self.targets_arr[s - 1][:, None, :]
+            x[:, :, : self.n_targets] -= ref
+            y -= ref
+        return x, y
 
     def inputs(self, idx):
-        s = self.starts[idx]
-        return np.ascontiguousarray(self._xv[s - self.window].transpose(0, 2, 1))
+        return self.gather(idx)[0]
 
 
 class ArraySource(Source):

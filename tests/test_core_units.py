@@ -135,3 +135,16 @@ def test_csv_export_escapes_formulas_but_not_numbers():
     assert text.splitlines()[0] == "'=cmd,v"
     assert "'=1+1" in text and "'@SUM(A1)" in text and "'+x" in text and "'-2" in text
     assert "-1.5" in text and "'-1.5" not in text
+
+
+def test_relative_windows_learn_changes_from_the_last_value():
+    n = 30
+    series = np.arange(n, dtype=np.float32)[:, None] * 2
+    src = WindowSource(series, series, np.array([10, 20]), window=4, horizon=2, relative=True)
+    x, y = src.gather(np.array([0, 1]))
+    # inputs and targets are measured from the last value before the origin
+    assert x[0, :, 0].tolist() == [-6, -4, -2, 0]
+    assert y[0, :, 0].tolist() == [2, 4]
+    assert (src.last_values(np.array([1]))[:, 0, 0] == 38).all()
+    # adding the reference back gives the real targets
+    assert (y[1, :, 0] + 38).tolist() == [40, 42]

@@ -101,7 +101,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     std = train_part.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)
     scaled = ((transformed - mean) / std).astype(np.float32)
-    sources = {k: WindowSource(scaled, scaled[:, :t], s, L, H) for k, s in starts.items()}
+    sources = {k: WindowSource(scaled, scaled[:, :t], s, L, H, relative=spec.relative) for k, s in starts.items()}
     frequency = schema.infer_frequency(times) if times is not None else None
     season = spec.season or guess_season(frequency, n)
     const = [c for c, s in zip(targets + features, train_part.std(axis=0)) if s <= 1e-12]
@@ -118,6 +118,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "window": L,
         "horizon": H,
         "log_transform": spec.log_transform,
+        "relative": spec.relative,
         "mean": mean.tolist(),
         "std": std.tolist(),
         "season": season,
@@ -134,12 +135,16 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     )
 
 
-def to_original(state: dict, outputs: np.ndarray) -> np.ndarray:
-    """(n, H, T) scaled model outputs -> original units."""
+def to_original(state: dict, outputs: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+    """(n, H, T) model outputs -> original units. ``last`` (n, 1, T): the scaled last observed values,
+    added back when the model predicts changes (relative mode)."""
     t = len(state["targets"])
     mean = np.asarray(state["mean"][:t])
     std = np.asarray(state["std"][:t])
-    y = np.asarray(outputs, dtype=np.float64).reshape(-1, state["horizon"], t) * std + mean
+    y = np.asarray(outputs, dtype=np.float64).reshape(-1, state["horizon"], t)
+    if state.get("relative"):
+        y = y + np.asarray(last, dtype=np.float64).reshape(-1, 1, t)
+    y = y * std + mean
     if state["log_transform"]:
         y = np.expm1(np.clip(y, -50, 50))
     return y
@@ -152,7 +157,7 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     st = prep.state
     series, split, starts = prep.extra["series"], prep.extra["split"], prep.extra["starts"]["test"]
     H, names = st["horizon"], st["targets"]
-    pred = to_original(st, outputs)
+    pred = to_original(st, outputs, prep.test.last_values(np.arange(len(prep.test))))
     steps = starts[:, None] + np.arange(H)[None, :]
     actual = series[steps]  # (n, H, T)
     y_train = series[: split.train_end]
@@ -174,15 +179,24 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     return metrics, frame
 
 
-def future_inputs(prep: Prepared) -> np.ndarray:
-    """(1, L, F) scaled inputs covering the last L rows of the data."""
-    scaled = prep.extra["scaled"]
-    return scaled[-prep.state["window"]:][None, ...].astype(np.float32)
+def model_inputs(state: dict, scaled_tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last L scaled rows -> ((1, L, F) model input, (1, 1, T) reference last values)."""
+    t = len(state["targets"])
+    x = np.array(scaled_tail[-state["window"]:], dtype=np.float32)[None]
+    last = x[:, -1:, :t].copy()
+    if state.get("relative"):
+        x[:, :, :t] -= last
+    return x, last
 
 
-def future_frame(state: dict, outputs: np.ndarray, last_time) -> pd.DataFrame:
+def future_inputs(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Model input and reference values covering the last L rows of the data."""
+    return model_inputs(prep.state, prep.extra["scaled"])
+
+
+def future_frame(state: dict, outputs: np.ndarray, last_time, last: np.ndarray | None = None) -> pd.DataFrame:
     """Forecast past the end of the data: one row per future step, a column per target."""
-    pred = to_original(state, outputs)[0]  # (H, T)
+    pred = to_original(state, outputs, last)[0]  # (H, T)
     H = state["horizon"]
     times = _future_times(state, last_time, H)
     frame = pd.DataFrame({"step": np.arange(1, H + 1)})
@@ -226,6 +240,6 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn) -> pd
         if (x[:, :t] < 0).any():
             raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
         x[:, :t] = np.log1p(x[:, :t])
-    x = ((x - np.asarray(state["mean"])) / np.asarray(state["std"])).astype(np.float32)[None]
+    x, last = model_inputs(state, (x - np.asarray(state["mean"])) / np.asarray(state["std"]))
     out = predict_fn(x)
-    return future_frame(state, out, None if times is None else times[-1])
+    return future_frame(state, out, None if times is None else times[-1], last)
