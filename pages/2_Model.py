@@ -1,0 +1,272 @@
+"""Model: LSTM or GRU, every hyperparameter of ModelSpec and TrainSpec, presets, a live architecture
+summary (layers, shapes, parameters, memory, estimated time per epoch) and the equivalent standalone
+Keras script. Every change is copied into ``session_state["model_spec"]`` / ``["train_spec"]``."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._ui import common as ui
+from seqcore import codegen, models
+from seqcore.config import CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, ModelSpec, RunSpec, TrainSpec, apply_preset
+from seqcore.errors import SpecError, UserError
+
+ui.setup("Model", "🧠")
+ss = st.session_state
+
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1]
+BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
+PRESET_TEXT = {
+    "quick": "Small and fast: a first result in about a minute.",
+    "balanced": "A good default: one layer of 64 units, stops when it stops improving.",
+    "thorough": "Two layers, dropout and many epochs: slower, sometimes better.",
+}
+OPTIMIZER_TEXT = {"adam": "Adam (good default)", "adamw": "AdamW (Adam + weight decay)", "rmsprop": "RMSprop",
+                  "sgd": "SGD with momentum"}
+SCHEDULE_TEXT = {"none": "constant", "plateau": "halve when progress stalls", "cosine": "cosine decay to zero"}
+LOSS_TEXT = {"mse": "mean squared error (MSE)", "mae": "mean absolute error (MAE)", "huber": "Huber (robust to outliers)"}
+
+st.title("2 · Model")
+restored = ui.restore_if_empty()
+if restored:
+    st.info("Picked up where you left off: the data and settings of your latest run.", icon="↩️")
+ui.require(ss.get("data_spec") is not None, "Set up the data first: choose a file and its columns on the Data page.",
+           ui.PAGES["data"], "Go to the Data page")
+ui.require(bool(ss.get("dataset_id")), "The data file of this configuration is no longer stored. Choose a file on "
+           "the Data page.", ui.PAGES["data"], "Go to the Data page")
+
+spec_now = ui.current_spec()
+task = spec_now.data.task
+st.caption(f"Task: **{ui.TASK_LABELS[task]}** with {ss.get('dataset_name')}. "
+           "Hover over a setting's question mark for a short explanation.")
+
+
+# ----------------------------------------------------------------------------- widget <-> spec
+def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
+    """Put specs into the widgets (``force``: overwrite; only allowed before they are drawn or in a callback)."""
+    put = (lambda k, v: ss.__setitem__(k, v)) if force else ui.seed
+    put("model_cell", m.cell)
+    put("model_layers", len(m.units))
+    for i, u in enumerate(m.units):
+        put(f"model_units_{i}", int(u))
+    if force:
+        for i in range(len(m.units), 8):
+            ss.pop(f"model_units_{i}", None)
+    put("model_bidirectional", m.bidirectional)
+    put("model_dropout", float(m.dropout))
+    put("model_recurrent_dropout", float(m.recurrent_dropout))
+    put("model_dense_units", int(m.dense_units))
+    put("model_embedding_dim", int(m.embedding_dim))
+    put("model_optimizer", t.optimizer)
+    put("model_lr", float(t.learning_rate))
+    put("model_clipnorm", float(t.clipnorm or 0.0))
+    put("model_loss", t.loss)
+    put("model_batch_size", int(t.batch_size))
+    put("model_epochs", int(t.epochs))
+    put("model_patience", int(t.patience))
+    put("model_lr_schedule", t.lr_schedule)
+    put("model_seed", int(t.seed))
+    put("model_jit", bool(t.jit_compile))
+    put("model_max_memory", int(t.max_memory_mb))
+
+
+def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
+    n = int(ss["model_layers"])
+    m = ModelSpec(cell=ss["model_cell"], units=tuple(int(ss.get(f"model_units_{i}", 64)) for i in range(n)),
+                  bidirectional=bool(ss["model_bidirectional"]), dropout=float(ss["model_dropout"]),
+                  recurrent_dropout=float(ss["model_recurrent_dropout"]), dense_units=int(ss["model_dense_units"]),
+                  embedding_dim=int(ss["model_embedding_dim"]))
+    clip = float(ss["model_clipnorm"])
+    t = TrainSpec(optimizer=ss["model_optimizer"], learning_rate=float(ss["model_lr"]), clipnorm=clip or None,
+                  loss=ss["model_loss"], batch_size=int(ss["model_batch_size"]), epochs=int(ss["model_epochs"]),
+                  patience=int(ss["model_patience"]), lr_schedule=ss["model_lr_schedule"], seed=int(ss["model_seed"]),
+                  jit_compile=bool(ss["model_jit"]), max_memory_mb=int(ss["model_max_memory"]))
+    return m, t
+
+
+def on_preset(name: str) -> None:
+    m, t = specs_from_widgets()
+    spec = apply_preset(RunSpec(data=spec_now.data, model=m, train=t), name)
+    seed_widgets(spec.model, spec.train, force=True)
+    ss["preset"] = name
+    ss["_model_preset_snapshot"] = {"model": spec.model.to_dict(), "train": spec.train.to_dict()}
+
+
+try:
+    m0 = ModelSpec.from_dict(ss.get("model_spec"))
+    t0 = TrainSpec.from_dict(ss.get("train_spec"))
+except (TypeError, ValueError):
+    m0, t0 = ModelSpec(), TrainSpec()
+seed_widgets(m0, t0, force=False)
+
+# ----------------------------------------------------------------------------- presets
+st.header("Start from a preset")
+cols = st.columns(len(PRESETS))
+for col, name in zip(cols, PRESETS):
+    col.button(name.capitalize(), key=f"model_preset_{name}", on_click=on_preset, args=(name,),
+               width="stretch", help=PRESET_TEXT.get(name),
+               type="primary" if ss.get("preset") == name else "secondary")
+    col.caption(PRESET_TEXT.get(name, ""))
+
+# ----------------------------------------------------------------------------- network
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.header("Network")
+    n1, n2 = st.columns(2)
+    n1.radio("Recurrent cell", CELLS, key="model_cell", horizontal=True, format_func=str.upper,
+             help="LSTM and GRU are both networks with a memory. LSTM is the classic choice and trains faster "
+                  "here; GRU is a little smaller and sometimes learns faster on short series.")
+    layers = n2.number_input("Recurrent layers", 1, 8, key="model_layers",
+                             help="Stacking layers lets the model learn more complex patterns, but it trains "
+                                  "slower and needs more data. One or two is usually enough.")
+    ucols = st.columns(min(int(layers), 4))
+    for i in range(int(layers)):
+        prev = ss.get(f"model_units_{i - 1}", 64) if i else 64
+        ui.seed(f"model_units_{i}", int(prev))
+        ucols[i % len(ucols)].number_input(
+            f"Units in layer {i + 1}", 1, 4096, step=8, key=f"model_units_{i}",
+            help="How much the layer can remember at each step. More units = more capacity, slower training "
+                 "and a higher risk of memorising the training data.")
+    b1, b2 = st.columns(2)
+    b1.toggle("Bidirectional", key="model_bidirectional",
+              help="Read each sequence forwards and backwards. Helps classification (the whole sequence is "
+                   "known); for forecasting the window is read both ways too. Doubles the cost.")
+    b2.number_input("Dense layer before the output (units, 0 = none)", 0, 8192, step=16, key="model_dense_units",
+                    help="An extra ordinary layer after the recurrent ones. Rarely needed; try 32 if the model "
+                         "underfits.")
+    d1, d2 = st.columns(2)
+    d1.slider("Dropout", 0.0, 0.9, step=0.05, key="model_dropout",
+              help="Randomly switches off this share of the signals between layers during training, so the "
+                   "model can't rely on single values. 0.1-0.3 fights overfitting.")
+    d2.slider("Recurrent dropout", 0.0, 0.9, step=0.05, key="model_recurrent_dropout",
+              help="Dropout inside the memory loop. It can help against overfitting but turns off the fast GPU "
+                   "kernel.")
+    if task == "text":
+        st.number_input("Word vector size (embedding)", 2, 2048, step=16, key="model_embedding_dim",
+                        help="Each word becomes a list of this many numbers the model learns. 32-128 is typical.")
+
+    st.header("Training")
+    t1, t2, t3 = st.columns(3)
+    t1.selectbox("Optimizer", OPTIMIZERS, key="model_optimizer", format_func=OPTIMIZER_TEXT.get,
+                 help="The method that adjusts the weights after each batch. Adam works well almost always.")
+    lr_options = sorted(set(LEARNING_RATES) | {float(ss["model_lr"])})
+    t2.select_slider("Learning rate", lr_options, key="model_lr", format_func=lambda v: f"{v:g}",
+                     help="How big each adjustment step is. Too high: the loss jumps around or becomes NaN; too "
+                          "low: training crawls. 0.001 is a good start for Adam.")
+    t3.number_input("Gradient clipping (0 = off)", 0.0, 10_000.0, step=0.5, key="model_clipnorm",
+                    help="Caps the size of each update, which keeps recurrent networks from blowing up. 1.0 is "
+                         "a safe value.")
+    t4, t5, t6 = st.columns(3)
+    bs_options = sorted(set(BATCH_SIZES) | {int(ss["model_batch_size"])})
+    t4.select_slider("Batch size", bs_options, key="model_batch_size",
+                     help="How many examples the model looks at before each update. Bigger batches are faster "
+                          "per epoch but may generalise a little worse. 32 is a good default.")
+    t5.number_input("Epochs (at most)", 1, 10_000, key="model_epochs",
+                    help="An epoch is one pass over all training examples. Training usually stops earlier "
+                         "thanks to early stopping.")
+    t6.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1_000, key="model_patience",
+                    help="Stop when the validation loss has not improved for this many epochs, and keep the "
+                         "best weights.")
+    t7, t8, t9 = st.columns(3)
+    t7.selectbox("Learning-rate schedule", LR_SCHEDULES, key="model_lr_schedule", format_func=SCHEDULE_TEXT.get,
+                 help="How the learning rate changes during training. 'Halve when progress stalls' is a safe "
+                      "default.")
+    if task == "forecast":
+        t8.selectbox("Loss", ["mse", "mae", "huber"], key="model_loss", format_func=LOSS_TEXT.get,
+                     help="What the model minimises. MSE punishes big misses most; MAE and Huber are calmer "
+                          "about outliers. Classification always uses cross-entropy.")
+    else:
+        t8.text_input("Loss", "cross-entropy (fixed for classification)", disabled=True, key="model_loss_fixed",
+                      help="Classification always minimises cross-entropy.")
+    t9.number_input("Random seed", 0, 2**31 - 1, key="model_seed",
+                    help="Fixes the random start, so the same settings give the same result again.")
+    with st.expander("Advanced"):
+        a1, a2 = st.columns(2)
+        a1.toggle("Compile with XLA", key="model_jit",
+                  help="Compiles the network into faster code: about 1.6x faster per epoch on this CPU, but "
+                       "compiling costs a few seconds at the start and results may differ very slightly "
+                       "between runs.")
+        a2.number_input("Memory limit (MB)", 16, 1_000_000, step=256, key="model_max_memory",
+                        help="Runs whose estimated memory need is above this are refused before training starts.")
+
+# ----------------------------------------------------------------------------- copy out + validate
+spec_error: UserError | None = None
+try:
+    m_spec, t_spec = specs_from_widgets()
+    ss["model_spec"], ss["train_spec"] = m_spec.to_dict(), t_spec.to_dict()
+    m_spec.validate()
+    t_spec.validate()
+except UserError as err:
+    spec_error = err
+ui.refresh_sidebar()
+snap = ss.get("_model_preset_snapshot")
+edited = bool(snap) and (snap.get("model") != ss["model_spec"] or snap.get("train") != ss["train_spec"])
+
+# ----------------------------------------------------------------------------- summary
+with right:
+    st.header("Architecture")
+    if edited:
+        st.caption(f"Started from the *{ss.get('preset')}* preset, then changed.")
+    if spec_error is not None:
+        ui.show_error(spec_error)
+        st.stop()
+    try:
+        dr = ui.dry_run(ss["dataset_id"], ss["data_spec"], test_dataset_id=ss.get("test_dataset_id") if task != "forecast"
+                        else None, csv_options=ss.get("csv_options"), name=ss.get("dataset_name"))
+    except UserError as err:
+        ui.show_error(err)
+        ui.require(False, "The data no longer checks out with these settings.", ui.PAGES["data"], "Fix the data")
+    shape = models.ModelShape.from_dict(dr.shape)
+    est = models.estimate(m_spec, t_spec, shape)
+    steps = int(shape.input_shape[0])
+    factor = ui.speed_factor()
+    per_epoch = ui.epoch_seconds(m_spec, t_spec, ui.recurrent_params(est.layers), steps, dr.sizes["train"],
+                                 dr.sizes["val"], factor or 1.0)
+    k1, k2 = st.columns(2)
+    k1.metric("Parameters", f"{est.params:,}", help="Numbers the model learns. More parameters need more data.")
+    k2.metric("Memory (estimate)", f"{est.memory_mb:,.0f} MB",
+              help="Weights, optimiser state and activations of one batch while training.")
+    k3, k4 = st.columns(2)
+    k3.metric("Per epoch (estimate)", ui.fmt_seconds(per_epoch),
+              help=("Estimated from the model size, the number of training examples and a speed measured on "
+                    "this kind of machine" + (", corrected by your finished runs" if factor else "") +
+                    ". Real times vary with what else the computer is doing."))
+    k4.metric(f"At most, {t_spec.epochs} epochs", ui.fmt_seconds(per_epoch * t_spec.epochs),
+              help="The most it can take; early stopping usually ends training sooner.")
+    st.caption(f"Estimates for {dr.sizes['train']:,} training and {dr.sizes['val']:,} validation examples of "
+               f"{steps:,} steps. Real times vary.")
+    table = pd.DataFrame([{"layer": layer["name"], "output shape": "(batch, " + str(layer["output_shape"]).strip("()")
+                           .rstrip(",") + ")", "parameters": layer["params"]} for layer in est.layers])
+    input_row = pd.DataFrame([{"layer": "Input", "output shape": "(batch, " + ", ".join(map(str, shape.input_shape))
+                               + ")", "parameters": 0}])
+    st.dataframe(pd.concat([input_row, table], ignore_index=True), hide_index=True, width="stretch",
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+    for note in est.gpu_notes:
+        st.info(note, icon="🐢" if "slower" in note else "ℹ️")
+    try:
+        models.check_fits(m_spec, t_spec, shape)
+    except SpecError as err:
+        ui.show_error(err)
+
+    st.page_link(ui.PAGES["train"], label="Go to training", icon="🚀")
+
+# ----------------------------------------------------------------------------- script
+st.header("The same model as a Python script")
+st.caption("A standalone Keras script that reads the same CSV, prepares it the same way and trains this model. "
+           "Run it with `python` next to your CSV file (it needs pandas, numpy, scikit-learn and TensorFlow).")
+try:
+    spec_full = RunSpec(data=spec_now.data, model=m_spec, train=t_spec)
+    fmt = ui.load_table(ss["dataset_id"], ss.get("csv_options"), ss.get("dataset_name")).fmt.to_dict()
+    script = codegen.training_script(spec_full, csv_name=ss.get("dataset_name") or "data.csv", csv_format=fmt)
+    st.download_button("Download the script", script.encode("utf-8"), file_name=codegen.script_filename(spec_full),
+                       mime="text/x-python", key="model_script_download", icon="⬇️")
+    with st.expander("Show the script", expanded=False):
+        st.code(script, language="python", line_numbers=True)
+except UserError as err:
+    ui.show_error(err)
+except Exception as err:  # noqa: BLE001
+    ui.show_error(err)
+
+st.divider()
+st.page_link(ui.PAGES["train"], label="Next: go to training", icon="🚀")

@@ -1,0 +1,431 @@
+"""AppTest checks of the Home, Data and Model pages (and pages/_ui/common.py).
+
+Every test gets a fresh SEQSTUDIO_HOME (conftest). Nothing here waits for training: the one test
+that queues a run ("Train with defaults") replaces the runner backend with one that starts no
+worker, and checks what was queued.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seqcore import runner
+from seqcore.config import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec
+from seqcore.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+SAMPLES = ROOT / "seqcore" / "samples"
+DATA, MODEL = "pages/1_Data.py", "pages/2_Model.py"
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def _no_lingering_workers(monkeypatch):
+    """Any supervisor a page might start exits after 20 idle seconds."""
+    monkeypatch.setenv("SEQSTUDIO_WORKER_IDLE_EXIT", "20")
+
+
+def app(path: str | None = None, *, state: dict | None = None) -> AppTest:
+    """An AppTest entered through app.py (so page links resolve), on ``path``, already run."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    if path:
+        at.switch_page(path)
+        at.run()
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    for m in at.metric:
+        if m.label.startswith(label_start):
+            return m.value
+    raise AssertionError(f"no metric {label_start!r} in {[m.label for m in at.metric]}")
+
+
+def upload(at: AppTest, name: str, data: bytes, key: str = "data_upload") -> AppTest:
+    at.file_uploader(key=key).set_value((name, data, "text/csv"))
+    at.run()
+    return at
+
+
+def semicolon_csv(n: int = 120, missing_at: tuple[int, ...] = ()) -> bytes:
+    """A ';'-delimited series with decimal commas (European Excel export)."""
+    import datetime as dt
+
+    lines = ["Datum;Umsatz;Temperatur"]
+    for i in range(n):
+        day = (dt.date(2020, 1, 1) + dt.timedelta(days=i)).isoformat()
+        y = "" if i in missing_at else f"{1000 + 10 * math.sin(i / 4) + i * 0.5:.2f}"
+        lines.append(f"{day};{y};{20 + math.cos(i / 5):.1f}".replace(".", ","))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def series_csv(n: int = 150, missing_at: tuple[int, ...] = ()) -> bytes:
+    rows = ["step,value"] + [f"{i},{'' if i in missing_at else f'{math.sin(i / 5):.4f}'}" for i in range(n)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+# ----------------------------------------------------------------------------- empty states
+
+
+@pytest.mark.parametrize("path, expected", [
+    (None, "Pick a sample above"),
+    (DATA, "Upload a CSV file, pick a sample or an earlier upload"),
+    (MODEL, "Set up the data first"),
+])
+def test_pages_empty_state(path, expected):
+    at = app(path)
+    assert not at.exception
+    assert expected in texts(at.info)
+    assert not at.error
+
+
+def test_sidebar_shows_data_folder_and_worker(tmp_path):
+    at = app()
+    sidebar = texts(at.sidebar.code) + texts(at.sidebar.caption)
+    assert str(Path(__import__("os").environ["SEQSTUDIO_HOME"]).resolve()) in sidebar
+    assert "Worker: idle" in sidebar
+
+
+# ----------------------------------------------------------------------------- home
+
+
+def test_home_sample_click_sets_dataset_spec_and_next_step():
+    at = app()
+    at.button(key="home_sample_airline").click().run()
+    assert not at.exception
+    ss = at.session_state
+    assert ss["dataset_name"] == "Airline.csv"
+    spec = DataSpec.from_dict(ss["data_spec"])
+    assert spec.task == "forecast" and spec.time == "Date" and spec.targets == ("Passengers",)
+    assert spec.log_transform and spec.season == 12
+    assert RunStore().get_dataset(ss["dataset_id"]).name == "Airline.csv"
+    assert at.button(key="home_train_defaults").label.endswith("Train with defaults")
+    assert "Airline.csv" in texts(at.markdown)
+    # the second sample with a separate TEST file
+    at.button(key="home_sample_gunpoint").click().run()
+    assert not at.exception
+    assert at.session_state["test_dataset_name"] == "GunPoint_TEST.csv"
+    assert DataSpec.from_dict(at.session_state["data_spec"]).task == "classify"
+
+
+@pytest.mark.parametrize("key, task", [("sunspots", "forecast"), ("basicmotions", "classify"), ("reviews", "text")])
+def test_every_sample_loads(key, task):
+    at = app()
+    at.button(key=f"home_sample_{key}").click().run()
+    assert not at.exception and not at.error
+    assert DataSpec.from_dict(at.session_state["data_spec"]).task == task
+
+
+class _NoWorker(runner.Backend):
+    name = "test"
+    started = 0
+
+    def ensure_started(self, home=None) -> None:
+        _NoWorker.started += 1
+
+    def describe(self, home=None) -> dict:
+        return {"backend": self.name}
+
+
+def test_home_train_with_defaults_queues_balanced_run(monkeypatch):
+    monkeypatch.setattr(runner, "get_backend", lambda name=None: _NoWorker())
+    monkeypatch.setattr(runner, "ensure_supervisor", lambda *a, **k: 0)
+    at = app()
+    at.button(key="home_sample_airline").click().run()
+    at.button(key="home_train_defaults").click().run()
+    assert not at.exception
+    run_id = at.session_state["current_run_id"]
+    rec = RunStore().get_run(run_id)
+    assert rec.status == "queued" and rec.task == "forecast"
+    spec = RunSpec.from_dict(rec.spec)
+    assert spec.train.epochs == PRESETS["balanced"]["train"]["epochs"]
+    assert spec.model.units == tuple(PRESETS["balanced"]["model"]["units"])
+    assert rec.dataset_id == at.session_state["dataset_id"]
+    assert at.session_state["preset"] == "balanced"
+    assert _NoWorker.started >= 1
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def test_data_upload_detects_format_and_checks_out():
+    at = app(DATA)
+    upload(at, "umsatz.csv", semicolon_csv())
+    assert not at.exception and not at.error
+    shown = texts(at.success)
+    assert "umsatz.csv" in shown and "';' delimited" in shown and "decimal comma" in shown
+    assert at.radio(key="data_role_task").value == "forecast"
+    assert at.selectbox(key="data_role_time").value == "Datum"
+    spec = DataSpec.from_dict(at.session_state["data_spec"])
+    assert spec.targets and spec.task == "forecast"
+    assert metric(at, "Training windows")
+    assert len(at.get("plotly_chart")) == 1
+    # the upload is stored (by content hash) and listed as an earlier upload
+    assert [d.name for d in RunStore().list_datasets()] == ["umsatz.csv"]
+    sidebar = texts(at.sidebar.text) + texts(at.sidebar.caption)
+    assert "Data: umsatz.csv" in sidebar and "not set up yet" not in sidebar
+    # options flow into the spec
+    at.number_input(key="data_opt_window").set_value(12).run()
+    at.number_input(key="data_opt_horizon").set_value(3).run()
+    assert not at.exception
+    spec = DataSpec.from_dict(at.session_state["data_spec"])
+    assert (spec.window, spec.horizon) == (12, 3)
+
+
+def test_data_task_and_roles_can_be_changed():
+    at = app(DATA)
+    upload(at, "reviews.csv", (SAMPLES / "rt_polarity_subset.csv").read_bytes())
+    assert at.radio(key="data_role_task").value == "text"
+    assert at.selectbox(key="data_role_text").value == "text"
+    assert at.selectbox(key="data_role_label").value == "label"
+    at.number_input(key="data_opt_max_len").set_value(20).run()
+    assert DataSpec.from_dict(at.session_state["data_spec"]).max_len == 20
+    # a nonsensical choice: the label as the text column -> a clear error, no data_spec, no exception
+    at.selectbox(key="data_role_text").set_value("label").run()
+    assert not at.exception
+    assert "must be different" in texts(at.error)
+    assert at.session_state["data_spec"] is None
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "PNG image"),
+    ("packed.csv", gzip.compress(b"a,b\n1,2\n" * 50), "compressed"),
+    ("empty.csv", b"", "empty"),
+    ("header.csv", b"a,b,c\n", "no data rows"),
+    ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n7,8\n", "Line 3"),
+])
+def test_data_bad_csv_shows_clear_error(name, data, expected):
+    at = app(DATA)
+    upload(at, name, data)
+    assert not at.exception
+    errors = texts(at.error)
+    assert expected in errors, errors
+    assert "Traceback" not in errors
+    assert RunStore().list_datasets() == []   # nothing stored
+    assert at.session_state["data_spec"] is None
+
+
+def test_data_wrong_encoding_override_is_explained_then_recovers():
+    at = app(DATA)
+    upload(at, "cafe.csv", "Datum,Café\n1,2\n2,3\n3,4\n".encode("cp1252") + b"".join(
+        f"{i},{i % 7}\n".encode() for i in range(4, 80)))
+    assert not at.exception and not at.error
+    assert "Windows-1252" in texts(at.success)
+    at.selectbox(key="data_fmt_encoding").set_value("utf-8").run()
+    assert not at.exception
+    assert "can't be read as utf-8" in texts(at.error)
+    at.selectbox(key="data_fmt_encoding").set_value("auto").run()
+    assert not at.exception and not at.error
+    assert at.session_state["data_spec"] is not None
+
+
+def test_data_missing_values_need_an_explicit_choice():
+    at = app(DATA)
+    upload(at, "gaps.csv", series_csv(missing_at=(10, 11, 40)))
+    assert not at.exception
+    radio = at.radio(key="data_opt_missing")
+    assert radio.value is None
+    assert "Choose how to handle the missing values" in texts(at.warning)
+    assert at.session_state["data_spec"] is None
+    radio.set_value("interpolate").run()
+    assert not at.exception
+    spec = DataSpec.from_dict(at.session_state["data_spec"])
+    assert spec.missing == "interpolate"
+    assert "filled by interpolation" in texts(at.info)
+
+
+def test_data_separate_test_file_for_classification():
+    at = app(DATA)
+    upload(at, "GunPoint_TRAIN.csv", (SAMPLES / "GunPoint_TRAIN.csv").read_bytes())
+    assert at.radio(key="data_role_task").value == "classify"
+    upload(at, "GunPoint_TEST.csv", (SAMPLES / "GunPoint_TEST.csv").read_bytes(), key="data_test_upload")
+    assert not at.exception and not at.error
+    assert at.session_state["test_dataset_name"] == "GunPoint_TEST.csv"
+    assert metric(at, "Test sequences") == "150"
+
+
+def test_data_delete_earlier_dataset_with_runs_asks_first():
+    store = RunStore()
+    data = (SAMPLES / "Airline.csv").read_bytes()
+    ds = store.add_dataset(data, "Airline.csv")
+    store.create_run(spec=RunSpec(data=DataSpec(targets=("Passengers",))).to_dict(), dataset_id=ds,
+                     task="forecast", status="finished")
+    at = app(DATA, state={"_restored_from": ""})   # no restore: pick the file by hand
+    at.radio(key="data_source").set_value("Earlier upload").run()
+    assert not at.exception
+    assert at.button(key="data_delete").disabled
+    at.checkbox(key="data_delete_confirm").check().run()
+    assert not at.button(key="data_delete").disabled
+    at.button(key="data_delete").click().run()
+    assert not at.exception
+    assert store.list_datasets() == []
+    assert "Deleted Airline.csv" in texts(at.success)
+
+
+def test_data_sample_and_earlier_upload_sources():
+    at = app(DATA)
+    at.radio(key="data_source").set_value("Sample dataset").run()
+    at.selectbox(key="data_sample").set_value("basicmotions").run()
+    at.button(key="data_use_sample").click().run()
+    assert not at.exception and not at.error
+    assert at.radio(key="data_source").value == "Sample dataset"
+    assert at.radio(key="data_role_layout").value == "long"
+    assert metric(at, "Training sequences")
+    at.radio(key="data_source").set_value("Earlier upload").run()
+    assert not at.exception
+    assert at.selectbox(key="data_earlier").value == at.session_state["dataset_id"]
+
+
+def test_data_and_model_restore_latest_run_after_refresh():
+    store = RunStore()
+    ds = store.add_dataset((SAMPLES / "sunspots.csv").read_bytes(), "sunspots.csv")
+    spec = RunSpec(data=DataSpec(time="YEAR", targets=("SUNACTIVITY",), window=30),
+                   model=ModelSpec(cell="gru", units=(48,)), train=TrainSpec(epochs=7))
+    store.create_run(spec=spec.to_dict(), dataset_id=ds, task="forecast", status="finished")
+    at = app(MODEL)
+    assert not at.exception
+    assert "Picked up where you left off" in texts(at.info)
+    assert at.radio(key="model_cell").value == "gru"
+    assert at.number_input(key="model_units_0").value == 48
+    assert at.number_input(key="model_epochs").value == 7
+    at.switch_page(DATA).run()
+    assert not at.exception
+    assert at.number_input(key="data_opt_window").value == 30
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def model_page(sample: str = "airline") -> AppTest:
+    at = app()
+    at.button(key=f"home_sample_{sample}").click().run()
+    at.switch_page(MODEL).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def params(at: AppTest) -> int:
+    return int(metric(at, "Parameters").replace(",", ""))
+
+
+def test_model_widgets_change_the_estimate():
+    at = model_page()
+    p0 = params(at)
+    at.number_input(key="model_units_0").set_value(128).run()
+    p1 = params(at)
+    assert p1 > p0
+    assert at.session_state["model_spec"]["units"] == [128]
+    at.number_input(key="model_layers").set_value(2).run()
+    assert not at.exception
+    assert params(at) > p1
+    assert at.session_state["model_spec"]["units"] == [128, 128]
+    at.radio(key="model_cell").set_value("gru").run()
+    assert at.session_state["model_spec"]["cell"] == "gru"
+    assert "GRU" in texts(at.dataframe[0].value["layer"]) if hasattr(at.dataframe[0].value["layer"], "value") \
+        else any("GRU" in str(v) for v in at.dataframe[0].value["layer"])
+    # recurrent dropout gives up the fast GPU kernel: the page says so
+    at.slider(key="model_recurrent_dropout").set_value(0.2).run()
+    assert "GPU" in texts(at.info)
+    # training widgets are copied out as well
+    at.number_input(key="model_epochs").set_value(5).run()
+    at.select_slider(key="model_batch_size").set_value(64).run()
+    at.toggle(key="model_jit").set_value(True).run()
+    t = at.session_state["train_spec"]
+    assert (t["epochs"], t["batch_size"], t["jit_compile"]) == (5, 64, True)
+
+
+def test_model_estimate_time_reacts_to_size():
+    at = model_page("reviews")
+    assert "Embedding" in " ".join(str(v) for v in at.dataframe[0].value["layer"])
+    assert at.number_input(key="model_embedding_dim")
+    before = metric(at, "Per epoch")
+    at.number_input(key="model_units_0").set_value(256).run()
+    after = metric(at, "Per epoch")
+    assert before != after
+    assert "estimate" in " ".join(m.label for m in at.metric).lower()
+
+
+def test_model_memory_limit_refusal_is_shown_inline():
+    at = model_page()
+    at.number_input(key="model_max_memory").set_value(16).run()
+    assert not at.exception
+    assert "MB allowed" in texts(at.error)
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_model_preset_applies(preset):
+    at = model_page()
+    at.number_input(key="model_epochs").set_value(3).run()
+    at.button(key=f"model_preset_{preset}").click().run()
+    assert not at.exception
+    p = PRESETS[preset]
+    assert at.session_state["preset"] == preset
+    assert at.session_state["train_spec"]["epochs"] == p["train"]["epochs"]
+    assert tuple(at.session_state["model_spec"]["units"]) == tuple(p["model"]["units"])
+    assert at.number_input(key="model_layers").value == len(p["model"]["units"])
+    assert at.number_input(key="model_epochs").value == p["train"]["epochs"]
+
+
+def test_model_script_is_shown_and_downloadable():
+    at = model_page()
+    code = texts(at.code)
+    assert "import keras" in code and "Passengers" in code and "Airline.csv" in code
+    compile(at.code[0].value, "script.py", "exec")
+    at.number_input(key="model_units_0").set_value(40).run()
+    assert "40" in at.code[0].value
+    assert len(at.get("download_button")) == 1
+
+
+def test_model_settings_survive_a_page_change():
+    at = model_page()
+    at.number_input(key="model_epochs").set_value(9).run()
+    at.slider(key="model_dropout").set_value(0.25).run()
+    at.switch_page(DATA).run()
+    assert not at.exception
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    assert at.number_input(key="model_epochs").value == 9
+    assert at.slider(key="model_dropout").value == 0.25
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def test_epoch_seconds_formula():
+    from pages._ui import common as ui
+
+    m, t = ModelSpec(), TrainSpec(batch_size=32)
+    one = ui.epoch_seconds(m, t, 17_000, 24, 1000)
+    assert one > 0
+    assert ui.epoch_seconds(m, t, 17_000, 24, 2000) == pytest.approx(2 * one, rel=0.05)
+    assert ui.epoch_seconds(m, t.replace(jit_compile=True), 17_000, 24, 1000) < one
+    assert ui.epoch_seconds(m.replace(units=(64, 64)), t, 17_000, 24, 1000) > one
+    assert ui.epoch_seconds(m, t, 17_000, 24, 1000, factor=2.0) == pytest.approx(2 * one)
+    layers = [{"name": "Embedding", "params": 1000}, {"name": "LSTM 64", "params": 500},
+              {"name": "Bidirectional GRU 8", "params": 70}, {"name": "Dense (softmax)", "params": 9}]
+    assert ui.recurrent_params(layers) == 570
+
+
+def test_model_page_when_the_restored_runs_file_was_deleted():
+    store = RunStore()
+    ds = store.add_dataset((SAMPLES / "sunspots.csv").read_bytes(), "sunspots.csv")
+    spec = RunSpec(data=DataSpec(time="YEAR", targets=("SUNACTIVITY",)))
+    store.create_run(spec=spec.to_dict(), dataset_id=ds, task="forecast", status="finished")
+    store.delete_dataset(ds, force=True)
+    at = app(MODEL)
+    assert not at.exception and not at.error
+    assert "no longer stored" in texts(at.info)
