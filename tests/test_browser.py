@@ -1,0 +1,230 @@
+"""The real app in a real browser: Playwright drives Debian's Chromium against `streamlit run app.py`.
+
+One journey, as a user would do it: upload a CSV on the Data page, set a small model on the Model
+page, start training, watch the live chart update, press Stop, read the results and download the
+predictions; then the Runs and Predict pages. A screenshot of every page is saved under
+``test-artifacts/screenshots/`` (git-ignored) for a person to look at.
+
+Skipped only when /usr/bin/chromium is missing (``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from seqcore import runner
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+ROWS = 4000          # ~2,600 training windows: a few seconds per epoch on 2 cores, long enough to watch
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _csv(path: Path, n: int = ROWS) -> Path:
+    start = time.mktime((2010, 1, 1, 12, 0, 0, 0, 0, -1))
+    lines = ["date,visitors"]
+    for i in range(n):
+        day = time.strftime("%Y-%m-%d", time.localtime(start + 86400 * i))
+        lines.append(f"{day},{100 + 20 * math.sin(i / 7) + 5 * math.sin(i / 30.0) + 0.01 * i:.3f}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    tmp = tmp_path_factory.mktemp("browser")
+    home = tmp / "home"
+    port = _free_port()
+    env = dict(os.environ, SEQSTUDIO_HOME=str(home), SEQSTUDIO_WORKER_IDLE_EXIT="30",
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    log = open(tmp / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("streamlit did not start: " + (tmp / "streamlit.log").read_text()[-3000:])
+        time.sleep(0.3)
+    yield {"base": base, "home": home, "tmp": tmp, "log": tmp / "streamlit.log"}
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # our own streamlit process group only
+        proc.wait(15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        proc.kill()
+    runner.stop_supervisor(home)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def _idle(page, timeout: float = 30.0) -> None:
+    """Wait until the app is drawn and the script is not running (the status widget says so)."""
+    page.wait_for_selector("[data-testid=stApp]")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.locator("[data-testid=stStatusWidget]").count() == 0:
+            break
+        time.sleep(0.2)
+    time.sleep(0.3)
+
+
+def _shot(page, name: str) -> None:
+    """A screenshot of the whole page (the app scrolls inside its own container, so the viewport grows)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
+                           "section.main, [data-testid=stAppViewContainer]')).map(e => e.scrollHeight), 1000)")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
+    time.sleep(0.6)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def _nav(page, label: str) -> None:
+    page.locator("[data-testid=stSidebar] a", has_text=label).first.click()
+    page.wait_for_selector(f"h1:has-text('{label}')")
+    _idle(page)
+
+
+def _progress_caption(page) -> str:
+    loc = page.get_by_text(re.compile(r"progress points \(\d+ epochs?\)"))
+    return loc.first.inner_text() if loc.count() else ""
+
+
+def test_browser_journey(server, browser_page):
+    page = browser_page
+    csv = _csv(server["tmp"] / "visitors.csv")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    page.goto(server["base"])
+    _idle(page)
+    page.wait_for_selector("h1:has-text('Sequence Studio')")
+    _shot(page, "0_home")
+
+    # --- Data: upload the CSV file
+    _nav(page, "1 · Data")
+    page.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(csv))
+    page.get_by_text("The data is ready").wait_for(timeout=60_000)
+    _idle(page)
+    _shot(page, "1_data")
+
+    # --- Model: a small model, 30 epochs, no early stopping
+    _nav(page, "2 · Model")
+    for label, value in (("Units in layer 1", "16"), ("Epochs (at most)", "30"),
+                         ("Early-stopping patience (epochs, 0 = off)", "0")):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        _idle(page)
+    _shot(page, "2_model")
+
+    # --- Train: start, see the chart update at least twice, stop
+    _nav(page, "3 · Train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(re.compile(r"Epoch \d+ of 30")).first.wait_for(timeout=120_000)
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while len(seen) < 3 and time.monotonic() < deadline:
+        text = _progress_caption(page)
+        if text and (not seen or text.split(" · ")[0] != seen[-1].split(" · ")[0]):
+            seen.append(text)
+        time.sleep(0.25)
+    assert len(seen) >= 3, f"the live chart did not update twice: {seen}"
+    n_traces = page.locator("[data-testid=stPlotlyChart] .scatterlayer .trace").count()
+    assert n_traces >= 1, "the loss chart has curves"
+    _shot(page, "3_train_live")
+    assert page.get_by_role("button", name="Start training").is_disabled(), "no second copy while it trains"
+
+    # a refresh (a new browser session) does not stop the run: the page re-attaches and keeps updating
+    page.reload()
+    page.get_by_text(re.compile(r"Epoch \d+ of 30")).first.wait_for(timeout=60_000)
+    before = _progress_caption(page)
+    deadline = time.monotonic() + 30
+    while _progress_caption(page).split(" · ")[0] == before.split(" · ")[0] and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert _progress_caption(page).split(" · ")[0] != before.split(" · ")[0], "no updates after a refresh"
+    assert page.get_by_role("button", name="Start training").is_disabled(), "still no second copy"
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text(re.compile("Stopping…|Stopped by you")).first.wait_for(timeout=30_000)
+    page.get_by_text("Stopped by you").first.wait_for(timeout=60_000)
+    _idle(page)
+    _shot(page, "3_train_stopped")
+    final = _progress_caption(page)
+    time.sleep(2.5)
+    assert _progress_caption(page) == final, "the page stops polling once the run has ended"
+
+    # --- Results: metric cards, then download the predictions
+    page.get_by_role("link", name="See the results").click()
+    page.get_by_text("Test metrics").first.wait_for(timeout=60_000)
+    _idle(page)
+    assert "run=" in page.url, "the results address names the run"
+    assert page.locator("[data-testid=stMetric]").count() >= 4
+    _shot(page, "4_results")
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="Predictions (CSV)").click()
+    data = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert data.splitlines()[0] == "origin,step,time,target,actual,predicted,error"
+    assert len(data.splitlines()) > 10
+
+    # --- Runs: the table lists the run
+    _nav(page, "5 · Runs")
+    page.get_by_text("Compare runs").first.wait_for()
+    assert page.locator("[data-testid=stDataFrame]").count() >= 1
+    _shot(page, "5_runs")
+
+    # --- Predict: a real worker prediction on the training file
+    _nav(page, "6 · Predict")
+    page.get_by_role("button", name=re.compile("Try it on the model's own")).click()
+    page.get_by_role("button", name="Download the predictions (CSV)").wait_for(timeout=120_000)
+    _idle(page)
+    _shot(page, "6_predict")
+
+    assert not errors, f"JavaScript errors in the page: {errors}"
+    log = server["log"].read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
