@@ -273,7 +273,8 @@ def loss_figure(points: Sequence, *, title: str | None = None, max_points: int =
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
     fig.update_xaxes(title="epoch", rangemode="tozero")
-    fig.update_yaxes(title="loss (log scale)" if log else "loss", type="log" if log else "linear")
+    fig.update_yaxes(title="loss (log scale)" if log else "loss", type="log" if log else "linear",
+                     **({"dtick": 1, "exponentformat": "power"} if log else {}))
     return fig
 
 
@@ -331,7 +332,8 @@ def compare_loss_figure(runs: Mapping[str, Sequence], *, max_points: int = 2000)
     _style(fig, height=400, margin={"l": 50, "r": 20, "t": 20, "b": 40},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, uirevision="compare")
     fig.update_xaxes(title="epoch", rangemode="tozero")
-    fig.update_yaxes(title="loss (log scale)" if log else "loss", type="log" if log else "linear")
+    fig.update_yaxes(title="loss (log scale)" if log else "loss", type="log" if log else "linear",
+                     **({"dtick": 1, "exponentformat": "power"} if log else {}))
     return fig
 
 

@@ -110,8 +110,9 @@ def queue_position(store: RunStore, run_id: str) -> tuple[int, int]:
 
 def spec_key(spec: RunSpec, dataset_id: str | None, test_dataset_id: str | None, csv_options: dict | None) -> str:
     """A hash of everything a Start press submits (same key = same run request)."""
+    csv = {k: v for k, v in (csv_options or {}).items() if v is not None}  # None = "detect", same as absent
     payload = json.dumps({"spec": spec.to_dict(), "data": dataset_id, "test": test_dataset_id,
-                          "csv": csv_options or {}}, sort_keys=True, default=str)
+                          "csv": csv}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
