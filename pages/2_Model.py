@@ -268,5 +268,11 @@ except UserError as err:
 except Exception as err:  # noqa: BLE001
     ui.show_error(err)
 
+with st.expander("Try many settings automatically", icon="🧪"):
+    st.markdown("Not sure which units, learning rate or window work best? A **sweep** trains many versions of "
+                "this configuration with the settings you choose varied, stops the hopeless ones early and shows "
+                "which one is best; you can load the winner back here.")
+    st.page_link("pages/7_Sweeps.py", label="Set up a sweep from this configuration", icon="🔍")
+
 st.divider()
 st.page_link(ui.PAGES["train"], label="Next: go to training", icon="🚀")

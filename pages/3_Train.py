@@ -15,7 +15,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
-from seqcore import runner, viz
+from seqcore import models, runner, viz
 from seqcore.config import RunSpec
 from seqcore.errors import SpecError
 from seqcore.store import ACTIVE_STATUSES, FINAL_STATUSES
@@ -61,6 +61,7 @@ def _start(spec: RunSpec, key: str) -> None:
         return
     try:
         spec.validate()
+        _check_fits(spec)   # a configuration too large for memory is refused here, before it is queued
         if ui.ensure_worker() is None:
             return
         run_id = runner.submit_run(store, spec, ss["dataset_id"], test_dataset_id=ss.get("test_dataset_id"),
@@ -72,6 +73,14 @@ def _start(spec: RunSpec, key: str) -> None:
     ss["current_run_id"] = run_id
     ss["train_live"] = None
     ss["train_name"] = ""  # the next run gets its own name
+
+
+def _check_fits(spec: RunSpec) -> None:
+    """Raise SpecError (with the estimate and the limit) when the run would need more memory than allowed;
+    DataError when the data cannot be prepared. Uses the cached dry run (no TensorFlow)."""
+    dr = ui.dry_run(ss["dataset_id"], spec.data.to_dict(), test_dataset_id=ss.get("test_dataset_id"),
+                    csv_options=ss.get("csv_options"), name=ss.get("dataset_name"))
+    models.check_fits(spec.model, spec.train, models.ModelShape.from_dict(dr.shape))
 
 
 def _stop(run_id: str) -> None:

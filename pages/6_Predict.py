@@ -13,8 +13,10 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
+from seqcore import bundle as bundle_mod
 from seqcore import runner, viz
 from seqcore.config import RunSpec
+from seqcore.errors import UserError
 from seqcore.store import ACTIVE_STATUSES, FINAL_STATUSES
 
 ui.setup("Predict", "🔮")
@@ -27,9 +29,34 @@ st.caption("Use a trained model on new data. The file needs the same columns as 
            "trained on; the model runs in the background worker.")
 
 runs = live.model_runs(store)
+
+# ----------------------------------------------------------------------------- import a bundle
+
+with st.expander("Import a model bundle (.zip)", expanded=not runs):
+    st.caption("A model downloaded from a Sequence Studio Results page (\"Download the model bundle\"). Only that "
+               "format is accepted: the archive is checked (size, contents, checksums, and every layer against "
+               "an allow-list: no Lambda layers or custom code) before anything is unpacked, and the model "
+               "itself is only ever loaded, in safe mode, by the background worker.")
+    bundle_up = st.file_uploader("Model bundle (.zip)", type=["zip"], key="predict_import_upload",
+                                 help="The .zip file of a model bundle. It becomes a run you can predict with.")
+    if st.button("Import this model", key="predict_import_go", icon="📦", disabled=bundle_up is None):
+        try:
+            imported = bundle_mod.import_bundle_zip(store, bundle_up.getvalue(), bundle_up.name or "bundle.zip")
+            ss["predict_run"] = imported
+            ss["_predict_asked"] = imported
+            ss["predict_job_id"] = None
+            st.query_params["run"] = imported
+            ss["_notice"] = "Imported the model; it is selected below."
+            st.rerun()
+        except UserError as err:
+            ui.show_error(err)
+            st.caption("Nothing was imported.")
+        except Exception as err:  # noqa: BLE001
+            ui.show_error(err)
+
 if not runs:
     st.info("No trained model yet. Train a run first; when it finishes (or you stop it) its model can be used "
-            "here.", icon="👉")
+            "here. Or import a model bundle above.", icon="👉")
     st.page_link(ui.PAGES["train"], label="Go to the Train page", icon="▶️")
     st.stop()
 

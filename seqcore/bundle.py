@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .config import RunSpec
-from .errors import BundleError
+from .errors import BundleError, UserError
 from .fsutil import atomic_write_bytes
 from .models import ALLOWED_LAYERS, ModelShape
 
@@ -55,6 +55,7 @@ _ALLOWED_OBJECTS = {
 }
 _DATA_MODULES = ("keras.initializers", "keras.optimizers", "keras.losses", "keras.metrics",
                  "keras.optimizers.schedules", "keras.regularizers", "keras.constraints")
+_DATA_PREFIXES = tuple(m + "." for m in _DATA_MODULES)
 _FORBIDDEN_KEYS = {"safe_mode", "function", "function_type", "module_path", "__lambda__", "__python_function__"}
 
 
@@ -133,11 +134,12 @@ def check_model_config(config: dict) -> None:
                 cls, mod = o.get("class_name"), o.get("module")
                 reg = o.get("registered_name")
                 ok = (mod, cls) in _ALLOWED_OBJECTS or (mod == "keras.layers" and cls in ALLOWED_LAYERS) or (
-                    isinstance(mod, str) and mod.startswith(_DATA_MODULES) and isinstance(cls, str)
-                    and cls.isidentifier())
+                    isinstance(mod, str) and (mod in _DATA_MODULES or mod.startswith(_DATA_PREFIXES))
+                    and isinstance(cls, str) and cls.isidentifier())
                 if not ok or (reg not in (None, cls)):
+                    what = f"{cls!r} ({mod})" if reg in (None, cls) else f"the custom object {str(reg)[:60]!r}"
                     raise BundleError(
-                        f"The model uses a layer or object that is not allowed: {cls!r} ({mod}).",
+                        f"The model uses a layer or object that is not allowed: {what}.",
                         hint="Only recurrent, dense, dropout, embedding and masking layers can be loaded; "
                              "Lambda layers and custom code are refused for safety.")
             for k, v in o.items():
@@ -154,17 +156,29 @@ def inspect_keras_file(path: Path) -> dict:
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
-            names = {i.filename for i in infos}
-            if not names <= KERAS_MEMBERS or "config.json" not in names:
+            names = [i.filename for i in infos]
+            if (not set(names) <= KERAS_MEMBERS or "config.json" not in names or len(names) != len(set(names))
+                    or any(_is_symlink(i) for i in infos)):
                 raise BundleError("The model file has unexpected contents.",
                                   hint="Only models trained in Sequence Studio can be loaded.")
             _check_zip_sizes(infos)
+            if z.getinfo("config.json").file_size > MAX_JSON_BYTES:
+                raise BundleError("The model's configuration is too large to be a Sequence Studio model.")
             config = json.loads(z.read("config.json"))
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as err:
+    except BundleError:
+        raise
+    except Exception as err:  # noqa: BLE001 - BadZipFile, zlib.error, encrypted member, bad JSON...: all damage
         raise BundleError(f"The model file is damaged or not a Keras model ({type(err).__name__}).",
                           hint="Re-download the bundle from the run's results page.") from err
+    if not isinstance(config, dict):
+        raise BundleError("The model file's configuration is damaged.",
+                          hint="Re-download the bundle from the run's results page.")
     check_model_config(config)
     return config
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return (info.external_attr >> 16) & 0o170000 == 0o120000
 
 
 def _check_zip_sizes(infos) -> None:
@@ -186,9 +200,16 @@ def read_bundle(path: str | os.PathLike, *, verify: bool = True) -> Bundle:
     manifest = _read_json(path / "manifest.json", "manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError("This is not a Sequence Studio model bundle.")
-    if int(manifest.get("version", 0)) > VERSION:
+    version = manifest.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise BundleError("The bundle's manifest is damaged (its version is not a number).",
+                          hint="Re-download the bundle from the run's results page.")
+    if version > VERSION:
         raise BundleError("This bundle was made by a newer Sequence Studio.", hint="Update the app to load it.")
     files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise BundleError("The bundle's manifest is damaged (no list of checksums).",
+                          hint="Re-download the bundle from the run's results page.")
     if verify:
         for name in ("model.keras", *JSON_FILES):
             p = path / name
@@ -200,11 +221,22 @@ def read_bundle(path: str | os.PathLike, *, verify: bool = True) -> Bundle:
     try:
         spec = RunSpec.from_dict(_read_json(path / "spec.json", "spec")).validate()
         shape = ModelShape.from_dict(_read_json(path / "shape.json", "shape"))
-    except (TypeError, KeyError, ValueError) as err:
-        raise BundleError("The bundle's spec is damaged.") from err
-    return Bundle(path=path, spec=spec, state=_read_json(path / "preprocess.json", "preprocessing state"),
-                  shape=shape, metrics=_read_json(path / "metrics.json", "metrics"),
-                  history=_read_json(path / "history.json", "history"), manifest=manifest)
+    except BundleError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, UserError) as err:
+        raise BundleError("The bundle's spec is damaged (it is not in the format this version writes).",
+                          hint="Re-download the bundle from the run's results page.") from err
+    if shape.task != spec.data.task:
+        raise BundleError("The bundle's spec and model shape disagree about the task.",
+                          hint="Re-download the bundle from the run's results page.")
+    state = _read_json(path / "preprocess.json", "preprocessing state")
+    metrics = _read_json(path / "metrics.json", "metrics")
+    history = _read_json(path / "history.json", "history")
+    if not isinstance(state, dict) or not isinstance(metrics, dict) or not isinstance(history, list):
+        raise BundleError("The bundle's preprocessing state, metrics or history is damaged.",
+                          hint="Re-download the bundle from the run's results page.")
+    return Bundle(path=path, spec=spec, state=state, shape=shape, metrics=metrics, history=history,
+                  manifest=manifest)
 
 
 def load_bundle(path: str | os.PathLike) -> Bundle:
@@ -233,34 +265,117 @@ def bundle_zip_bytes(path: str | os.PathLike) -> bytes:
 
 
 def extract_bundle_zip(data: bytes, dest: str | os.PathLike) -> Path:
-    """Unpack an uploaded bundle zip into ``dest`` after size, zip-bomb and path checks; returns the folder."""
+    """Unpack an uploaded bundle zip into ``dest`` after size, zip-bomb and path checks; returns the folder.
+
+    Every check runs before anything is written: total and per-member sizes, the compression ratio,
+    member names (only the bundle's own flat file names: no folders, ``..``, absolute paths, links or
+    duplicates). The files are unpacked into a temporary sibling folder, the bundle is verified there
+    (manifest checksums, spec, the model config allow-list) and only then renamed to ``dest``; on any
+    failure nothing is left behind. Raises :class:`BundleError`. Nothing is ever loaded or executed.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("extract_bundle_zip expects the uploaded bytes")
+    data = bytes(data)
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"The file is larger than the {MAX_BUNDLE_BYTES / 2**20:,.0f} MB a bundle may be.")
+    if not data.startswith(b"PK"):
+        raise BundleError("This file is not a model bundle (.zip).",
+                          hint="Upload the zip downloaded from a run's Results page.")
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
         infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - BadZipFile, struct errors...: a damaged archive
         raise BundleError("This file is not a model bundle zip (it is damaged or truncated).",
                           hint="Download the bundle again from the run's results page.") from err
     _check_zip_sizes(infos)
+    seen: set[str] = set()
     for info in infos:
         name = info.filename
         pp = PurePosixPath(name)
-        if name.startswith(("/", "\\")) or ".." in pp.parts or "\\" in name or len(pp.parts) != 1 or ":" in name:
-            raise BundleError(f"The archive contains a path that is not allowed ({name!r}).")
-        if name not in ALL_FILES:
-            raise BundleError(f"The archive contains an unexpected file ({name!r}).",
+        if (name.startswith(("/", "\\")) or ".." in pp.parts or "\\" in name or len(pp.parts) != 1 or ":" in name
+                or "\x00" in name or info.is_dir()):
+            raise BundleError(f"The archive contains a path that is not allowed ({name[:80]!r}).",
                               hint="Only bundles downloaded from Sequence Studio can be loaded.")
-        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+        if _is_symlink(info):
             raise BundleError("The archive contains a symbolic link, which is not allowed.")
+        if name not in ALL_FILES:
+            raise BundleError(f"The archive contains an unexpected file ({name[:80]!r}).",
+                              hint="Only bundles downloaded from Sequence Studio can be loaded.")
+        if name in seen:
+            raise BundleError(f"The archive contains {name!r} twice.",
+                              hint="Only bundles downloaded from Sequence Studio can be loaded.")
+        if info.flag_bits & 0x1:
+            raise BundleError("The archive is password-protected; model bundles never are.")
+        seen.add(name)
+    missing = [n for n in ALL_FILES if n not in seen]
+    if missing:
+        raise BundleError(f"The archive is not a complete model bundle (missing {', '.join(missing)}).",
+                          hint="Download the bundle again from the run's results page.")
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.import.", dir=dest.parent))
     try:
-        for info in infos:
-            atomic_write_bytes(dest / info.filename, z.read(info))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        raise BundleError("The archive is damaged or truncated.",
-                          hint="Download the bundle again from the run's results page.") from err
-    read_bundle(dest)
-    inspect_keras_file(dest / "model.keras")
+        try:
+            for info in infos:
+                with z.open(info) as src:
+                    payload = src.read(info.file_size + 1)
+                if len(payload) != info.file_size:
+                    raise BundleError("The archive is damaged (a file is not the size it says).")
+                atomic_write_bytes(tmp / info.filename, payload)
+        except BundleError:
+            raise
+        except Exception as err:  # noqa: BLE001 - bad CRC, zlib.error, truncated data...: a damaged archive
+            raise BundleError(f"The archive is damaged or truncated ({type(err).__name__}).",
+                              hint="Download the bundle again from the run's results page.") from err
+        read_bundle(tmp)
+        inspect_keras_file(tmp / "model.keras")
+        if dest.exists():
+            if any(dest.iterdir()):
+                raise BundleError(f"{dest.name} already holds files; a bundle is only unpacked into a new folder.")
+            dest.rmdir()
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return dest
+
+
+def import_bundle_zip(store, data: bytes, file_name: str = "bundle.zip") -> str:
+    """Add an uploaded bundle zip to ``store`` as a finished training run; returns the new run id.
+
+    All the checks of :func:`extract_bundle_zip` run first (the model is never loaded here: a worker
+    loads it, in safe mode, when a prediction is asked for). The run is ``kind='train'``,
+    ``status='finished'``, has the bundle's spec and metrics, no dataset, and ``tags['imported']``.
+    ``file_name`` is only shown (never used as a path).
+    """
+    from .io import _display_name
+
+    shown = _display_name(file_name or "bundle.zip")
+    staging = Path(tempfile.mkdtemp(prefix=".import.", dir=store.runs_dir))
+    try:
+        bdir = extract_bundle_zip(data, staging / "bundle")
+        b = read_bundle(bdir)
+        epochs = sum(1 for h in b.history if isinstance(h, dict))
+        summary = dict(b.metrics)
+        training = b.metrics.get("training")
+        summary.setdefault("best_epoch", training.get("best_epoch") if isinstance(training, dict) else None)
+        stem = shown[:-4] if shown.lower().endswith(".zip") else shown
+        run_id = store.create_run(
+            spec=b.spec.to_dict(), dataset_id=None, kind="train", task=b.spec.data.task,
+            name=f"{b.spec.model.cell.upper()} {'-'.join(map(str, b.spec.model.units))} · imported {stem}",
+            tags={"imported": True, "source_file": shown, "created": b.manifest.get("created"),
+                  "seqcore_version": b.manifest.get("seqcore_version")},
+            status="finished")
+        try:
+            atomic_write_bytes(staging / "metrics.json",
+                               json.dumps(b.metrics, indent=1, default=str).encode())
+            run_dir = store.run_dir(run_id)
+            os.replace(staging / "bundle", run_dir / "bundle")
+            os.replace(staging / "metrics.json", run_dir / "metrics.json")
+            store.finish_run(run_id, "finished", summary=summary, epochs_run=epochs or None, only_if=None)
+        except BaseException:
+            store.delete_run(run_id)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return run_id

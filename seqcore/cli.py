@@ -306,6 +306,8 @@ def make_parser() -> argparse.ArgumentParser:
         cli_runs = None
     if cli_runs is not None:
         cli_runs.add_commands(sub)
+        from . import cli_sweep  # sweep, sweeps (issue 7)
+        cli_sweep.add_commands(sub)
     return ap
 
 

@@ -18,6 +18,8 @@ import datetime as _dt
 from .config import RunSpec
 from .errors import SpecError
 from .models import PAD_VALUE
+from .tasks.classify import RNN_STEPS
+from .tasks.common import MIN_VALIDATION
 
 DEFAULT_CSV_FORMAT = {"delimiter": ",", "decimal": ".", "thousands": None, "encoding": "utf-8"}
 
@@ -420,14 +422,21 @@ def stratified_split(y, val_fraction, test_fraction, seed):
 
 def split_examples(y, y_test_file):
     """Train / validation / test indices. With a separate test file its examples are the test set
-    (they come after the training file's examples)."""
+    (they come after the training file's examples). A validation part smaller than MIN_VALIDATION
+    joins training: on a handful of examples the validation loss follows noise, so training watches
+    the training loss instead and keeps its best epoch."""
     if y_test_file is None:
         train, val, test = stratified_split(y, VAL_FRACTION, TEST_FRACTION, SEED)
         if len(test) == 0:
             fail("too few examples for a test set; raise TEST_FRACTION or add data.")
-        return train, val, test
-    train, val, _ = stratified_split(y, VAL_FRACTION, 0.0, SEED)
-    return train, val, np.arange(len(y), len(y) + len(y_test_file))
+    else:
+        train, val, _ = stratified_split(y, VAL_FRACTION, 0.0, SEED)
+        test = np.arange(len(y), len(y) + len(y_test_file))
+    if 0 < len(val) < MIN_VALIDATION:
+        print(f"Only {len(val)} validation examples: they join training, and the best epoch is chosen by the "
+              "training loss.")
+        train, val = np.sort(np.concatenate([train, val])), val[:0]
+    return train, val, test
 
 
 def encode_labels(labels, known=None):
@@ -532,15 +541,35 @@ def znorm(sequences):
     return out
 
 
-def pad(sequences, steps, n_features):
-    """(n, steps, features): sequences right-padded with PAD_VALUE (the model masks it out);
-    longer sequences keep their last `steps` steps."""
-    x = np.full((len(sequences), steps, n_features), PAD_VALUE, dtype=np.float32)
+def group_size(steps):
+    """How many consecutive steps the network reads at once: GROUP_STEPS, or (0 = auto) the smallest
+    number that keeps the recurrent layer at RNN_STEPS steps or fewer."""
+    if GROUP_STEPS:
+        return max(1, min(GROUP_STEPS, steps))
+    return max(1, math.ceil(steps / RNN_STEPS))
+
+
+def group(s, k):
+    """(length, F) -> (ceil(length / k), k * F): each row holds k consecutive steps. A length that is
+    not a multiple of k repeats the last step to fill the last group."""
+    if k <= 1:
+        return s
+    fill = (-len(s)) % k
+    if fill:
+        s = np.concatenate([s, np.repeat(s[-1:], fill, axis=0)], axis=0)
+    return s.reshape(len(s) // k, k * s.shape[1])
+
+
+def pad(sequences, steps, k):
+    """(n, ceil(steps / k), k * features): the last `steps` steps of each sequence, k steps grouped
+    together, right-padded with PAD_VALUE (the model masks it out)."""
+    rows = math.ceil(steps / k)
+    grouped = [group(s[-steps:], k) for s in sequences]
+    x = np.full((len(sequences), rows, grouped[0].shape[1]), PAD_VALUE, dtype=np.float32)
     lengths = np.zeros(len(sequences), dtype=np.int64)
-    for i, s in enumerate(sequences):
-        k = min(len(s), steps)
-        x[i, :k] = s[len(s) - k:]
-        lengths[i] = k
+    for i, g in enumerate(grouped):
+        x[i, :len(g)] = g
+        lengths[i] = len(g)
     return x, lengths
 
 
@@ -565,15 +594,16 @@ def prepare(df, test_df=None):
     lengths = np.array([len(s) for s in sequences])
     steps = int(min(MAX_STEPS, lengths[train].max()))  # the longest training sequence (capped)
     scaled = [((s - mean) / std).astype(np.float32) for s in (znorm(sequences) if ZNORM else sequences)]
-    x, _ = pad(scaled, steps, sequences[0].shape[1])  # wide: 1 feature per step; long: one per value column
-    masking = bool((np.minimum(lengths, steps) != steps).any())  # some sequences are shorter: mask the padding
+    k = group_size(steps)  # wide: 1 feature per step; long: one per value column; times k when grouped
+    x, grouped_lengths = pad(scaled, steps, k)
+    masking = bool((grouped_lengths != x.shape[1]).any())  # some sequences are shorter: mask the padding
     data = {"class_names": class_names, "masking": masking, "x_val": None, "y_val": None}
     for part, idx in (("train", train), ("val", val), ("test", test)):
         if part == "val" and len(idx) == 0:
             continue
         data["x_" + part], data["y_" + part] = x[idx], y[idx]
     data["state"] = {"layout": LAYOUT, "features": columns, "class_names": class_names, "steps": steps,
-                     "mean": mean.tolist(), "std": std.tolist(), "znorm": ZNORM, "pad_value": PAD_VALUE}
+                     "group": k, "mean": mean.tolist(), "std": std.tolist(), "znorm": ZNORM, "pad_value": PAD_VALUE}
     return data
 '''
 
@@ -810,9 +840,12 @@ def _settings(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) -> st
             _set("MISSING_VALUES", d.missing, "error | interpolate | ffill | drop"),
             _set("ZNORM", d.znorm, "scale each sequence on its own first"),
             _set("MAX_STEPS", d.max_steps, "longer sequences keep their last MAX_STEPS steps"),
+            _set("GROUP_STEPS", d.group_steps, "steps the network reads at once (0 = auto)"),
+            _set("RNN_STEPS", RNN_STEPS, "auto grouping keeps the recurrent layer this short"),
             _set("PAD_VALUE", PAD_VALUE, "fills the end of shorter sequences; masked out"),
             _set("VAL_FRACTION", d.val_fraction),
             _set("TEST_FRACTION", d.test_fraction),
+            _set("MIN_VALIDATION", MIN_VALIDATION, "a smaller validation part joins training"),
         ]
     else:
         lines += [
@@ -825,6 +858,7 @@ def _settings(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) -> st
             _set("LOWERCASE", d.lowercase),
             _set("VAL_FRACTION", d.val_fraction),
             _set("TEST_FRACTION", d.test_fraction),
+            _set("MIN_VALIDATION", MIN_VALIDATION, "a smaller validation part joins training"),
         ]
     lines += [
         "",

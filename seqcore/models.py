@@ -127,18 +127,29 @@ def check_fits(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimat
     return est
 
 
-def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape):
-    """Build and compile the Keras model. Imports Keras (call only where training/predicting)."""
+def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_per_execution: int = 1):
+    """Build and compile the Keras model. Imports Keras (call only where training/predicting).
+
+    ``steps_per_execution``: training steps per compiled call (Keras runs batch callbacks once per
+    group, so progress points and stop checks come at most that many batches apart)."""
     import keras
     from keras import layers as L
 
     model.validate()
     train.validate()
+    backend = keras.backend.backend()
     gpu = has_gpu()
-    # On a GPU the fused cuDNN kernel wins (and cannot be XLA-compiled); on a CPU the generic loop is
-    # XLA-compiled instead. Keras only allows XLA when no layer may pick cuDNN, hence use_cudnn=False there.
-    use_cudnn = "auto" if gpu else False
-    jit = bool(train.jit_compile and not gpu)
+    if backend == "jax":
+        # JAX always runs XLA-compiled (jit_compile=False would mean op-by-op eager execution, many times
+        # slower). use_cudnn="auto" lets GRU use Keras's fused JAX scan (input projections hoisted out of
+        # the loop) on a CPU too, and cuDNN on a GPU; LSTM takes cuDNN on a GPU, the generic scan on a CPU.
+        use_cudnn, jit = "auto", True
+    else:
+        # TensorFlow: on a GPU the fused cuDNN kernel wins (and cannot be XLA-compiled); on a CPU the
+        # generic loop is XLA-compiled when asked. Keras only allows XLA when no layer may pick cuDNN,
+        # hence use_cudnn=False there.
+        use_cudnn = "auto" if gpu else False
+        jit = bool(train.jit_compile and not gpu)
     cell_cls = getattr(L, CELL_LAYERS[model.cell])
     inputs = keras.Input(shape=tuple(shape.input_shape), name="inputs",
                          dtype="int32" if shape.task == "text" else "float32")
@@ -176,12 +187,22 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape):
         opt_kwargs["clipnorm"] = train.clipnorm
     if train.optimizer == "sgd":
         opt_kwargs["momentum"] = 0.9
-    net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=jit)
+    net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=jit,
+                steps_per_execution=max(1, int(steps_per_execution)))
     return net
 
 
 def has_gpu() -> bool:
-    """True when TensorFlow sees a GPU (imports TensorFlow)."""
+    """True when the Keras backend sees a GPU (imports the backend)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        try:
+            return any(d.platform == "gpu" for d in jax.devices())
+        except RuntimeError:
+            return False
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))

@@ -230,6 +230,21 @@ def mark_orphans(store: RunStore) -> list[str]:
     return done
 
 
+def recover_orphans(store: RunStore) -> list[str]:
+    """When no supervisor serves ``store``, mark ``interrupted`` the running jobs whose worker is gone.
+
+    Called by the app on every page (cheap: one lock probe and one query), so that after the whole
+    app was killed and restarted no run is left showing ``running`` until someone starts a new one.
+    While a supervisor is alive it does this itself (and tells a crash, ``failed``, from a restart).
+    Returns the ids marked.
+    """
+    if supervisor_pid(store.home) is not None:
+        return []
+    if not store.running_jobs():
+        return []
+    return mark_orphans(store)
+
+
 # --------------------------------------------------------------------------- the supervisor process
 
 def _home(home: Path | str | None) -> Path:
@@ -306,7 +321,7 @@ def ensure_supervisor(home: Path | str | None = None, *, max_workers: int | None
         pid = supervisor_pid(home)
         if pid is not None:
             return pid
-        cmd = [sys.executable, "-m", "seqcore.cli_runs", "worker", "--home", str(home)]
+        cmd = [sys.executable, "-m", get_backend().worker_module, "worker", "--home", str(home)]
         if max_workers is not None:
             cmd += ["--max-workers", str(int(max_workers))]
         if not warm:
@@ -673,6 +688,7 @@ class Backend(ABC):
     """
 
     name: str = ""
+    worker_module: str = "seqcore.cli_runs"   # ``python -m <this> worker --home H`` serves the queue
 
     @abstractmethod
     def ensure_started(self, home: Path | str | None = None) -> None:
@@ -713,8 +729,24 @@ def queue_status(store: RunStore) -> dict:
 def get_backend(name: str | None = None) -> Backend:
     """The backend named by ``name`` or ``$SEQSTUDIO_RUNNER`` (default ``local``)."""
     name = (name or os.environ.get("SEQSTUDIO_RUNNER") or "local").strip().lower()
+    if name == "ray":  # optional (requirements-ray.txt): imported only when chosen
+        from .ray_backend import RayBackend
+
+        return RayBackend()
     if name not in BACKENDS:
         raise SpecError(f"SEQSTUDIO_RUNNER={name!r} is not a runner this version has; "
-                        f"choose one of: {', '.join(sorted(BACKENDS))}.",
+                        f"choose one of: {', '.join(sorted([*BACKENDS, 'ray']))}.",
                         hint="Unset SEQSTUDIO_RUNNER to use the local worker processes.")
     return BACKENDS[name]()
+
+
+def backend_status(home: Path | str | None = None) -> dict:
+    """Which backend executes runs and what it has, for the app: ``backend`` ("local" | "ray"), ``alive``,
+    ``max_workers`` (runs at once), ``jobs``; the Ray backend adds ``ray`` (address, nodes, cluster and
+    free resources, CPUs/GPUs per run, ``slots``). Never raises: a bad ``SEQSTUDIO_RUNNER`` or a missing
+    Ray comes back as ``{"backend": name, "alive": False, "error": message}``."""
+    try:
+        return get_backend().describe(home)
+    except UserError as err:
+        return {"backend": (os.environ.get("SEQSTUDIO_RUNNER") or "local").strip().lower(), "alive": False,
+                "error": str(err)}

@@ -82,6 +82,15 @@ def is_valid_run_id(run_id: object) -> bool:
     return isinstance(run_id, str) and bool(_RUN_ID_RE.match(run_id))
 
 
+def display_name(name: object, default: str = "data.csv") -> str:
+    """An uploaded file's name made safe to show and store: the last path part only (``../../x.csv`` ->
+    ``x.csv``), printable characters only (no NUL, newlines or control codes), at most 200 characters.
+    Only ever shown to people; files are stored under their content hash, never under this name."""
+    text = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if ch.isprintable()).strip()
+    return text[:200] or default
+
+
 def is_valid_dataset_id(dataset_id: object) -> bool:
     """True when ``dataset_id`` is a lowercase hex sha256."""
     return isinstance(dataset_id, str) and bool(_DATASET_ID_RE.match(dataset_id))
@@ -201,6 +210,28 @@ CREATE INDEX runs_kind ON runs(kind, created);
 CREATE INDEX runs_sweep ON runs(sweep_id);
 """
 
+_V3 = """
+CREATE TABLE sweeps (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    created        REAL NOT NULL,
+    ended          REAL,
+    status         TEXT NOT NULL,        -- running | finished | stopped | failed
+    task           TEXT,
+    config         TEXT NOT NULL,        -- seqcore.sweeps.SweepConfig JSON (what varies, method, budget...)
+    base_spec      TEXT NOT NULL,        -- RunSpec JSON every trial starts from
+    dataset_id     TEXT,
+    test_dataset_id TEXT,
+    csv_options    TEXT,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    n_trials       INTEGER NOT NULL DEFAULT 0,   -- trials started so far
+    best_run_id    TEXT,
+    best_value     REAL,
+    error          TEXT
+);
+CREATE INDEX sweeps_status ON sweeps(status, created);
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
@@ -215,6 +246,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),   # -> v1: datasets, runs, history
     _script(_V2),   # -> v2: job kinds, csv options, live summary columns, resume, sweeps/tags
+    _script(_V3),   # -> v3: sweeps (hyperparameter searches; their trials are runs with sweep_id)
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -403,7 +435,7 @@ class RunStore:
         path = self.dataset_path(ds_id)
         if not path.exists() or path.stat().st_size != len(data):
             atomic_write_bytes(path, bytes(data))
-        name = (name or "data.csv").strip()[:200] or "data.csv"
+        name = display_name(name)
         with self._tx() as c:
             c.execute(
                 "INSERT OR IGNORE INTO datasets(id, name, size, n_rows, n_cols, format, created)"

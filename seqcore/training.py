@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +25,64 @@ from .windows import Source
 BATCH_POINT_INTERVAL = 0.25  # seconds between batch-level progress points (at most ~4 a second)
 
 
+BACKEND_ENV = "SEQSTUDIO_BACKEND"  # "auto" (default), "jax" or "tensorflow"
+BACKEND_CHOICES = ("auto", "jax", "tensorflow")
+
+
+def _jax_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("jax") is not None and importlib.util.find_spec("jaxlib") is not None
+
+
+def backend_name() -> str:
+    """The Keras backend this process trains with (``"jax"`` or ``"tensorflow"``), without importing it.
+
+    Once Keras is imported its backend is fixed, so that answer wins. Otherwise ``$SEQSTUDIO_BACKEND``
+    decides; ``auto`` (the default) takes JAX when it is installed, because it measured fastest on CPU
+    (``bench/RESULTS.md``), else TensorFlow. An explicit ``$KERAS_BACKEND`` is honoured under ``auto``.
+    """
+    import sys
+
+    if "keras" in sys.modules:
+        try:
+            return str(sys.modules["keras"].backend.backend())
+        except AttributeError:  # keras half-imported
+            pass
+    choice = os.environ.get(BACKEND_ENV, "auto").strip().lower() or "auto"
+    if choice not in BACKEND_CHOICES:
+        choice = "auto"
+    if choice == "auto":
+        explicit = os.environ.get("KERAS_BACKEND", "").strip().lower()
+        if explicit in ("jax", "tensorflow"):
+            return explicit
+        return "jax" if _jax_installed() else "tensorflow"
+    if choice == "jax" and not _jax_installed():
+        return "tensorflow"
+    return choice
+
+
+def select_backend() -> str:
+    """Fix ``$KERAS_BACKEND`` for this process (call before Keras is imported); returns the backend."""
+    name = backend_name()
+    os.environ["KERAS_BACKEND"] = name
+    return name
+
+
 def configure_threads(n: int | None) -> None:
-    """Fit TensorFlow's thread pools to ``n`` cores (call before TensorFlow runs anything)."""
+    """Fit the backend's thread pools to ``n`` cores (call before TensorFlow / JAX runs anything)."""
     if not n:
         return
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(n)
     os.environ["TF_NUM_INTEROP_THREADS"] = str(max(1, min(2, n)))
     os.environ.setdefault("OMP_NUM_THREADS", str(n))
+    if n == 1 and "--xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+        # XLA (JAX, and TensorFlow's jit_compile) on one core: no Eigen thread pool to hand work to
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        return  # the environment variables apply when (if) it is imported
     try:
         import tensorflow as tf
 
@@ -41,38 +93,123 @@ def configure_threads(n: int | None) -> None:
 
 
 def quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CUDA probing, oneDNN notes) kept off stderr."""
+    """Pick the Keras backend (:func:`select_backend`) and import it with its C++ start-up chatter
+    (CUDA probing, oneDNN notes) kept off stderr. Under JAX, TensorFlow is not imported at all."""
     import sys
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if "tensorflow" in sys.modules:
+    backend = select_backend()
+    if "keras" in sys.modules:
         return
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow as tf
+        if backend == "tensorflow":
+            import tensorflow as tf
 
-        tf.config.list_physical_devices("GPU")  # CUDA probing happens here
+            tf.config.list_physical_devices("GPU")  # CUDA probing happens here
+        else:
+            import jax
+
+            jax.devices()  # platform probing happens here
+        import keras  # noqa: F401
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    if backend != "tensorflow":
+        _keras_without_tensorflow()
+        enable_compile_cache()
+
+
+COMPILE_CACHE_ENV = "SEQSTUDIO_COMPILE_CACHE"   # a folder, or "off"; default <SEQSTUDIO_HOME>/cache/xla
+COMPILE_CACHE_MAX_BYTES = 512 * 2**20
+
+
+def enable_compile_cache(folder: str | os.PathLike | None = None) -> str | None:
+    """JAX only: keep compiled training/prediction steps on disk, so a run whose shapes were seen before
+    (a rerun, another learning rate or seed, the same window/batch/units) skips XLA compilation: measured
+    here a tiny run went from 10.7 s to 2.0 s and its first loss point from 5.3 s to 1.4 s. Returns the
+    folder, or None when off. Entries are keyed by the program, so a hit is the same executable."""
+    folder = folder or os.environ.get(COMPILE_CACHE_ENV, "").strip()
+    if folder.lower() in ("off", "0", "no", "false"):
+        return None
+    if not folder:
+        from .store import default_home
+
+        folder = str(default_home() / "cache" / "xla")
+    try:
+        import jax
+
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        try:
+            jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_MAX_BYTES)
+        except (AttributeError, ValueError):  # an older JAX without the bound
+            pass
+    except (ImportError, OSError, AttributeError, ValueError):
+        return None
+    return str(folder)
+
+
+def _keras_without_tensorflow() -> None:
+    """Under JAX, stop Keras from importing TensorFlow behind our back: saving a model and seeding probe
+    ``tf.available``, which imports it (seconds, ~300 MB) only to handle TensorFlow objects that a JAX run
+    never has. Only done while TensorFlow is not imported; harmless if Keras's layout changes."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        from keras.src.utils import module_utils
+    except ImportError:
+        return
+    lazy = getattr(module_utils, "tensorflow", None)
+    if lazy is not None and getattr(lazy, "module", None) is None and hasattr(lazy, "_available"):
+        lazy._available = False
 
 
 def set_seed(seed: int, *, strict: bool = False) -> None:
-    """Seed Python, NumPy and the backend. ``strict`` also turns on TensorFlow's op determinism, which
-    Keras answers by switching XLA off; on a CPU XLA-compiled runs are repeatable without it (tested)."""
-    import keras
-    import tensorflow as tf
+    """Seed Python, NumPy and the backend. ``strict`` (TensorFlow only) also turns on op determinism,
+    which Keras answers by switching XLA off; on a CPU XLA-compiled runs are repeatable without it
+    (tested), and JAX on a CPU is deterministic as it is."""
+    import sys
 
-    keras.utils.set_random_seed(int(seed))
-    if strict:
+    import keras
+
+    if keras.backend.backend() != "tensorflow" and "tensorflow" not in sys.modules:
+        _seed_without_tensorflow(int(seed))
+    else:
+        keras.utils.set_random_seed(int(seed))
+    if strict and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
         try:
             tf.config.experimental.enable_op_determinism()
         except Exception:  # noqa: BLE001 - older TF without the switch
             pass
+
+
+def _seed_without_tensorflow(seed: int) -> None:
+    """What ``keras.utils.set_random_seed`` does, less seeding TensorFlow: it imports TensorFlow for
+    that (seconds of start-up and ~300 MB) even under JAX, only for tf.data pipelines, which we don't use."""
+    import random
+
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    except ImportError:  # another Keras layout: pay for the import
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        return
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 def make_feeder(src: Source, batch_size: int, *, shuffle: bool, seed: int):
@@ -186,42 +323,66 @@ def fit(
     epochs = spec.epochs
 
     class Stream(keras.callbacks.Callback):
+        async_safe = True  # see on_train_batch_end; Keras ignores it on TensorFlow (not thread safe)
+
         def __init__(self):
             super().__init__()
+            self.lock = threading.Lock()
+            self.lr = None
             self.last_point = 0.0
             self.epoch = initial_epoch
             self.seen = initial_epoch * len(train)
 
         def on_epoch_begin(self, epoch, logs=None):
+            # Stream runs after the learning-rate callbacks, so this is the rate used in this epoch. It is
+            # read here, on the main thread between steps: under JAX the optimizer's variables are handed
+            # (donated) to each step, so batch hooks must not touch them.
             self.epoch = epoch + 1
+            self.lr = _lr(self.model)
 
         def on_train_batch_end(self, batch, logs=None):
-            logs = logs or {}
-            self.seen += min(spec.batch_size, len(train) - batch * spec.batch_size)
-            loss = _clean(logs.get("loss"))
-            if loss is None and logs.get("loss") is not None:
-                flags["nan"] = self.epoch
-                self.model.stop_training = True
-                return
-            if should_stop is not None and should_stop():
-                flags["stopped"] = True
-                self.model.stop_training = True
-            now = time.perf_counter()
-            if on_progress is not None and now - self.last_point >= BATCH_POINT_INTERVAL:
-                self.last_point = now
-                on_progress(Progress(kind="batch", epoch=self.epoch, epochs=epochs, batch=batch + 1,
-                                     batches=n_batches, seen=self.seen, elapsed=elapsed_before + now - t0,
-                                     loss=loss, lr=_lr(self.model)))
+            # Keras may call this from a helper thread without waiting for the step to finish (JAX:
+            # ``async_safe``), so the next steps are dispatched meanwhile. Reading the loss waits for its step,
+            # so it is read only when a progress point is due (a NaN loss stays NaN in the running mean, so it
+            # is still caught within BATCH_POINT_INTERVAL), unless it is a plain number already.
+            # It touches ``self._model``, never ``self.model``: under JAX that property copies the whole
+            # training state back into the model's variables on every access (slow, and unsafe while the
+            # next step runs). ``batch`` is the index of the last step done (with steps_per_execution > 1
+            # this hook runs once per group of steps), so samples seen come from it, not from counting calls.
+            with self.lock:
+                logs = logs or {}
+                done = (self.epoch - 1) * len(train) + min(len(train), (batch + 1) * spec.batch_size)
+                self.seen = max(self.seen, done)
+                if should_stop is not None and should_stop():
+                    flags["stopped"] = True
+                    self._model.stop_training = True
+                now = time.perf_counter()
+                raw = logs.get("loss")
+                due = on_progress is not None and now - self.last_point >= BATCH_POINT_INTERVAL
+                if not (due or isinstance(raw, (int, float))):
+                    return
+                loss = _clean(raw)
+                if loss is None and raw is not None:
+                    flags["nan"] = self.epoch
+                    self._model.stop_training = True
+                    return
+                if due:
+                    self.last_point = time.perf_counter()
+                    on_progress(Progress(kind="batch", epoch=self.epoch, epochs=epochs, batch=batch + 1,
+                                         batches=n_batches, seen=self.seen,
+                                         elapsed=elapsed_before + self.last_point - t0, loss=loss,
+                                         lr=self.lr))
 
         def on_epoch_end(self, epoch, logs=None):
             logs = dict(logs or {})
+            self.seen = (epoch + 1) * len(train)
             loss = _clean(logs.get("loss"))
             if loss is None and flags["nan"] is None:
                 flags["nan"] = epoch + 1
                 self.model.stop_training = True
                 return
             point = {"epoch": epoch + 1, "loss": loss, "val_loss": _clean(logs.get("val_loss")),
-                     "lr": _lr(self.model), "elapsed": round(elapsed_before + time.perf_counter() - t0, 4)}
+                     "lr": self.lr, "elapsed": round(elapsed_before + time.perf_counter() - t0, 4)}
             extra = {k: _clean(v) for k, v in logs.items() if k not in ("loss", "val_loss", "learning_rate")}
             point["metrics"] = extra
             value = _clean(logs.get(monitor))
@@ -254,7 +415,7 @@ def fit(
                                      seen=self.seen, elapsed=point["elapsed"], loss=loss, val_loss=point["val_loss"],
                                      metrics=extra, lr=point["lr"]))
 
-    callbacks: list = [Stream()]
+    callbacks: list = []
     if spec.lr_schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
                                                            patience=max(2, spec.patience // 3 if spec.patience else 3),
@@ -267,6 +428,7 @@ def fit(
 
         callbacks.append(keras.callbacks.LearningRateScheduler(cosine, verbose=0))
 
+    callbacks.append(Stream())  # last: see Stream.on_epoch_begin
     if initial_epoch < epochs and not (resume_state and resume_state.get("done")):
         model.fit(train_feed, validation_data=val_feed, epochs=epochs, initial_epoch=initial_epoch,
                   callbacks=callbacks, verbose=0)

@@ -159,7 +159,7 @@ def test_submit_validates_first_and_backend_choice(home, monkeypatch):
     assert store.get_run(new).name.endswith("(rerun)") and store.get_run(new).spec == rec.spec
     # backends
     assert get_backend().name == "local"
-    monkeypatch.setenv("SEQSTUDIO_RUNNER", "ray")
+    monkeypatch.setenv("SEQSTUDIO_RUNNER", "nosuch")
     with pytest.raises(SpecError, match="SEQSTUDIO_RUNNER"):
         get_backend()
     assert supervisor_pid(home) is None and supervisor_status(home)["alive"] is False

@@ -44,6 +44,7 @@ PAGES = {
     "results": "pages/4_Results.py",
     "runs": "pages/5_Runs.py",
     "predict": "pages/6_Predict.py",
+    "sweeps": "pages/7_Sweeps.py",
 }
 
 TASK_LABELS = {
@@ -116,7 +117,7 @@ def seed(key: str, value: Any) -> None:
 
 NAV = (("home", "Home", "🏠"), ("data", "1 · Data", "📄"), ("model", "2 · Model", "🧠"),
        ("train", "3 · Train", "🚀"), ("results", "4 · Results", "📊"), ("runs", "5 · Runs", "🗂️"),
-       ("predict", "6 · Predict", "🔮"))
+       ("predict", "6 · Predict", "🔮"), ("sweeps", "7 · Sweeps", "🔍"))
 
 
 def _sidebar() -> None:
@@ -130,8 +131,23 @@ def _sidebar() -> None:
         _RUN.summary_slot = st.empty()
         _setup_summary(_RUN.summary_slot)
         worker_status_box(compact=True)
+        _backend_and_sweeps()
         st.caption("Data folder (runs, datasets, models):")
         st.code(str(home_path()), language=None)
+
+
+def _backend_and_sweeps() -> None:
+    """Which backend runs the jobs (local processes or a Ray cluster, with its resources), and a running
+    sweep's driver picked up again after a restart, whatever page the user opens first."""
+    from pages._ui import sweeps_ui
+    from seqcore import sweeps
+
+    try:
+        s = store()
+        st.caption(sweeps_ui.describe_backend(runner.backend_status(s.home)))
+        sweeps.ensure_driver_if_needed(s)
+    except Exception:  # noqa: BLE001 - the sidebar must never break a page; details go to the log
+        LOG.exception("backend status / sweep driver check failed")
 
 
 def refresh_sidebar() -> None:
@@ -174,6 +190,11 @@ def worker_status_box(*, compact: bool = False) -> None:
     try:
         s = store()
         status = runner.supervisor_status(s.home)
+        if not status.get("alive"):
+            # after the app (and its worker) was killed and restarted: runs whose worker is gone
+            # become "interrupted" (resumable) instead of showing "running" forever
+            for run_id in runner.recover_orphans(s):
+                LOG.warning("run %s: its worker is gone (app restarted?); marked interrupted", run_id)
         queued = s.queued_count()
         running = s.running_jobs()
     except Exception as err:  # noqa: BLE001 - the sidebar must never break a page

@@ -4,9 +4,17 @@ Wide layout: one row per sequence (a label column + value columns in step order;
 cells shorten a sequence). Long layout: one row per step (sequence id, optional step order,
 feature columns, label). Sequences are (steps, features); varying lengths are right-padded with
 PAD_VALUE and masked.
+
+Long sequences are fed to the network in groups of k consecutive steps: (steps, F) becomes
+(ceil(steps / k), k * F), so the recurrent layer runs ceil(steps / k) steps and each of them sees k
+raw steps at once. Nothing is thrown away, the recurrence is k times shorter (gradients reach the
+start of the sequence, and the CPU step loop is k times cheaper). A sequence whose length is not a
+multiple of k repeats its last step to fill its last group, so padding stays whole groups.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -17,7 +25,29 @@ from ..errors import DataError
 from ..models import PAD_VALUE, ModelShape
 from ..windows import ArraySource, pad_sequences
 from .common import (Prepared, encode_labels, evaluate_classification, labels_as_strings, probability_frame,
-                     require_columns, stratified_split)
+                     require_columns, stratified_split, train_on_small_validation)
+
+RNN_STEPS = 30  # automatic grouping keeps the recurrent layer at about this many steps
+
+
+def group_size(group_steps: int, steps: int) -> int:
+    """k consecutive steps per network step: ``group_steps`` when set (at most ``steps``), else the
+    smallest k that brings ``steps`` down to RNN_STEPS or fewer."""
+    if group_steps:
+        return max(1, min(int(group_steps), int(steps)))
+    return max(1, math.ceil(int(steps) / RNN_STEPS))
+
+
+def group(seq: np.ndarray, k: int) -> np.ndarray:
+    """(len, F) -> (ceil(len / k), k * F): row j holds steps j*k .. j*k+k-1 (step-major, then feature).
+    A length that is not a multiple of k repeats the last step to fill the last group."""
+    if k <= 1:
+        return seq
+    n, f = seq.shape
+    fill = (-n) % k
+    if fill:
+        seq = np.concatenate([seq, np.repeat(seq[-1:], fill, axis=0)], axis=0)
+    return seq.reshape((n + fill) // k, k * f)
 
 
 def resolve_layout(spec: DataSpec) -> str:
@@ -151,13 +181,16 @@ def _znorm(seqs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _to_array(seqs, state) -> tuple[np.ndarray, np.ndarray]:
-    """Scale and pad to the model's (steps, features); returns (X, lengths)."""
+    """Scale, cut to the last ``state["steps"]`` steps, group ``state["group"]`` steps together and pad.
+
+    Returns (X (n, ceil(steps / k), k * F) float32 right-padded with PAD_VALUE, lengths in network steps)."""
     mean, std = np.asarray(state["mean"]), np.asarray(state["std"])
     if state["znorm"]:
         seqs = _znorm(seqs)
-    scaled = [((s - mean) / std).astype(np.float32) for s in seqs]
-    x, lengths = pad_sequences(scaled, state["steps"], value=PAD_VALUE)
-    steps = state["steps"]
+    k = int(state.get("group", 1))
+    scaled = [group(((s[-state["steps"]:] - mean) / std).astype(np.float32), k) for s in seqs]
+    steps = math.ceil(state["steps"] / k)
+    x, lengths = pad_sequences(scaled, steps, value=PAD_VALUE)
     if x.shape[1] < steps:
         x = np.concatenate([x, np.full((x.shape[0], steps - x.shape[1], x.shape[2]), PAD_VALUE, np.float32)], axis=1)
     return x, lengths
@@ -190,6 +223,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
             raise DataError("There are too few sequences for a test set.",
                             hint="Upload more sequences, a separate test file, or raise the test fraction.")
     notes += split_notes
+    tr, va, small_note = train_on_small_validation(tr, va)
+    notes += small_note
     train_seqs = [all_seqs[i] for i in tr]
     if spec.znorm:
         train_seqs = _znorm(train_seqs)
@@ -205,24 +240,32 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "task": "classify", "layout": layout, "label": spec.label, "id": spec.id, "order": spec.order,
         "features": columns, "class_names": names, "steps": steps, "n_features": int(all_seqs[0].shape[1]),
         "mean": mean.tolist(), "std": std.tolist(), "znorm": spec.znorm, "missing": spec.missing,
+        "group": group_size(spec.group_steps, steps),
     }
+    if state["group"] > 1:
+        notes.append(f"The network reads {state['group']} consecutive steps at a time "
+                     f"({math.ceil(steps / state['group'])} steps of {state['group'] * state['n_features']} values "
+                     f"instead of {steps} steps of {state['n_features']}): faster, and easier to learn.")
     x, lengths = _to_array(all_seqs, state)
+    # the 1-nearest-neighbour baseline compares the plain (ungrouped) sequences
+    x_flat, lengths_flat = _to_array(all_seqs, {**state, "group": 1}) if state["group"] > 1 else (x, lengths)
     fit = np.concatenate([tr, va])
-    masking = bool((np.minimum(lengths_all, steps) != steps).any())
+    masking = bool((lengths != x.shape[1]).any())
     state["masking"] = masking
     if layout == "wide":
         state["columns"] = {c: "numeric" for c in columns}
     else:
         state["columns"] = {spec.id: "any", **({spec.order: "any"} if spec.order else {}),
                             **{c: "numeric" for c in columns}}
-    shape = ModelShape(task="classify", input_shape=(steps, state["n_features"]), output_shape=(len(names),), masking=masking)
+    shape = ModelShape(task="classify", input_shape=tuple(x.shape[1:]), output_shape=(len(names),), masking=masking)
     return Prepared(
         task="classify", shape=shape,
         train=ArraySource(x[tr], all_y[tr]), val=ArraySource(x[va], all_y[va]) if len(va) else None,
         test=ArraySource(x[te], all_y[te]), state=state, notes=notes,
         # baselines have nothing to tune, so they learn from everything the model saw (train + validation)
-        extra={"y_train": all_y[fit], "y_test": all_y[te], "lengths_train": lengths[fit], "lengths_test": lengths[te],
-               "x_train": x[fit], "x_test": x[te], "ids_test": id_frame.iloc[te]},
+        extra={"y_train": all_y[fit], "y_test": all_y[te], "lengths_train": lengths_flat[fit],
+               "lengths_test": lengths_flat[te], "x_train": x_flat[fit], "x_test": x_flat[te],
+               "ids_test": id_frame.iloc[te]},
     )
 
 

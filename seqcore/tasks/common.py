@@ -116,6 +116,24 @@ def stratified_split(y: np.ndarray, val_fraction: float, test_fraction: float, s
     return train, val, test, notes
 
 
+MIN_VALIDATION = 20  # a validation part smaller than this cannot pick an epoch: one example moves it by 5%+
+
+
+def train_on_small_validation(train: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(train, val, notes): a validation part of 1..MIN_VALIDATION-1 examples joins the training part.
+
+    On a handful of examples the validation loss swings with single predictions, so early stopping
+    and the learning-rate schedule would follow noise (and those examples would be lost to training).
+    With no validation part the trainer watches the training loss and keeps its best epoch, the usual
+    protocol for small sequence-classification sets (e.g. the UCR archive)."""
+    if len(val) == 0 or len(val) >= MIN_VALIDATION:
+        return train, val, []
+    note = (f"The validation part would have only {len(val)} example(s), too few to choose the best epoch, so "
+            f"they were added to training: the model is trained on {len(train) + len(val)} examples and keeps "
+            f"the epoch with the lowest training loss. The test set is unchanged.")
+    return np.sort(np.concatenate([train, val])), val[:0], [note]
+
+
 def evaluate_classification(prep: Prepared, proba: np.ndarray, baseline_probas: dict[str, np.ndarray],
                             id_frame: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Metrics for the model and each baseline on the same test split, plus a predictions table."""

@@ -15,7 +15,7 @@ from ..models import ModelShape
 from ..text import Vocabulary
 from ..windows import ArraySource
 from .common import (Prepared, encode_labels, evaluate_classification, labels_as_strings, probability_frame,
-                     require_columns, stratified_split)
+                     require_columns, stratified_split, train_on_small_validation)
 
 
 def _texts(df: pd.DataFrame, col: str) -> list[str]:
@@ -64,6 +64,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
             raise DataError("There are too few rows for a test set.",
                             hint="Upload more rows or raise the test fraction.")
     notes += split_notes
+    tr, va, small_note = train_on_small_validation(tr, va)
+    notes += small_note
     vocab = Vocabulary.build([texts[i] for i in tr], spec.max_vocab, spec.max_len, spec.lowercase)
     x = vocab.encode(texts)
     n_tokens = np.array([len(t.split()) for t in texts])

@@ -1,0 +1,324 @@
+"""Accuracy benchmark: the app's default configuration on the sample datasets, beside baselines and
+published figures.
+
+Every dataset goes through the same path as the app's "Train with defaults" button: the CSV is read with
+:func:`seqcore.io.read_csv`, column roles come from :func:`seqcore.schema.suggest_roles`, the preset is
+applied with :func:`seqcore.config.apply_preset` and training runs through
+:func:`seqcore.pipeline.run_training` with a fixed seed. Only the split settings are benchmark-specific
+(they define the published protocols).
+
+Usage::
+
+    python bench/accuracy.py                       # balanced preset, all datasets
+    python bench/accuracy.py --only airline gunpoint --preset quick
+    python bench/accuracy.py --seeds 42 1 2        # the same runs with two more seeds (spread)
+    python bench/accuracy.py --update-results      # also rewrite the "## Accuracy" section of bench/RESULTS.md
+
+Writes ``bench/out/accuracy.json`` (every metric) and ``bench/out/accuracy.md`` (the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from seqcore import schema  # noqa: E402
+from seqcore.config import PRESETS, DataSpec, RunSpec, apply_preset  # noqa: E402
+from seqcore.io import read_csv  # noqa: E402
+
+SAMPLES = ROOT / "seqcore" / "samples"
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+SEED = 42
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark dataset and the protocol it is scored under."""
+
+    key: str
+    title: str
+    task: str
+    train_file: str
+    test_file: str | None
+    split: dict                      # DataSpec fields the protocol fixes (split; horizon for airline_h36)
+    metric: str                      # the metric reported in the table
+    higher_is_better: bool
+    target: float                    # ours must be >= target (higher is better) or <= target
+    target_text: str
+    published: dict = field(default_factory=dict)   # name -> figure on the same split
+    protocol: str = ""
+    scored: bool = True              # False: an extra row for comparison, not one of the issue's targets
+
+
+CASES: dict[str, Case] = {c.key: c for c in (
+    Case("airline", "Airline passengers", "forecast", "Airline.csv", None,
+         {"test_fraction": 36 / 144}, "mape", False, 0.08, "<= 0.08",
+         {"seasonal naive (h=1..36)": 0.132, "AutoARIMA (h=1..36)": 0.0415},
+         "last 36 months held out; rolling forecasts from every test origin at the default horizon"),
+    Case("airline_h36", "Airline, one 36-month forecast", "forecast", "Airline.csv", None,
+         {"test_fraction": 36 / 144, "horizon": 36, "val_fraction": 0.0}, "mape", False, 0.08, "(<= 0.08)",
+         {"seasonal naive (h=1..36)": 0.132, "AutoARIMA (h=1..36)": 0.0415},
+         "the published protocol: one forecast of all 36 test months from the end of the training data "
+         "(horizon 36; no validation part, since 144 months leave no room for 36-step validation windows)",
+         scored=False),
+    Case("sunspots", "Sunspots (yearly)", "forecast", "sunspots.csv", None,
+         {"test_fraction": 0.2}, "mase", False, 1.0, "< 1 (beat naive)", {},
+         "last 20% held out; MASE scaled by the in-sample naive one-step error"),
+    Case("gunpoint", "GunPoint", "classify", "GunPoint_TRAIN.csv", "GunPoint_TEST.csv",
+         {}, "accuracy", True, 0.95, ">= 0.95",
+         {"1-NN Euclidean": 0.913, "FCN / InceptionTime": 1.000}, "given TRAIN/TEST split (50/150)"),
+    Case("basicmotions", "BasicMotions", "classify", "BasicMotions_TRAIN.csv", "BasicMotions_TEST.csv",
+         {}, "accuracy", True, 0.95, ">= 0.95", {}, "given TRAIN/TEST split (40/40)"),
+    Case("reviews", "Movie-review snippets", "text", "rt_polarity_subset.csv", None,
+         {"test_fraction": 0.2}, "accuracy", True, 0.75, ">= 0.75 and beat bag-of-words", {},
+         "stratified 80/20 split (validation carved out of the 80%)"),
+)}
+
+
+def default_data_spec(case: Case) -> DataSpec:
+    """The DataSpec the app builds for this file with no user choices (suggested roles), plus the split."""
+    table = read_csv((SAMPLES / case.train_file).read_bytes(), name=case.train_file)
+    infos = schema.infer_columns(table.df)
+    roles = schema.suggest_roles(table.df, case.task, infos)
+    layout = roles.get("layout") or "auto"
+    features = tuple(roles["features"])
+    if case.task == "classify" and layout == "wide":
+        features = ()  # "every numeric column except the label", as the app does
+    spec = DataSpec(task=case.task, time=roles["time"], targets=tuple(roles["targets"]), features=features,
+                    label=roles["label"], id=roles["id"], order=roles["order"], text=roles["text"],
+                    layout=layout if case.task == "classify" else "auto")
+    return spec.replace(**case.split)
+
+
+def run_spec(case: Case, preset: str, seed: int = SEED) -> RunSpec:
+    spec = apply_preset(RunSpec(data=default_data_spec(case)), preset)
+    return spec.replace(train=spec.train.replace(seed=seed))
+
+
+def published_protocol_seasonal_naive(case: Case, prep) -> float | None:
+    """Seasonal naive scored like the published Airline figure: one origin at the end of the training
+    data, all 36 test months forecast at once (horizon 1..36), so months 13-36 repeat last year's values."""
+    from seqcore.baselines import forecast_baselines
+    from seqcore.metrics import forecast_metrics
+
+    season = prep.state.get("season")
+    split = prep.extra["split"]
+    series = prep.extra["series"]
+    h = split.n - split.val_end
+    if not season or h < 1:
+        return None
+    origin = np.array([split.val_end])
+    base = forecast_baselines(series, origin, h, split.val_end, season)
+    if "seasonal_naive" not in base:
+        return None
+    actual = series[origin[:, None] + np.arange(h)[None, :]]
+    return forecast_metrics(actual, base["seasonal_naive"])["mape"]
+
+
+def met_target(case: Case, value: float | None, baselines: dict) -> bool:
+    if value is None:
+        return False
+    if case.higher_is_better:
+        ok = value >= case.target
+    else:
+        ok = value < case.target if case.metric == "mase" else value <= case.target
+    if case.task == "text":  # the bar is the bag-of-words model as well as the fixed target
+        ok = ok and value > (baselines.get("bag_of_words") or 0.0)
+    return bool(ok)
+
+
+def run_case(case: Case, preset: str, work: Path, seed: int = SEED) -> dict:
+    """Train once and return a JSON-ready row with our metric, baselines, published figures and timing."""
+    from seqcore.pipeline import prepare_data, run_training
+
+    spec = run_spec(case, preset, seed)
+    data = (SAMPLES / case.train_file).read_bytes()
+    test = (SAMPLES / case.test_file).read_bytes() if case.test_file else None
+    t0 = time.perf_counter()
+    res = run_training(data, spec, work / f"{case.key}_{seed}", test_data=test, name=case.train_file)
+    wall = time.perf_counter() - t0
+    m = res.metrics
+    from seqcore.training import backend_name
+    ours = m["test"][case.metric]
+    base = {k: v.get(case.metric) for k, v in m["baselines"].items()}
+    usable = {k: v for k, v in base.items() if v is not None}
+    pick = max if case.higher_is_better else min
+    best_name = pick(usable, key=usable.get) if usable else None
+    row = {
+        "key": case.key, "title": case.title, "metric": case.metric, "seed": seed, "ours": ours,
+        "baselines": base, "best_baseline": best_name, "best_baseline_value": usable.get(best_name),
+        "published": dict(case.published), "target": case.target_text, "scored": case.scored,
+        "met": met_target(case, ours, base) if case.scored else None,
+        "train_seconds": m["training"]["seconds"], "wall_seconds": round(wall, 1),
+        "epochs_run": m["training"]["epochs_run"], "best_epoch": m["training"]["best_epoch"],
+        "params": m["training"]["params"], "sizes": m["training"]["sizes"],
+        "spec": spec.to_dict(), "notes": m.get("notes", []),
+        "test_metrics": {k: v for k, v in m["test"].items() if isinstance(v, (int, float)) or v is None},
+        "protocol": case.protocol, "backend": backend_name(),
+    }
+    if case.task == "forecast":
+        _, prep, _ = prepare_data(data, spec, name=case.train_file)
+        row["season"] = prep.state.get("season")
+        row["window"], row["horizon"] = spec.data.window, spec.data.horizon
+        row["log_transform"] = spec.data.log_transform
+        naive_mae = m["baselines"].get("naive", {}).get("mae")
+        row["mae_vs_naive"] = m["test"]["mae"] / naive_mae if naive_mae else None
+        if case.key == "airline":
+            row["seasonal_naive_published_protocol"] = published_protocol_seasonal_naive(case, prep)
+    return row
+
+
+def summarise(runs: list[dict]) -> dict:
+    """The first seed's row, plus the spread of the metric over all seeds."""
+    row = dict(runs[0])
+    values = [r["ours"] for r in runs if r["ours"] is not None]
+    row["seeds"] = {str(r["seed"]): r["ours"] for r in runs}
+    if len(runs) > 1 and values:
+        row["spread"] = {"min": min(values), "max": max(values), "mean": float(np.mean(values)),
+                         "met_all_seeds": all(r["met"] for r in runs) if row["scored"] else None}
+    return row
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def versions() -> str:
+    """The Keras backend in use and the library versions behind it."""
+    import importlib.metadata as md
+
+    from seqcore.training import backend_name
+
+    backend = backend_name()
+    names = ["keras", "jax" if backend == "jax" else "tensorflow", "numpy"]
+    found = []
+    for n in names:
+        try:
+            found.append(f"{n} {md.version(n)}")
+        except md.PackageNotFoundError:
+            pass
+    return f"Keras backend {backend} ({', '.join(found)}, Python {platform.python_version()})"
+
+
+def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
+    multi = len(seeds) > 1
+    lines = [
+        f"Preset `{preset}`, seed {seeds[0]}, column roles from `suggest_roles` (the app's defaults); "
+        f"{versions()}; {platform.machine()}, {os.cpu_count()} CPU cores shared with other work "
+        "(timings are noisy).",
+        "",
+        "| dataset | metric | ours | best baseline (ours, same split) | published | target | met? "
+        + ("| seeds " + " / ".join(map(str, seeds)) + " " if multi else "") + "| fit s / wall s | epochs (best) |",
+        "|---|---|---|---|---|---|---" + ("|---" if multi else "") + "|---|---|",
+    ]
+    for r in rows:
+        pub = "; ".join(f"{k} {v:.3f}" for k, v in r["published"].items()) or "-"
+        best = f"{r['best_baseline']} {_fmt(r['best_baseline_value'])}" if r["best_baseline"] else "-"
+        if r.get("seasonal_naive_published_protocol") is not None:
+            best += f" (seasonal naive, h=1..36 from one origin: {_fmt(r['seasonal_naive_published_protocol'])})"
+        met = "-" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        spread = ""
+        if multi:
+            spread = "| " + " / ".join(_fmt(r["seeds"].get(str(s))) for s in seeds) + " "
+        lines.append(f"| {r['title']} | {r['metric'].upper()} | {_fmt(r['ours'])} | {best} | {pub} | "
+                     f"{r['target']} | {met} {spread}| {r['train_seconds']:.1f} / {r['wall_seconds']:.0f} | "
+                     f"{r['epochs_run']} ({r['best_epoch']}) |")
+    lines += ["", "fit s: `model.fit` only; wall s: the whole `run_training` call (parsing, preparing, compiling, "
+              "training, evaluating, saving the bundle), first seed.", "",
+              "Protocols and every baseline on the same split:", ""]
+    for r in rows:
+        parts = ", ".join(f"{k} {_fmt(v)}" for k, v in r["baselines"].items())
+        extra = ""
+        if r.get("horizon") is not None:
+            extra = (f"; window {r['window']}, horizon {r['horizon']}, season {r['season']}, "
+                     f"MAE / naive MAE {_fmt(r.get('mae_vs_naive'))}")
+        lines.append(f"- {r['title']}: {r['protocol']}{extra}. Baselines: {parts}.")
+    return "\n".join(lines) + "\n"
+
+
+def update_results_section(markdown: str, path: Path = RESULTS) -> bool:
+    """Replace the body of the "## Accuracy" section of ``path`` (up to the next "## " heading).
+    Returns False (and changes nothing) when the file or the heading is missing."""
+    if not path.exists():
+        return False
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == "## Accuracy"), None)
+    if start is None:
+        return False
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    body = "\n" + markdown.rstrip("\n") + "\n\n"
+    path.write_text("".join(lines[: start + 1]) + body + "".join(lines[end:]))
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", choices=list(CASES), help="datasets to run (default: all)")
+    ap.add_argument("--preset", default="balanced", choices=list(PRESETS))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[SEED],
+                    help="seeds to train with; the table reports the first and lists the others")
+    ap.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
+    ap.add_argument("--update-results", action="store_true",
+                    help='rewrite the "## Accuracy" section of bench/RESULTS.md')
+    args = ap.parse_args(argv)
+    from seqcore.pipeline import configure_threads
+
+    configure_threads(args.threads)
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for key in args.only or list(CASES):
+            case = CASES[key]
+            runs = []
+            for seed in args.seeds:
+                print(f"[{case.key}] training ({args.preset}, seed {seed}) ...", flush=True)
+                r = run_case(case, args.preset, Path(tmp), seed)
+                runs.append(r)
+                verdict = "" if r["met"] is None else ("target met" if r["met"] else "target MISSED")
+                print(f"[{case.key}] {case.metric} {_fmt(r['ours'])} (best baseline {r['best_baseline']} "
+                      f"{_fmt(r['best_baseline_value'])}; target {case.target_text}) {verdict}; "
+                      f"training {r['train_seconds']:.1f} s ({r['wall_seconds']:.0f} s in all), "
+                      f"{r['epochs_run']} epochs (best {r['best_epoch']})", flush=True)
+            rows.append(summarise(runs))
+    md = table_markdown(rows, args.preset, args.seeds)
+    md += f"\nTotal wall time {time.perf_counter() - t_all:.0f} s. Reproduce: `python bench/accuracy.py" + \
+        ("" if args.preset == "balanced" else f" --preset {args.preset}") + \
+        ("" if args.seeds == [SEED] else " --seeds " + " ".join(map(str, args.seeds))) + "`.\n"
+    print()
+    print(md)
+    suffix = "" if args.preset == "balanced" and not args.only else f"_{args.preset}" + (
+        "_" + "_".join(args.only) if args.only else "")
+    meta = {"preset": args.preset, "seeds": args.seeds, "python": platform.python_version(),
+            "machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}
+    (OUT / f"accuracy{suffix}.json").write_text(json.dumps(meta, indent=1, default=str))
+    (OUT / f"accuracy{suffix}.md").write_text(md)
+    if args.update_results:
+        if update_results_section(md):
+            print(f"updated the Accuracy section of {RESULTS}")
+        else:
+            print(f"{RESULTS} or its '## Accuracy' heading is missing; the table is in {OUT / 'accuracy.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
