@@ -251,7 +251,7 @@ def print_table(res: dict) -> None:
               f"{'met' if lat['warm_rerun_median_s'] <= FIG3_TARGET else 'MISSED'} (rerun)")
     if "scale" in res:
         s = res["scale"]
-        print(f"\nW3 scale: {s['rows']:,} rows x {s['columns']} columns ({s['csv_mb']} MB), backend {s['backend']}")
+        print(f"\nW3 scale: {s['rows']:,} rows x {s['columns']} columns ({s['csv_mb']} MB), backend {s.get('backend', '-')}")
         for k, v in s["stages"].items():
             print(f"  {k:<14}{v['seconds']:>9.2f} s   peak RSS {v['peak_rss_mb']:>8.0f} MB")
         ok = s["parse_validate_window_s"] <= FIG4_SECONDS and s["parse_validate_window_peak_rss_mb"] <= FIG4_RSS_MB
