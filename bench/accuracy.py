@@ -254,19 +254,27 @@ def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+BEGIN, END = "<!-- accuracy:begin (written by bench/accuracy.py --update-results) -->", "<!-- accuracy:end -->"
+
+
 def update_results_section(markdown: str, path: Path = RESULTS) -> bool:
-    """Replace the body of the "## Accuracy" section of ``path`` (up to the next "## " heading).
-    Returns False (and changes nothing) when the file or the heading is missing."""
+    """Put ``markdown`` into the "## Accuracy" section of ``path``: between the accuracy markers when
+    they are there (the text around them is kept), else in place of the section's body (up to the next
+    "## " heading), inside new markers. Returns False (and changes nothing) without the file or heading."""
     if not path.exists():
         return False
     text = path.read_text()
+    block = f"{BEGIN}\n{markdown.rstrip()}\n{END}"
+    if BEGIN in text and END in text:
+        a, b = text.index(BEGIN), text.index(END) + len(END)
+        path.write_text(text[:a] + block + text[b:])
+        return True
     lines = text.splitlines(keepends=True)
     start = next((i for i, ln in enumerate(lines) if ln.strip() == "## Accuracy"), None)
     if start is None:
         return False
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    body = "\n" + markdown.rstrip("\n") + "\n\n"
-    path.write_text("".join(lines[: start + 1]) + body + "".join(lines[end:]))
+    path.write_text("".join(lines[: start + 1]) + "\n" + block + "\n\n" + "".join(lines[end:]))
     return True
 
 

@@ -140,4 +140,23 @@ def test_gunpoint_quick_beats_majority_by_a_margin(tmp_path):
     row = run_case(CASES["gunpoint"], "quick", tmp_path)
     # measured: quick ~0.81, balanced ~0.97 (5 seeds, lowest 0.967); majority 0.493, 1-NN 0.913
     assert row["ours"] >= row["baselines"]["majority_class"] + 0.25, row
-    assert row["train_seconds"] < 60, row
+    assert row["train_seconds"] < 300, row  # loose: a runaway, not a speed target
+
+
+# ----------------------------------------------------------------------------- results file
+
+
+def test_results_section_is_replaced_and_the_text_around_it_kept(tmp_path):
+    from bench.accuracy import BEGIN, END, update_results_section
+
+    path = tmp_path / "RESULTS.md"
+    assert not update_results_section("| table |", path)  # no file: nothing written
+    path.write_text("# R\n\n## Speed\n\nfast\n\n## Accuracy\n\n(placeholder)\n\n## Notes\n\nkeep me\n")
+    assert update_results_section("| table 1 |", path)
+    text = path.read_text()
+    assert "(placeholder)" not in text and "| table 1 |" in text and "fast" in text and "keep me" in text
+    path.write_text(text.replace(END, END + "\n\nFindings written by hand."))
+    assert update_results_section("| table 2 |", path)
+    text = path.read_text()
+    assert "| table 2 |" in text and "| table 1 |" not in text and "Findings written by hand." in text
+    assert text.count(BEGIN) == 1 and text.index("## Accuracy") < text.index(BEGIN) < text.index("## Notes")
