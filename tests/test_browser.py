@@ -154,9 +154,10 @@ def test_browser_journey(server, browser_page):
     _idle(page)
     _shot(page, "1_data")
 
-    # --- Model: a small model, 30 epochs, no early stopping
+    # --- Model: a small model, 400 epochs (so the run is still going when Stop is pressed, however fast the
+    # machine), no early stopping
     _nav(page, "2 · Model")
-    for label, value in (("Units in layer 1", "16"), ("Epochs (at most)", "30"),
+    for label, value in (("Units in layer 1", "16"), ("Epochs (at most)", "400"),
                          ("Early-stopping patience (epochs, 0 = off)", "0")):
         box = page.get_by_label(label, exact=True)
         box.fill(value)
@@ -167,7 +168,7 @@ def test_browser_journey(server, browser_page):
     # --- Train: start, see the chart update at least twice, stop
     _nav(page, "3 · Train")
     page.get_by_role("button", name="Start training").click()
-    page.get_by_text(re.compile(r"Epoch \d+ of 30")).first.wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"Epoch \d+ of 400")).first.wait_for(timeout=120_000)
     seen: list[str] = []
     deadline = time.monotonic() + 60
     while len(seen) < 3 and time.monotonic() < deadline:
@@ -183,7 +184,7 @@ def test_browser_journey(server, browser_page):
 
     # a refresh (a new browser session) does not stop the run: the page re-attaches and keeps updating
     page.reload()
-    page.get_by_text(re.compile(r"Epoch \d+ of 30")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Epoch \d+ of 400")).first.wait_for(timeout=60_000)
     before = _progress_caption(page)
     deadline = time.monotonic() + 30
     while _progress_caption(page).split(" · ")[0] == before.split(" · ")[0] and time.monotonic() < deadline:
