@@ -30,7 +30,6 @@ import re
 import secrets
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 import traceback
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .fsutil import atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported
 from .progress import Progress
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
@@ -94,43 +94,6 @@ def display_name(name: object, default: str = "data.csv") -> str:
 def is_valid_dataset_id(dataset_id: object) -> bool:
     """True when ``dataset_id`` is a lowercase hex sha256."""
     return isinstance(dataset_id, str) and bool(_DATASET_ID_RE.match(dataset_id))
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so readers see either the old file or the whole new one.
-
-    A temp file in the same folder is written, flushed and fsynced, then renamed
-    over ``path`` with :func:`os.replace` (atomic on POSIX). Parent folders are created.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    return path
-
-
-def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
-    """:func:`atomic_write_bytes` for text."""
-    return atomic_write_bytes(path, text.encode(encoding))
 
 
 def _now() -> float:
