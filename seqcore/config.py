@@ -16,6 +16,7 @@ from .errors import SpecError
 
 TASKS = ("forecast", "classify", "text")
 CELLS = ("lstm", "gru")
+WORD_VECTORS = ("auto", "none", "glove-50")  # the tables themselves: seqcore/wordvec.py
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 FORECAST_LOSSES = ("mse", "mae", "huber")
 MISSING = ("error", "interpolate", "ffill", "drop")
@@ -144,7 +145,9 @@ class ModelSpec(_Spec):
     dropout: float = 0.0               # dropout on recurrent layer inputs / outputs
     recurrent_dropout: float = 0.0     # dropout inside the recurrence (disables the fast GPU kernel)
     dense_units: int = 0               # hidden dense layer before the output (0 = none)
-    embedding_dim: int = 64            # text only: size of each word vector
+    embedding_dim: int = 64            # text only: size of each word vector learned from scratch
+    word_vectors: str = "auto"         # text only: "auto" (pretrained GloVe when the text is English),
+                                       # "glove-50" (always), "none" (learn from scratch); see seqcore/wordvec.py
 
     def validate(self) -> "ModelSpec":
         _check_choice("cell", self.cell, CELLS)
@@ -158,6 +161,7 @@ class ModelSpec(_Spec):
         _check_range("recurrent dropout", self.recurrent_dropout, 0.0, 0.9)
         _check_range("dense units", self.dense_units, 0, 8192, integer=True)
         _check_range("embedding size", self.embedding_dim, 2, 2048, integer=True)
+        _check_choice("word vectors", self.word_vectors, WORD_VECTORS)
         return self
 
 

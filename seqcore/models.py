@@ -35,15 +35,33 @@ class ModelShape:
     output_shape: tuple            # without the batch axis: (H, T) or (C,)
     vocab_size: int | None = None  # text only
     masking: bool = False          # varying-length sequences (padded with PAD_VALUE)
+    vector_coverage: float | None = None  # text only: share of training tokens the pretrained table knows
 
     def to_dict(self) -> dict:
         return {"task": self.task, "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
-                "vocab_size": self.vocab_size, "masking": self.masking}
+                "vocab_size": self.vocab_size, "masking": self.masking, "vector_coverage": self.vector_coverage}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelShape":
+        cov = d.get("vector_coverage")
         return cls(task=d["task"], input_shape=tuple(d["input_shape"]), output_shape=tuple(d["output_shape"]),
-                   vocab_size=d.get("vocab_size"), masking=bool(d.get("masking")))
+                   vocab_size=d.get("vocab_size"), masking=bool(d.get("masking")),
+                   vector_coverage=None if cov is None else float(cov))
+
+
+def word_vectors(model: ModelSpec, shape: ModelShape) -> tuple[str, int]:
+    """(table name or "none", numbers a word) the text model's embedding uses: "auto" takes the
+    pretrained table when enough of the training tokens are in it (seqcore/wordvec.py)."""
+    from . import wordvec
+
+    choice = model.word_vectors
+    if shape.task != "text" or choice == "none":
+        return "none", model.embedding_dim
+    if choice == "auto":
+        if shape.vector_coverage is None or shape.vector_coverage < wordvec.AUTO_MIN_COVERAGE:
+            return "none", model.embedding_dim
+        choice = "glove-50"
+    return choice, wordvec.dim(choice)
 
 
 @dataclass
@@ -70,10 +88,12 @@ def estimate(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
     model.validate()
     layers: list[dict] = []
     steps = int(shape.input_shape[0])
+    vectors, emb_dim = word_vectors(model, shape)
     if shape.task == "text":
-        n_in = model.embedding_dim
-        p = int(shape.vocab_size or 0) * model.embedding_dim
-        layers.append({"name": "Embedding", "output_shape": f"({steps}, {n_in})", "params": p})
+        n_in = emb_dim
+        p = int(shape.vocab_size or 0) * emb_dim
+        name = "Embedding" + (" (pretrained GloVe, fine-tuned)" if vectors != "none" else "")
+        layers.append({"name": name, "output_shape": f"({steps}, {n_in})", "params": p})
     else:
         n_in = int(shape.input_shape[1])
         if shape.masking:
@@ -107,7 +127,7 @@ def estimate(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
     # weights + gradients + two Adam moments (+ a copy for best weights), float32
     weight_mb = total * 4 * 5 / 2**20
     act_mb = train.batch_size * (act_floats + steps * max(1, int(shape.input_shape[-1]) if shape.task != "text"
-                                                           else model.embedding_dim)) * 4 / 2**20
+                                                           else emb_dim)) * 4 / 2**20
     notes = []
     if model.recurrent_dropout > 0:
         notes.append("Recurrent dropout turns off the fast GPU (cuDNN) kernel; training on a GPU will be several times slower.")
@@ -127,11 +147,15 @@ def check_fits(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimat
     return est
 
 
-def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_per_execution: int = 1):
+def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_per_execution: int = 1,
+                vocabulary=None):
     """Build and compile the Keras model. Imports Keras (call only where training/predicting).
 
     ``steps_per_execution``: training steps per compiled call (Keras runs batch callbacks once per
-    group, so progress points and stop checks come at most that many batches apart)."""
+    group, so progress points and stop checks come at most that many batches apart).
+    ``vocabulary``: text only, the vocabulary's words (word i has id i + 2): with pretrained word vectors
+    (:func:`word_vectors`) the embedding starts from theirs. Without it the embedding has the same shape
+    but random values (enough to compile ahead of a run)."""
     import keras
     from keras import layers as L
 
@@ -155,7 +179,15 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
                          dtype="int32" if shape.task == "text" else "float32")
     x = inputs
     if shape.task == "text":
-        x = L.Embedding(int(shape.vocab_size), model.embedding_dim, mask_zero=True, name="embedding")(x)
+        vectors, emb_dim = word_vectors(model, shape)
+        embedding = L.Embedding(int(shape.vocab_size), emb_dim, mask_zero=True, name="embedding")
+        x = embedding(x)
+        if vectors != "none" and vocabulary is not None:
+            # set as weights, not as a Constant initializer (which would copy the matrix into the saved config)
+            from .wordvec import init_matrix
+
+            matrix, _ = init_matrix(vectors, list(vocabulary)[: int(shape.vocab_size) - 2], seed=train.seed)
+            embedding.set_weights([matrix])
     elif shape.masking:
         x = L.Masking(mask_value=PAD_VALUE, name="masking")(x)
     for i, units in enumerate(model.units):

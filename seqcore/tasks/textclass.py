@@ -12,7 +12,8 @@ import pandas as pd
 from ..config import DataSpec
 from ..errors import DataError
 from ..models import ModelShape
-from ..text import Vocabulary
+from .. import wordvec
+from ..text import Vocabulary, count_tokens
 from ..windows import ArraySource
 from .common import (Prepared, encode_labels, evaluate_classification, labels_as_strings, probability_frame,
                      require_columns, stratified_split, train_on_small_validation)
@@ -54,12 +55,12 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
             raise DataError(f"The test file has label(s) that the training file never uses: {', '.join(unknown[:5])}.",
                             hint="Make sure both files use the same class names.")
         index = {n: i for i, n in enumerate(names)}
-        tr, va, _, split_notes = stratified_split(y, spec.val_fraction, 0.0, seed)
+        tr, va, _, split_notes = stratified_split(y, spec.val_fraction, 0.0, seed, class_names=names)
         te = np.arange(len(texts), len(texts) + len(t_texts))
         texts = texts + t_texts
         y = np.concatenate([y, t_labels.map(index).to_numpy(dtype=np.int64)])
     else:
-        tr, va, te, split_notes = stratified_split(y, spec.val_fraction, spec.test_fraction, seed)
+        tr, va, te, split_notes = stratified_split(y, spec.val_fraction, spec.test_fraction, seed, class_names=names)
         if len(te) == 0:
             raise DataError("There are too few rows for a test set.",
                             hint="Upload more rows or raise the test fraction.")
@@ -67,6 +68,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     tr, va, small_note = train_on_small_validation(tr, va)
     notes += small_note
     vocab = Vocabulary.build([texts[i] for i in tr], spec.max_vocab, spec.max_len, spec.lowercase)
+    vector_coverage = round(wordvec.coverage("glove-50", count_tokens([texts[i] for i in tr], spec.lowercase)), 4)
     x = vocab.encode(texts)
     n_tokens = np.array([len(t.split()) for t in texts])
     if (n_tokens[tr] > spec.max_len).mean() > 0.1:
@@ -77,7 +79,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "vocab": vocab.to_dict(), "max_len": spec.max_len, "missing": spec.missing,
         "columns": {spec.text: "text"},
     }
-    shape = ModelShape(task="text", input_shape=(spec.max_len,), output_shape=(len(names),), vocab_size=vocab.size)
+    shape = ModelShape(task="text", input_shape=(spec.max_len,), output_shape=(len(names),), vocab_size=vocab.size,
+                       vector_coverage=vector_coverage)
     texts_arr = np.asarray(texts, dtype=object)
     return Prepared(
         task="text", shape=shape, train=ArraySource(x[tr], y[tr]), val=ArraySource(x[va], y[va]) if len(va) else None,
