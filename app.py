@@ -8,9 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._ui import common as ui
+from pages._ui.live import md
 from seqcore import runner
 from seqcore.config import DataSpec, RunSpec, apply_preset
 from seqcore.io import CsvOptions
+from seqcore.report import describe_preset
 
 ui.setup("Home", "📈")
 
@@ -69,14 +71,14 @@ if not ss.get("dataset_id"):
     st.info("Pick a sample above, or bring your own CSV file on the Data page.", icon="👉")
     st.page_link(ui.PAGES["data"], label="Upload your own data", icon="📄")
 elif ss.get("data_spec") is None:
-    st.warning(f"{ss.get('dataset_name')} is loaded but its columns are not set up yet.", icon="👉")
+    st.warning(f"{md(ss.get('dataset_name'))} is loaded but its columns are not set up yet.", icon="👉")
     st.page_link(ui.PAGES["data"], label="Finish setting up the data", icon="📄")
 else:
     spec = ui.current_spec()
     with st.container(border=True):
-        st.markdown(f"**{ss.get('dataset_name')}** is ready: {ui.TASK_LABELS[spec.data.task].lower()}.")
-        st.write("Train now with the default model (the *balanced* preset: one LSTM layer of 64 units, up to "
-                 "60 epochs, stops early when it stops improving), or look at the data and the model first.")
+        st.markdown(f"**{md(ss.get('dataset_name'))}** is ready: {ui.TASK_LABELS[spec.data.task].lower()}.")
+        st.write(f"Train now with the default model (the *balanced* preset: "
+                 f"{describe_preset('balanced', spec.data.task)}), or look at the data and the model first.")
         a, b, c = st.columns(3)
         train_clicked = a.button("🚀 Train with defaults", key="home_train_defaults", type="primary",
                                  width="stretch",
@@ -111,7 +113,7 @@ except Exception as err:  # noqa: BLE001
 if recent:
     st.caption("Latest runs:")
     for rec in recent:
-        st.page_link(ui.PAGES["results"], label=ui.run_label(rec), query_params={"run": rec.id})
+        st.page_link(ui.PAGES["results"], label=md(ui.run_label(rec)), query_params={"run": rec.id})
     st.page_link(ui.PAGES["runs"], label="All runs", icon="🗂️")
 else:
     st.caption("No runs yet. Your runs keep going when you close the tab; come back any time to see them.")

@@ -9,10 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
+from pages._ui.live import md
 from seqcore import schema, viz
 from seqcore.config import TASKS, DataSpec
 from seqcore.errors import UserError
 from seqcore.io import CsvOptions, read_csv, sha256_bytes
+from seqcore.tasks.classify import RNN_STEPS
 
 ui.setup("Data", "📄")
 ss = st.session_state
@@ -57,7 +59,7 @@ if restored:
 # ----------------------------------------------------------------------------- 1. choose a file
 st.header("Choose a file")
 if ss.get("dataset_name"):
-    st.caption(f"Now using: {ss['dataset_name']}. Choose another file below to replace it.")
+    st.caption(f"Now using: {md(ss['dataset_name'])}. Choose another file below to replace it.")
 ui.seed("data_source", "Upload a CSV file")
 source = st.radio("Where does the data come from?", ["Upload a CSV file", "Sample dataset", "Earlier upload"],
                   key="data_source", horizontal=True, label_visibility="collapsed")
@@ -132,7 +134,7 @@ else:
                             if key == "dataset_id":
                                 reset_for_new_dataset()
                     ss.pop("data_earlier", None)
-                    ss["_notice"] = f"Deleted {info.name}."
+                    ss["_notice"] = f"Deleted {md(info.name)}."
                     st.rerun()
                 except UserError as err:
                     ui.show_error(err)
@@ -207,10 +209,10 @@ except UserError as err:
 ss["csv_options"] = dict(new_opts)
 df = table.df
 
-st.success(f"**{table.name}**: {table.n_rows:,} rows × {table.n_columns:,} columns, {ui.fmt_bytes(table.n_bytes)}. "
+st.success(f"**{md(table.name)}**: {table.n_rows:,} rows × {table.n_columns:,} columns, {ui.fmt_bytes(table.n_bytes)}. "
            f"Read as {table.fmt.describe()}.", icon="📄")
 for note in table.notes:
-    st.caption(f"ℹ️ {note}")
+    st.caption(f"ℹ️ {md(note)}")
 
 with st.expander("Preview (first 200 rows)", expanded=True):
     preview = df.head(200).copy()
@@ -341,6 +343,7 @@ ui.seed("data_opt_val", float(start.val_fraction))
 ui.seed("data_opt_test", float(start.test_fraction))
 ui.seed("data_opt_znorm", start.znorm)
 ui.seed("data_opt_max_steps", start.max_steps)
+ui.seed("data_opt_group_steps", start.group_steps)
 ui.seed("data_opt_max_len", start.max_len)
 ui.seed("data_opt_max_vocab", start.max_vocab)
 ui.seed("data_opt_lowercase", start.lowercase)
@@ -370,6 +373,11 @@ elif task == "classify":
     spec_kw["max_steps"] = int(o2.number_input(
         "Longest sequence (steps)", 2, 100_000, key="data_opt_max_steps",
         help="Longer sequences are cut to their last steps. Long sequences train slowly."))
+    spec_kw["group_steps"] = int(o3.number_input(
+        "Steps read at once (0 = automatic)", 0, 1_000, key="data_opt_group_steps",
+        help=f"Read this many time steps at once, so the network loops over fewer, wider steps. 0 picks "
+             f"automatically so the network loops over at most {RNN_STEPS} steps: faster, and usually more "
+             "accurate on long sequences. 1 reads every step on its own."))
 else:
     spec_kw["max_len"] = int(o1.number_input(
         "Words per text", 2, 5_000, key="data_opt_max_len",
@@ -394,7 +402,7 @@ if task == "forecast":
 if task != "forecast":
     with st.expander("Separate test file (optional)", expanded=has_test_file):
         if has_test_file:
-            st.write(f"Test data: **{ss.get('test_dataset_name')}** — the model is scored on it at the end.")
+            st.write(f"Test data: **{md(ss.get('test_dataset_name'))}** — the model is scored on it at the end.")
             if st.button("Remove the test file", key="data_test_remove"):
                 ss["test_dataset_id"], ss["test_dataset_name"] = None, None
                 st.rerun()
@@ -443,9 +451,9 @@ spec = pre.replace(missing=missing)
 
 for line in report.summary_lines()[:3]:
     if not line.startswith(("Error:", "Warning:", "Info:")):
-        st.write(line)
+        st.write(md(line))
 for issue in report.issues:
-    {"error": st.error, "warning": st.warning}.get(issue.level, st.info)(issue.message)
+    {"error": st.error, "warning": st.warning}.get(issue.level, st.info)(md(issue.message))
 if not report.errors and not report.warnings:
     st.success("No problems found in the columns you use.", icon="👍")
 with st.expander("Columns"):
@@ -479,7 +487,7 @@ try:
         fig = viz.text_stats_figure(lengths, report.class_counts or {})
     st.plotly_chart(fig, width="stretch", key="data_chart")
 except UserError as err:
-    st.caption(f"No chart yet: {err}")
+    st.caption(f"No chart yet: {md(err)}")
 except Exception as err:  # noqa: BLE001
     ui.LOG.exception("data chart failed")
     st.caption("No chart for these columns yet.")
@@ -510,7 +518,7 @@ if ready:
     m2.metric(f"Validation {what}", f"{dr.sizes['val']:,}")
     m3.metric(f"Test {what}", f"{dr.sizes['test']:,}")
     for note in dr.notes:
-        st.caption(f"ℹ️ {note}")
+        st.caption(f"ℹ️ {md(note)}")
     ss["data_spec"] = spec.to_dict()
     st.success("The data is ready. Next, choose the model.", icon="✅")
     st.page_link(ui.PAGES["model"], label="Go to the Model page", icon="🧠")

@@ -4,27 +4,30 @@ Keras script. Every change is copied into ``session_state["model_spec"]`` / ``["
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
+from pages._ui.live import md
 from seqcore import codegen, models
-from seqcore.config import CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, ModelSpec, RunSpec, TrainSpec, apply_preset
+from seqcore.config import (CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec, TrainSpec,
+                            apply_preset)
 from seqcore.errors import SpecError, UserError
+from seqcore.report import PRESET_PURPOSE, TASK_NAMES, describe_preset
 
 ui.setup("Model", "🧠")
 ss = st.session_state
 
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
-PRESET_TEXT = {
-    "quick": "Small and fast: a first result in about a minute.",
-    "balanced": "A good default: one layer of 64 units, stops when it stops improving.",
-    "thorough": "Two layers, dropout and many epochs: slower, sometimes better.",
-}
 OPTIMIZER_TEXT = {"adam": "Adam (good default)", "adamw": "AdamW (Adam + weight decay)", "rmsprop": "RMSprop",
                   "sgd": "SGD with momentum"}
 SCHEDULE_TEXT = {"none": "constant", "plateau": "halve when progress stalls", "cosine": "cosine decay to zero"}
+HAS_WORD_VECTORS = "word_vectors" in {f.name for f in dataclasses.fields(ModelSpec)}
+WORD_VECTOR_TEXT = {"auto": "Automatic: pretrained when the texts are English, else learned",
+                    "none": "Learned from scratch"}
 LOSS_TEXT = {"mse": "mean squared error (MSE)", "mae": "mean absolute error (MAE)", "huber": "Huber (robust to outliers)"}
 
 st.title("2 · Model")
@@ -38,7 +41,7 @@ ui.require(bool(ss.get("dataset_id")), "The data file of this configuration is n
 
 spec_now = ui.current_spec()
 task = spec_now.data.task
-st.caption(f"Task: **{ui.TASK_LABELS[task]}** with {ss.get('dataset_name')}. "
+st.caption(f"Task: **{ui.TASK_LABELS[task]}** with {md(ss.get('dataset_name'))}. "
            "Hover over a setting's question mark for a short explanation.")
 
 
@@ -58,6 +61,8 @@ def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
     put("model_recurrent_dropout", float(m.recurrent_dropout))
     put("model_dense_units", int(m.dense_units))
     put("model_embedding_dim", int(m.embedding_dim))
+    if HAS_WORD_VECTORS:
+        put("model_word_vectors", m.word_vectors)
     put("model_optimizer", t.optimizer)
     put("model_lr", float(t.learning_rate))
     put("model_clipnorm", float(t.clipnorm or 0.0))
@@ -72,16 +77,24 @@ def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
 
 
 def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
+    """The widgets' values on top of the stored specs (a setting without a widget here is kept)."""
+    try:
+        m_base, t_base = ModelSpec.from_dict(ss.get("model_spec")), TrainSpec.from_dict(ss.get("train_spec"))
+    except (TypeError, ValueError):
+        m_base, t_base = ModelSpec(), TrainSpec()
     n = int(ss["model_layers"])
-    m = ModelSpec(cell=ss["model_cell"], units=tuple(int(ss.get(f"model_units_{i}", 64)) for i in range(n)),
-                  bidirectional=bool(ss["model_bidirectional"]), dropout=float(ss["model_dropout"]),
-                  recurrent_dropout=float(ss["model_recurrent_dropout"]), dense_units=int(ss["model_dense_units"]),
-                  embedding_dim=int(ss["model_embedding_dim"]))
+    m = m_base.replace(cell=ss["model_cell"], units=tuple(int(ss.get(f"model_units_{i}", 64)) for i in range(n)),
+                       bidirectional=bool(ss["model_bidirectional"]), dropout=float(ss["model_dropout"]),
+                       recurrent_dropout=float(ss["model_recurrent_dropout"]),
+                       dense_units=int(ss["model_dense_units"]), embedding_dim=int(ss["model_embedding_dim"]))
+    if HAS_WORD_VECTORS and "model_word_vectors" in ss:
+        m = m.replace(word_vectors=ss["model_word_vectors"])
     clip = float(ss["model_clipnorm"])
-    t = TrainSpec(optimizer=ss["model_optimizer"], learning_rate=float(ss["model_lr"]), clipnorm=clip or None,
-                  loss=ss["model_loss"], batch_size=int(ss["model_batch_size"]), epochs=int(ss["model_epochs"]),
-                  patience=int(ss["model_patience"]), lr_schedule=ss["model_lr_schedule"], seed=int(ss["model_seed"]),
-                  jit_compile=bool(ss["model_jit"]), max_memory_mb=int(ss["model_max_memory"]))
+    t = t_base.replace(optimizer=ss["model_optimizer"], learning_rate=float(ss["model_lr"]), clipnorm=clip or None,
+                       loss=ss["model_loss"], batch_size=int(ss["model_batch_size"]), epochs=int(ss["model_epochs"]),
+                       patience=int(ss["model_patience"]), lr_schedule=ss["model_lr_schedule"],
+                       seed=int(ss["model_seed"]), jit_compile=bool(ss["model_jit"]),
+                       max_memory_mb=int(ss["model_max_memory"]))
     return m, t
 
 
@@ -93,21 +106,52 @@ def on_preset(name: str) -> None:
     ss["_model_preset_snapshot"] = {"model": spec.model.to_dict(), "train": spec.train.to_dict()}
 
 
+def retarget_preset(m: ModelSpec, t: TrainSpec) -> RunSpec | None:
+    """The preset in use, for this task, when ``m`` / ``t`` are that preset unchanged but for another task.
+
+    A session starts with the forecasting *balanced* settings and a new dataset can change the task;
+    settings the user changed, or restored from a run, are never touched (returns None)."""
+    name = ss.get("preset")
+    if name not in PRESETS or ss.get("_restored_from"):
+        return None
+    here = apply_preset(RunSpec(data=spec_now.data, model=m, train=t), name)
+    if (here.model, here.train) == (m, t):
+        return None
+    for other in TASKS:
+        there = apply_preset(RunSpec(data=spec_now.data.replace(task=other), model=m, train=t), name)
+        if other != task and (there.model, there.train) == (m, t):
+            return here
+    return None
+
+
 try:
     m0 = ModelSpec.from_dict(ss.get("model_spec"))
     t0 = TrainSpec.from_dict(ss.get("train_spec"))
 except (TypeError, ValueError):
     m0, t0 = ModelSpec(), TrainSpec()
+retargeted = retarget_preset(m0, t0)
+if retargeted is not None:
+    m0, t0 = retargeted.model, retargeted.train
+    ss["model_spec"], ss["train_spec"] = m0.to_dict(), t0.to_dict()
+    ss["_model_preset_snapshot"] = {"model": m0.to_dict(), "train": t0.to_dict()}
+    ui.clear_widgets(*ui.MODEL_WIDGET_PREFIXES)
 seed_widgets(m0, t0, force=False)
 
 # ----------------------------------------------------------------------------- presets
 st.header("Start from a preset")
+st.caption(f"The presets' settings for {TASK_NAMES[task].lower()}. Pressing one fills in the network and "
+           "training settings below; you can still change any of them.")
+if retargeted is not None:
+    st.info(f"Switched to the *{ss['preset']}* preset's settings for {TASK_NAMES[task].lower()}.", icon="🔁")
 cols = st.columns(len(PRESETS))
+preset_base = RunSpec(data=spec_now.data, model=ModelSpec(cell=ss.get("model_cell", "lstm")))
 for col, name in zip(cols, PRESETS):
+    settings = describe_preset(name, task, preset_base)
+    purpose = PRESET_PURPOSE.get(name, "")
     col.button(name.capitalize(), key=f"model_preset_{name}", on_click=on_preset, args=(name,),
-               width="stretch", help=PRESET_TEXT.get(name),
+               width="stretch", help=f"{purpose} {settings}.".strip(),
                type="primary" if ss.get("preset") == name else "secondary")
-    col.caption(PRESET_TEXT.get(name, ""))
+    col.caption(f"{purpose}  \n{settings}.")
 
 # ----------------------------------------------------------------------------- network
 left, right = st.columns([3, 2], gap="large")
@@ -143,8 +187,18 @@ with left:
               help="Dropout inside the memory loop. It can help against overfitting but turns off the fast GPU "
                    "kernel.")
     if task == "text":
-        st.number_input("Word vector size (embedding)", 2, 2048, step=16, key="model_embedding_dim",
-                        help="Each word becomes a list of this many numbers the model learns. 32-128 is typical.")
+        w1, w2 = st.columns(2)
+        if HAS_WORD_VECTORS:
+            from seqcore.wordvec import CHOICES, TABLES
+
+            w1.selectbox("Word vectors", CHOICES, key="model_word_vectors",
+                         format_func=lambda c: WORD_VECTOR_TEXT.get(c) or f"Pretrained: {TABLES[c][1]}",
+                         help="Each word becomes a list of numbers (its vector). Pretrained vectors already "
+                              "know what common English words mean, which helps most on a few thousand texts; "
+                              "learned ones start from nothing and only know the words of your data.")
+        w2.number_input("Word vector size when learned (embedding)", 2, 2048, step=16, key="model_embedding_dim",
+                        help="Each word becomes a list of this many numbers the model learns (not used with "
+                             "pretrained vectors, which have their own size). 32-128 is typical.")
 
     st.header("Training")
     t1, t2, t3 = st.columns(3)

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from . import __version__
-from .config import RunSpec
+from .config import RunSpec, apply_preset, preset_overrides
 from .viz import (BASELINE_NAMES, METRIC_INFO, confusion_figure, forecast_figure, format_number, future_figure,
                   loss_figure, residuals_figure)
 
@@ -69,6 +69,24 @@ def _pct(f: float) -> str:
     return f"{f * 100:.0f}%"
 
 
+def _word_vector_words(m) -> str:
+    """How a text model's words became numbers (``m``: ModelSpec)."""
+    choice = getattr(m, "word_vectors", "none")
+    learned = f"word vectors of size {m.embedding_dim} learned from scratch"
+    if choice == "none":
+        return learned
+    if choice == "auto":
+        return f"pretrained word vectors when the texts are English (else {learned})"
+    return f"pretrained word vectors ({choice})"
+
+
+def _rnn_steps() -> int:
+    """The step count automatic grouping aims for (sequence classification)."""
+    from .tasks.classify import RNN_STEPS
+
+    return RNN_STEPS
+
+
 def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
     """Plain-language sentences (unescaped text) on what was trained and how it went."""
     d, m, t = spec.data, spec.model, spec.train
@@ -84,6 +102,8 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
                  f"{_pct(d.val_fraction)} for validation and the last {_pct(d.test_fraction)} for the test.")
         if d.log_transform:
             split += " Targets were log-transformed before scaling."
+        if d.relative:
+            split += " The model learned changes from the last observed value rather than the values themselves."
         out.append(split)
     elif d.task == "classify":
         layout = d.layout if d.layout != "auto" else ("long" if d.id else "wide")
@@ -96,15 +116,27 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
         out.append(f"Examples were split at random keeping class proportions: {_pct(train_frac)} training, "
                    f"{_pct(d.val_fraction)} validation, {_pct(d.test_fraction)} test"
                    + (" (each sequence was scaled on its own first)." if d.znorm else "."))
+        reading = f"Each sequence was kept to its last {d.max_steps:,} steps at most; "
+        if d.group_steps == 1:
+            reading += "the network read every time step on its own."
+        elif d.group_steps:
+            reading += (f"the network read {d.group_steps} consecutive time steps at once (as one step), so it "
+                        f"looped over {d.group_steps} times fewer steps.")
+        else:
+            reading += ("the network read as many consecutive time steps at once as needed to loop over at most "
+                        f"{_rnn_steps()} steps (chosen automatically).")
+        out.append(reading)
     else:
         out.append(f"A text classifier that predicts '{d.label}' from the text in '{d.text}' (up to {d.max_len} "
-                   f"words per text, a vocabulary of up to {d.max_vocab:,} words).")
+                   f"words per text, a vocabulary of up to {d.max_vocab:,} words"
+                   + (", upper and lower case treated alike)." if d.lowercase
+                      else ", upper and lower case kept apart)."))
         out.append(f"Examples were split at random keeping class proportions: {_pct(train_frac)} training, "
                    f"{_pct(d.val_fraction)} validation, {_pct(d.test_fraction)} test.")
     cell = ("bidirectional " if m.bidirectional else "") + m.cell.upper()
     layers = (f"{len(m.units)} stacked layers ({', '.join(map(str, m.units))} units)" if len(m.units) > 1
               else f"one layer of {m.units[0]} units")
-    net = f"The network: {'word vectors of size ' + str(m.embedding_dim) + ', then ' if d.task == 'text' else ''}" \
+    net = f"The network: {_word_vector_words(m) + ', then ' if d.task == 'text' else ''}" \
           f"{'an' if cell.startswith('LSTM') else 'a'} {cell} with {layers}"
     if m.dropout:
         net += f", dropout {m.dropout:g}"
@@ -144,6 +176,73 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
         if bits:
             out.append("This run " + "; ".join(bits) + ".")
     return out
+
+
+# what each preset is for, in one line; its settings are described from config.preset_overrides, never here
+PRESET_PURPOSE = {
+    "quick": "A first result fast: a small network and few epochs.",
+    "balanced": "A good default for most data.",
+    "thorough": "More capacity and patience: slower, sometimes better.",
+}
+_OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD with momentum"}
+_SCHEDULE_NAMES = {"plateau": "halved when progress stalls", "cosine": "lowered along a cosine curve",
+                   "none": "kept fixed"}
+
+
+def _network_words(units: Sequence[int], cell: str, bidirectional: bool) -> str:
+    """"Bidirectional LSTM, 64 units" / "2 stacked GRU layers of 128 and 64 units"."""
+    kind = ("bidirectional " if bidirectional else "") + cell.upper()
+    if len(units) == 1:
+        return f"{kind[0].upper()}{kind[1:]}, {units[0]} units"
+    sizes = ", ".join(map(str, units[:-1])) + f" and {units[-1]}"
+    return f"{len(units)} stacked {kind} layers of {sizes} units"
+
+
+def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
+    """The settings a preset gives ``task``, in plain words, read from :func:`preset_overrides` (so the
+    text follows the presets): "Bidirectional LSTM, 64 units, dropout 0.2, up to 400 epochs, stops after 50
+    epochs without improvement, batch 16, learning rate 0.003". Only what the preset sets is described,
+    plus the network it gives (its cell type, which presets leave alone, comes from ``base``)."""
+    over = preset_overrides(preset, task)
+    base = base or RunSpec()
+    spec = apply_preset(RunSpec(data=base.data.replace(task=task), model=base.model, train=base.train), preset)
+    m, t, d = spec.model, spec.train, spec.data
+    set_model, set_train = over.get("model", {}), over.get("train", {})
+    model_words = {
+        "dropout": lambda v: f"dropout {v:g}" if v else "",
+        "recurrent_dropout": lambda v: f"recurrent dropout {v:g}" if v else "",
+        "dense_units": lambda v: f"then a dense layer of {v} units" if v else "",
+        "word_vectors": lambda v: ({"none": "word vectors learned from scratch",
+                                    "auto": "pretrained word vectors for English texts"}.get(v, f"{v} word vectors")
+                                   if task == "text" else ""),
+        "embedding_dim": lambda v: f"learned word vectors of size {v}" if task == "text" else "",
+        "units": lambda v: "", "bidirectional": lambda v: "", "cell": lambda v: "",
+    }
+    train_words = {
+        "epochs": lambda v: f"up to {v} epochs",
+        "patience": lambda v: f"stops after {v} epochs without improvement" if v else "no early stopping",
+        "batch_size": lambda v: f"batch {v}",
+        "learning_rate": lambda v: f"learning rate {v:g}",
+        "lr_schedule": lambda v: f"learning rate {_SCHEDULE_NAMES.get(v, v)}" if v != "plateau" else "",
+        "optimizer": lambda v: f"{_OPTIMIZER_NAMES.get(v, v)} optimiser",
+        "clipnorm": lambda v: f"gradient clipping {v:g}" if v else "no gradient clipping",
+        "jit_compile": lambda v: "compiled with XLA" if v else "",
+        "loss": lambda v: f"{v.upper()} loss" if task == "forecast" else "",
+        "seed": lambda v: "", "max_memory_mb": lambda v: "",
+    }
+
+    def words(table: dict, keys, obj) -> list[str]:
+        ordered = [k for k in table if k in keys] + [k for k in keys if k not in table]
+        out = []
+        for k in ordered:
+            say = table.get(k, lambda v, k=k: f"{k.replace('_', ' ')} {v}")
+            out.append(say(getattr(obj, k)))
+        return out
+
+    bits = [_network_words(m.units, m.cell, m.bidirectional)]
+    bits += words(model_words, set_model, m) + words(train_words, set_train, t)
+    bits += [f"{k.replace('_', ' ')} {getattr(d, k)}" for k in over.get("data", {})]
+    return ", ".join(b for b in bits if b)
 
 
 def _duration(seconds) -> str:
@@ -258,9 +357,9 @@ def _mistakes_table(predictions: pd.DataFrame | None) -> str:
 
 # settings that mean something for each task (the others keep their defaults and are not shown)
 _TASK_FIELDS = {
-    "forecast": {"time", "targets", "features", "window", "horizon", "log_transform", "season", "loss"},
-    "classify": {"label", "id", "order", "features", "layout", "znorm", "max_steps"},
-    "text": {"text", "label", "max_vocab", "max_len", "lowercase", "embedding_dim"},
+    "forecast": {"time", "targets", "features", "window", "horizon", "log_transform", "relative", "season", "loss"},
+    "classify": {"label", "id", "order", "features", "layout", "znorm", "max_steps", "group_steps"},
+    "text": {"text", "label", "max_vocab", "max_len", "lowercase", "embedding_dim", "word_vectors"},
 }
 _TASK_SPECIFIC = set().union(*_TASK_FIELDS.values())
 
@@ -394,4 +493,4 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
             f"<body><main>\n{body}\n</main></body></html>\n")
 
 
-__all__ = ["run_report_html", "describe_run", "verdict"]
+__all__ = ["run_report_html", "describe_run", "describe_preset", "verdict", "PRESET_PURPOSE"]

@@ -410,8 +410,8 @@ def numeric_column(df: pd.DataFrame, col: str, *, allow_inf: bool = False) -> np
         n = int(bad.sum())
         more = f" ({n:,} cells like this)" if n > 1 else ""
         raise DataError(
-            f"Column '{col}' should hold numbers, but line {_line(df, p):,} has {_short(s.iloc[p], 60)!r}{more}. "
-            "Fix or remove those cells (leave a cell empty to mark it as missing), or pick another column.")
+            f"Column '{col}' should hold numbers, but line {_line(df, p):,} has {_short(s.iloc[p], 60)!r}{more}.",
+            hint="Fix or remove those cells (leave a cell empty to mark it as missing), or pick another column.")
     if not allow_inf:
         inf = np.isinf(vals)
         if inf.any():
@@ -421,7 +421,7 @@ def numeric_column(df: pd.DataFrame, col: str, *, allow_inf: bool = False) -> np
             raw = s.iloc[p]
             raise DataError(
                 f"Column '{col}' has an infinite or too-large number on line {_line(df, p):,} "
-                f"({_short(raw, 40)!r}){more}. Replace it with a real value or leave the cell empty.")
+                f"({_short(raw, 40)!r}){more}.", hint="Replace it with a real value or leave the cell empty.")
     return vals
 
 
@@ -766,6 +766,23 @@ def _is_increasing_int(df: pd.DataFrame, col: str) -> bool:
     return bool(np.all(v == np.round(v)) and np.all(np.diff(v) > 0))
 
 
+_ROW_ID_NAME = re.compile(r"^(id|idx|index|row|rows|row_?(id|no|nr|num|number|index)|no|nr|num|number|#|n|"
+                          r"record|record_?(id|no|number)|key|serial|counter|count_?id|obs|observation|"
+                          r"unnamed:?\s*\d*|column_\d+)$|(^|[_\s-])(id|idx|index)$", re.I)
+
+
+def _looks_like_row_id(df: pd.DataFrame, col: str) -> bool:
+    """A row counter or id rather than a measurement: whole numbers counting 0, 1, 2, ... or 1, 2, 3, ...
+    down the rows (whatever the name), or strictly increasing whole numbers in a column named like an id
+    (id, index, row, no, record, ...)."""
+    if not _is_increasing_int(df, col):
+        return False
+    v = df[col].to_numpy(dtype="float64")
+    if v[0] in (0.0, 1.0) and np.all(np.diff(v) == 1):
+        return True
+    return bool(_ROW_ID_NAME.search(str(col).strip()))
+
+
 def suggest_task(df: pd.DataFrame, infos: list[ColumnInfo] | None = None) -> str:
     """Best guess of the task: "forecast", "classify" or "text"."""
     inf = _infos(df, infos)
@@ -808,9 +825,11 @@ def suggest_roles(df: pd.DataFrame, task: str, infos: list[ColumnInfo] | None = 
                 if (_TIME_NAME.search(name) or name == numeric[0]) and _is_increasing_int(df, name):
                     roles["time"] = name
                     break
-        values = [n for n in numeric if n != roles["time"] and not (_ID_NAME.search(n) and len(numeric) > 2)]
-        values = values or [n for n in numeric if n != roles["time"]]
-        roles["targets"] = values[-1:]
+        # the last numeric column that is a measurement: not the time, not a row counter or id column
+        candidates = [n for n in numeric if n != roles["time"]]
+        values = [n for n in candidates
+                  if not _looks_like_row_id(df, n) and not (_ID_NAME.search(n) and len(numeric) > 2)]
+        roles["targets"] = (values or candidates)[-1:]
     elif task == "classify":
         label = _pick_label(df, inf)
         roles["label"] = label

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages._ui.live import md
 from seqcore import runner
-from seqcore.config import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec
+from seqcore.config import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, preset_overrides
+from seqcore.report import PRESET_PURPOSE, describe_preset
+from seqcore.tasks.classify import RNN_STEPS
 from seqcore.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +118,7 @@ def test_home_sample_click_sets_dataset_spec_and_next_step():
     assert spec.log_transform and spec.season == 12
     assert RunStore().get_dataset(ss["dataset_id"]).name == "Airline.csv"
     assert at.button(key="home_train_defaults").label.endswith("Train with defaults")
-    assert "Airline.csv" in texts(at.markdown)
+    assert md("Airline.csv") in texts(at.markdown)      # shown literally (markdown specials escaped)
     # the second sample with a separate TEST file
     at.button(key="home_sample_gunpoint").click().run()
     assert not at.exception
@@ -167,7 +171,7 @@ def test_data_upload_detects_format_and_checks_out():
     upload(at, "umsatz.csv", semicolon_csv())
     assert not at.exception and not at.error
     shown = texts(at.success)
-    assert "umsatz.csv" in shown and "';' delimited" in shown and "decimal comma" in shown
+    assert md("umsatz.csv") in shown and "';' delimited" in shown and "decimal comma" in shown
     assert at.radio(key="data_role_task").value == "forecast"
     assert at.selectbox(key="data_role_time").value == "Datum"
     spec = DataSpec.from_dict(at.session_state["data_spec"])
@@ -273,7 +277,7 @@ def test_data_delete_earlier_dataset_with_runs_asks_first():
     at.button(key="data_delete").click().run()
     assert not at.exception
     assert store.list_datasets() == []
-    assert "Deleted Airline.csv" in texts(at.success)
+    assert f"Deleted {md('Airline.csv')}" in texts(at.success)
 
 
 def test_data_sample_and_earlier_upload_sources():
@@ -429,3 +433,154 @@ def test_model_page_when_the_restored_runs_file_was_deleted():
     at = app(MODEL)
     assert not at.exception and not at.error
     assert "no longer stored" in texts(at.info)
+
+
+# ----------------------------------------------------------------------------- issue-5 leftovers
+
+
+def plain(markdown: str) -> str:
+    """Markdown text as it reads on screen: backslash escapes removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def captions(at: AppTest) -> str:
+    return plain(texts(at.caption))
+
+
+def test_data_group_steps_widget_sets_the_spec_and_the_network_input():
+    at = app()
+    at.button(key="home_sample_gunpoint").click().run()      # 150 steps, one value per step
+    at.switch_page(DATA).run()
+    assert not at.exception and not at.error
+    box = at.number_input(key="data_opt_group_steps")
+    assert box.value == 0 and f"at most {RNN_STEPS} steps" in box.help
+    k_auto = -(-150 // RNN_STEPS)
+    assert f"reads {k_auto} consecutive steps at a time" in captions(at)
+    box.set_value(10).run()
+    assert not at.exception and not at.error
+    assert DataSpec.from_dict(at.session_state["data_spec"]).group_steps == 10
+    assert "reads 10 consecutive steps at a time (15 steps of 10 values instead of 150 steps" in captions(at)
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    shapes = [str(v) for v in at.dataframe[0].value["output shape"]]
+    assert shapes[0] == "(batch, 15, 10)", shapes
+    at.switch_page(DATA).run()
+    assert at.number_input(key="data_opt_group_steps").value == 10     # kept across pages
+    at.number_input(key="data_opt_group_steps").set_value(1).run()
+    assert DataSpec.from_dict(at.session_state["data_spec"]).group_steps == 1
+    assert "consecutive steps" not in captions(at)
+    # not a forecasting or text setting
+    at.radio(key="data_role_task").set_value("forecast").run()
+    assert not at.exception
+    assert not [w for w in at.number_input if w.key == "data_opt_group_steps"]
+
+
+@pytest.mark.parametrize("sample, task", [("airline", "forecast"), ("gunpoint", "classify"), ("reviews", "text")])
+def test_model_preset_descriptions_come_from_the_task_presets(sample, task):
+    at = model_page(sample)
+    shown = captions(at)
+    for name in PRESETS:
+        over = preset_overrides(name, task)
+        assert describe_preset(name, task) in shown
+        assert PRESET_PURPOSE[name] in shown
+        assert f"up to {over['train']['epochs']} epochs" in shown
+        assert f"batch {over['train']['batch_size']}" in at.button(key=f"model_preset_{name}").help
+    at.button(key="model_preset_balanced").click().run()
+    assert not at.exception
+    over = preset_overrides("balanced", task)
+    assert at.session_state["train_spec"]["epochs"] == over["train"]["epochs"]
+    assert at.session_state["train_spec"]["learning_rate"] == over["train"]["learning_rate"]
+    assert at.session_state["model_spec"]["bidirectional"] == over["model"].get("bidirectional", False)
+    # the Home page's "Train with defaults" explains the same preset for this task
+    at.switch_page(APP).run()
+    assert not at.exception
+    assert describe_preset("balanced", task) in texts(at.markdown)
+
+
+def test_model_preset_description_follows_changed_presets(monkeypatch):
+    from seqcore import config
+
+    changed = {p: dict(v) for p, v in config.TASK_PRESETS["classify"].items()}
+    changed["quick"] = {"model": {"units": (16,), "bidirectional": True, "dropout": 0.35},
+                        "train": {"epochs": 11, "patience": 4, "batch_size": 8, "learning_rate": 4e-3}}
+    monkeypatch.setitem(config.TASK_PRESETS, "classify", changed)
+    at = model_page("gunpoint")
+    shown = captions(at)
+    assert ("Bidirectional LSTM, 16 units, dropout 0.35, up to 11 epochs, stops after 4 epochs without "
+            "improvement, batch 8, learning rate 0.004") in shown
+    at.radio(key="model_cell").set_value("gru").run()
+    assert "Bidirectional GRU, 16 units" in captions(at)
+    at.button(key="model_preset_quick").click().run()
+    assert not at.exception
+    assert at.session_state["train_spec"]["epochs"] == 11 and at.session_state["model_spec"]["cell"] == "gru"
+
+
+MARKDOWN_NAME = "my_*sales*_[v1](x).csv"
+MARKDOWN_COLUMN = "**value**"
+
+
+def _markdown_bodies(at: AppTest) -> str:
+    parts = [at.markdown, at.caption, at.success, at.info, at.warning, at.error, at.title, at.header, at.subheader]
+    return "\n".join(texts(p) for p in parts) + "\n" + texts(at.sidebar.markdown)
+
+
+def test_file_and_column_names_are_shown_literally_not_as_markdown():
+    rows = [f"step,{MARKDOWN_COLUMN}"] + [f"{i},{'' if i in (5, 6) else f'{math.sin(i / 5):.4f}'}"
+                                         for i in range(150)]
+    at = app(DATA)
+    upload(at, MARKDOWN_NAME, ("\n".join(rows) + "\n").encode())
+    assert not at.exception
+    assert at.multiselect(key="data_role_targets").value == [MARKDOWN_COLUMN]   # widgets show the real name
+    at.radio(key="data_opt_missing").set_value("interpolate").run()
+    assert not at.exception and not at.error
+    bodies = _markdown_bodies(at)
+    assert md(MARKDOWN_NAME) in texts(at.success)
+    assert md(MARKDOWN_COLUMN) in bodies                    # the interpolation note names the column
+    assert MARKDOWN_NAME not in bodies and MARKDOWN_COLUMN not in bodies and "*sales*" not in bodies
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    assert md(MARKDOWN_NAME) in texts(at.caption) and "*sales*" not in _markdown_bodies(at)
+    at.switch_page(APP).run()
+    assert not at.exception
+    assert f"**{md(MARKDOWN_NAME)}** is ready" in texts(at.markdown)
+    assert "*sales*" not in _markdown_bodies(at)
+
+
+def test_model_page_uses_the_presets_settings_for_the_task_of_the_data():
+    """A session starts with the forecasting 'balanced' settings: on classification data the Model page
+    switches them to the classification 'balanced' settings, but never settings the user changed."""
+    at = model_page("gunpoint")
+    over = preset_overrides("balanced", "classify")
+    assert at.session_state["preset"] == "balanced"
+    assert at.session_state["train_spec"]["epochs"] == over["train"]["epochs"]
+    assert at.session_state["train_spec"]["batch_size"] == over["train"]["batch_size"]
+    assert at.session_state["model_spec"]["bidirectional"] is True
+    assert at.toggle(key="model_bidirectional").value is True
+    assert at.number_input(key="model_epochs").value == over["train"]["epochs"]
+    assert "Switched to the *balanced* preset's settings for sequence classification" in texts(at.info)
+    at.run()
+    assert "Switched" not in texts(at.info)                       # once
+    # a changed setting is the user's: another task's data leaves it alone
+    at.number_input(key="model_epochs").set_value(9).run()
+    at.switch_page(APP).run()
+    at.button(key="home_sample_reviews").click().run()
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    assert at.session_state["train_spec"]["epochs"] == 9 and "Switched" not in texts(at.info)
+
+
+def test_model_word_vectors_choice_for_texts_is_kept():
+    at = model_page("reviews")
+    box = at.selectbox(key="model_word_vectors")
+    assert box.value == ModelSpec().word_vectors
+    assert "Learned from scratch" in box.options and any(o.startswith("Pretrained: ") for o in box.options)
+    box.set_value("none").run()
+    assert not at.exception and at.session_state["model_spec"]["word_vectors"] == "none"
+    at.number_input(key="model_units_0").set_value(40).run()       # another change keeps the choice
+    assert at.session_state["model_spec"]["word_vectors"] == "none"
+    at.switch_page(DATA).run()
+    at.switch_page(MODEL).run()
+    assert not at.exception and at.selectbox(key="model_word_vectors").value == "none"
+    # not offered for numbers
+    at = model_page("airline")
+    assert not [w for w in at.selectbox if w.key == "model_word_vectors"]

@@ -127,3 +127,49 @@ def test_model_config_allow_list():
     unsafe["config"]["safe_mode"] = False
     with pytest.raises(BundleError, match="forbidden"):
         check_model_config(unsafe)
+
+
+# ----------------------------------------------------------------------------- --group-steps
+
+
+def _train_spec(*flags):
+    from seqcore.cli import build_spec, make_parser
+    from seqcore.io import read_csv
+
+    path = SAMPLES / "BasicMotions_TRAIN.csv"
+    args = make_parser().parse_args(["train", str(path), "--task", "classify", *map(str, flags)])
+    df = read_csv(path.read_bytes(), name=path.name).df
+    return build_spec(args, df), df
+
+
+def test_group_steps_flag_reaches_the_spec_and_the_prepared_data():
+    from seqcore.tasks import classify
+
+    spec, df = _train_spec("--group-steps", 4, "--max-steps", 60, "--preset", "quick")
+    assert spec.data.group_steps == 4 and spec.data.max_steps == 60
+    prep = classify.prepare(df, spec.data, seed=0)
+    steps = prep.state["steps"]
+    assert prep.state["group"] == 4
+    assert prep.shape.input_shape == (-(-steps // 4), 4 * prep.state["n_features"])
+    assert any("reads 4 consecutive steps" in n for n in prep.notes)
+    # left out: automatic (0), which keeps the network at most RNN_STEPS steps long
+    spec, _ = _train_spec()
+    assert spec.data.group_steps == 0
+    auto = classify.prepare(df, spec.data, seed=0)
+    assert auto.shape.input_shape[0] <= classify.RNN_STEPS
+    spec, _ = _train_spec("--group-steps", 1)
+    assert classify.prepare(df, spec.data, seed=0).state["group"] == 1
+
+
+def test_group_steps_flag_is_documented_and_checked():
+    from seqcore.tasks.classify import RNN_STEPS
+
+    r = cli("train", "--help")
+    assert r.returncode == 0
+    help_text = " ".join(r.stdout.split())
+    assert "--group-steps K" in help_text and f"at most {RNN_STEPS} steps" in help_text
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "--group-steps" in readme and f"at most {RNN_STEPS} steps" in readme
+    r = cli("train", SAMPLES / "BasicMotions_TRAIN.csv", "--task", "classify", "--group-steps", "-1")
+    assert r.returncode == 2 and "steps grouped together" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -146,3 +146,101 @@ def test_report_without_predictions_or_history(forecast_run):
     html = run_report_html(run_name="bare", spec=spec, metrics=metrics, history=[], predictions=None, forecast=None)
     assert "No test predictions were saved" in html
     assert "Waiting for the first loss point" in html
+
+
+# ----------------------------------------------------------------------------- task settings and presets in words
+
+
+def _settings_rows(html: str) -> set[str]:
+    return set(re.findall(r"<th>(\w+)</th>", html.split("<h2>All settings</h2>", 1)[1]))
+
+
+def test_spec_table_shows_each_tasks_own_data_settings(classify_run, forecast_run):
+    _, metrics, pred = classify_run
+    cspec = RunSpec(data=DataSpec(task="classify", label="label", znorm=True, max_steps=300, group_steps=5))
+    html = run_report_html(run_name="c", spec=cspec, metrics=metrics, history=[], predictions=pred, forecast=None)
+    rows = _settings_rows(html)
+    assert {"group_steps", "max_steps", "znorm", "layout", "label", "missing", "val_fraction"} <= rows
+    assert not rows & {"relative", "window", "horizon", "max_vocab", "lowercase", "embedding_dim", "loss"}
+    assert "read 5 consecutive time steps at once" in html and "last 300 steps" in html
+
+    tspec, _, _ = classify_run
+    html = run_report_html(run_name="t", spec=tspec, metrics=metrics, history=[], predictions=pred, forecast=None)
+    rows = _settings_rows(html)
+    assert {"text", "max_len", "max_vocab", "lowercase", "embedding_dim"} <= rows
+    assert not rows & {"group_steps", "max_steps", "znorm", "relative", "window"}
+
+    fspec, fmetrics, pred_df, fc = forecast_run
+    html = run_report_html(run_name="f", spec=fspec, metrics=fmetrics, history=[], predictions=pred_df, forecast=fc)
+    rows = _settings_rows(html)
+    assert {"relative", "window", "horizon", "log_transform", "season", "loss"} <= rows
+    assert not rows & {"group_steps", "max_steps", "znorm", "max_vocab", "embedding_dim"}
+
+
+def test_describe_run_says_how_sequences_and_texts_were_read():
+    from seqcore.tasks.classify import RNN_STEPS
+
+    def lines(**kw):
+        return " ".join(describe_run(RunSpec(data=DataSpec(**kw))))
+
+    auto = lines(task="classify", label="y")
+    assert f"loop over at most {RNN_STEPS} steps (chosen automatically)" in auto and "last 2,000 steps" in auto
+    assert "every time step on its own" in lines(task="classify", label="y", group_steps=1)
+    assert "read 8 consecutive time steps at once" in lines(task="classify", label="y", group_steps=8)
+    assert "upper and lower case treated alike" in lines(task="text", text="t", label="y")
+    assert "upper and lower case kept apart" in lines(task="text", text="t", label="y", lowercase=False)
+    assert "learned changes from the last observed value" in lines(targets=("y",))
+    assert "learned changes" not in lines(targets=("y",), relative=False)
+
+
+@pytest.mark.parametrize("task", ["forecast", "classify", "text"])
+@pytest.mark.parametrize("preset", ["quick", "balanced", "thorough"])
+def test_describe_preset_follows_the_task_presets(task, preset):
+    from seqcore.config import apply_preset, preset_overrides
+    from seqcore.report import PRESET_PURPOSE, describe_preset
+
+    text = describe_preset(preset, task)
+    spec = apply_preset(RunSpec(data=DataSpec(task=task)), preset)
+    over = preset_overrides(preset, task)
+    m, t = spec.model, spec.train
+    kind = ("bidirectional " if m.bidirectional else "") + "LSTM"
+    if len(m.units) == 1:
+        assert text.lower().startswith(f"{kind.lower()}, {m.units[0]} units")
+    else:
+        assert text.startswith(f"{len(m.units)} stacked {kind} layers of ")
+        assert f"{m.units[-2]} and {m.units[-1]} units" in text
+    assert f"up to {t.epochs} epochs" in text
+    assert f"stops after {t.patience} epochs without improvement" in text
+    assert f"batch {t.batch_size}" in text and f"learning rate {t.learning_rate:g}" in text
+    assert (f"dropout {m.dropout:g}" in text) == bool(m.dropout)
+    assert set(over["train"]) >= {"epochs", "patience", "batch_size", "learning_rate"}
+    assert PRESET_PURPOSE[preset] and not any(ch.isdigit() for ch in PRESET_PURPOSE[preset])
+    # the cell type comes from the current settings
+    assert "GRU" in describe_preset(preset, task, RunSpec(model=ModelSpec(cell="gru")))
+
+
+def test_describe_preset_changes_when_the_presets_change(monkeypatch):
+    from seqcore import config
+    from seqcore.report import describe_preset
+
+    text = {p: dict(v) for p, v in config.TASK_PRESETS["text"].items()}
+    text["balanced"] = {"model": {"units": (48, 24), "bidirectional": False, "dropout": 0.3},
+                        "train": {"epochs": 7, "patience": 0, "batch_size": 64, "learning_rate": 5e-4,
+                                  "lr_schedule": "cosine", "optimizer": "adamw"}}
+    monkeypatch.setitem(config.TASK_PRESETS, "text", text)
+    words = describe_preset("balanced", "text")
+    assert words.startswith("2 stacked LSTM layers of 48 and 24 units, dropout 0.3")
+    for part in ("up to 7 epochs", "no early stopping", "batch 64", "learning rate 0.0005",
+                 "learning rate lowered along a cosine curve", "AdamW optimiser"):
+        assert part in words, words
+    assert "up to 7 epochs" not in describe_preset("balanced", "forecast")
+
+
+def test_text_report_says_which_word_vectors(classify_run):
+    spec, metrics, pred = classify_run
+    for choice, words in (("none", "word vectors of size 16 learned from scratch"),
+                          ("auto", "pretrained word vectors when the texts are English")):
+        s = spec.replace(model=spec.model.replace(word_vectors=choice))
+        assert any(words in line for line in describe_run(s, metrics))
+        html = run_report_html(run_name="t", spec=s, metrics=metrics, history=[], predictions=pred, forecast=None)
+        assert "word_vectors" in _settings_rows(html)

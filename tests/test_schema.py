@@ -358,6 +358,119 @@ def test_suggest_roles_rejects_unknown_task():
         suggest_roles(load("Airline.csv"), "regress")
 
 
+def _series(n: int = 60, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.round(100 + 10 * np.sin(np.arange(n) / 3) + rng.normal(0, 1, n), 2)
+
+
+@pytest.mark.parametrize("frame, target", [
+    # a counter 0..n-1 after the values (what pandas' to_csv(index=True) at the end of a table looks like)
+    (lambda n: pd.DataFrame({"sales": _series(n), "row": np.arange(n)}), "sales"),
+    # an id-named column counting from 1 after a date and the values
+    (lambda n: pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                             "visitors": _series(n), "id": np.arange(1, n + 1)}), "visitors"),
+    # an id-named record number that does not start at 0 or 1
+    (lambda n: pd.DataFrame({"temperature": _series(n), "record_no": np.arange(5000, 5000 + n)}), "temperature"),
+    # an unnamed counter 1..n (any name) after two measurements: the last measurement
+    (lambda n: pd.DataFrame({"load": _series(n, 1), "price": _series(n, 2), "k": np.arange(1, n + 1)}), "price"),
+    # a measurement that only happens to be whole numbers is still a target
+    (lambda n: pd.DataFrame({"t": np.arange(n), "visitors": np.round(_series(n)).astype(int)}), "visitors"),
+    # only a counter: nothing better to offer, so it stays the suggestion
+    (lambda n: pd.DataFrame({"k": np.arange(n)}), "k"),
+])
+def test_suggest_roles_forecast_prefers_a_measurement_to_a_row_counter(frame, target):
+    df = read_csv(frame(60).to_csv(index=False).encode()).df
+    roles = suggest_roles(df, "forecast")
+    assert roles["targets"] == [target], roles
+    assert roles["time"] != target
+    # the spec the app builds from these roles checks out
+    rep = validate(df, DataSpec(task="forecast", time=roles["time"], targets=tuple(roles["targets"])))
+    assert rep.errors == [], messages(rep, "error")
+
+
+def test_suggest_roles_forecast_keeps_the_samples_targets():
+    assert suggest_roles(load("Airline.csv"), "forecast")["targets"] == ["Passengers"]
+    assert suggest_roles(load("sunspots.csv"), "forecast")["targets"] == ["SUNACTIVITY"]
+    # the same files with a row number added in front or at the end
+    for name, target in (("Airline.csv", "Passengers"), ("sunspots.csv", "SUNACTIVITY")):
+        df = load(name)
+        for where in (0, len(df.columns)):
+            numbered = df.copy()
+            numbered.insert(where, "row", np.arange(1, len(df) + 1))
+            again = read_csv(numbered.to_csv(index=False).encode()).df
+            assert suggest_roles(again, "forecast")["targets"] == [target], (name, where)
+
+
+def test_numeric_column_message_names_column_line_and_value_once():
+    df = csv("t,y\n1,2\n2,oops\n3,4\n")
+    with pytest.raises(DataError) as err:
+        numeric_column(df, "y")
+    e = err.value
+    assert e.message == "Column 'y' should hold numbers, but line 3 has 'oops'."
+    assert "pick another column" in e.hint and str(e) == f"{e.message} {e.hint}"
+
+
+# ----------------------------------------------------------------------------- tasks/common.py: checks and splits
+
+
+def test_check_columns_names_each_bad_column_once():
+    from seqcore.tasks.common import check_columns
+
+    df = csv("time,a,b,c\n1,1,x,5\n2,2,3,1e999\n3,3,4,6\n")
+    with pytest.raises(DataError) as err:
+        check_columns(df, {"time": "time", "a": "numeric", "b": "numeric", "c": "numeric"})
+    msg = str(err.value)
+    assert msg.count("'b'") == 1 and msg.count("'c'") == 1 and "'a'" not in msg
+    assert "line 2 has 'x'" in msg and "line 3" in msg
+    assert "trained on numbers in these columns" in msg and "pick another column" not in msg
+    with pytest.raises(DataError) as err:
+        check_columns(df, {"a": "numeric", "b": "numeric"})
+    assert str(err.value).count("'b'") == 1 and "in this column" in str(err.value)
+    with pytest.raises(DataError, match="no column 'zz'"):
+        check_columns(df, {"zz": "numeric"})
+    check_columns(df, {"time": "any", "a": "numeric"})   # fine: no error
+
+
+def test_stratified_split_refuses_a_training_part_with_one_class():
+    from seqcore.tasks.common import stratified_split
+
+    # two examples, one per class: one goes to the test, training would hold a single class
+    with pytest.raises(DataError) as err:
+        stratified_split(np.array([0, 1]), 0.15, 0.15, seed=0, class_names=["walk", "run"])
+    msg = str(err.value)
+    assert "only one class" in msg and ("'walk'" in msg or "'run'" in msg) and "2 classes" in msg
+    assert "Add more rows" in msg and "lower the validation and test" in msg
+    # a rare class whose only example lands outside training
+    y = np.array([0] * 6 + [1])
+    refused = 0
+    for seed in range(10):
+        try:
+            tr, va, te, notes = stratified_split(y, 0.15, 0.15, seed)
+        except DataError as e:
+            refused += 1
+            assert "only one class" in str(e) and "15% for validation and 15% for the test" in str(e)
+            continue
+        assert set(y[tr]) == {0, 1}                      # accepted splits really train on both classes
+        assert any("too few to appear in every part" in n for n in notes)
+    assert refused >= 1
+    # with no test part (a separate test file), the message names the validation part only
+    with pytest.raises(DataError, match=r"aside 50% for validation, the training"):
+        stratified_split(np.array([0, 1]), 0.5, 0.0, seed=0)
+
+
+def test_stratified_split_keeps_working_when_classes_are_large_enough():
+    from seqcore.tasks.common import stratified_split
+
+    y = np.repeat([0, 1, 2], [20, 12, 8])
+    tr, va, te, notes = stratified_split(y, 0.15, 0.15, seed=3)
+    assert notes == [] and len(tr) + len(va) + len(te) == len(y)
+    assert set(y[tr]) == set(y[va]) == set(y[te]) == {0, 1, 2}
+    assert not set(tr) & set(va) and not set(tr) & set(te) and not set(va) & set(te)
+    # every example may train when nothing is set aside
+    tr, va, te, _ = stratified_split(y, 0.0, 0.0, seed=0)
+    assert len(tr) == len(y) and len(va) == len(te) == 0
+
+
 # ----------------------------------------------------------------------------- robustness
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

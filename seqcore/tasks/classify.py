@@ -211,13 +211,13 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
                             hint="Make sure both files use the same class names.")
         index = {n: i for i, n in enumerate(names)}
         y_test = t_labels.map(index).to_numpy(dtype=np.int64)
-        tr, va, _, split_notes = stratified_split(y, spec.val_fraction, 0.0, seed)
+        tr, va, _, split_notes = stratified_split(y, spec.val_fraction, 0.0, seed, class_names=names)
         all_seqs, all_y = seqs + t_seqs, np.concatenate([y, y_test])
         te = np.arange(len(seqs), len(all_seqs))
         id_frame = pd.concat([ids, t_ids], ignore_index=True)
         notes.append(f"Using the separate test file ({len(t_seqs)} sequences) as the test set.")
     else:
-        tr, va, te, split_notes = stratified_split(y, spec.val_fraction, spec.test_fraction, seed)
+        tr, va, te, split_notes = stratified_split(y, spec.val_fraction, spec.test_fraction, seed, class_names=names)
         all_seqs, all_y, id_frame = seqs, y, ids
         if len(te) == 0:
             raise DataError("There are too few sequences for a test set.",

@@ -77,9 +77,13 @@ def _natural_key(s: str):
         return (1, 0.0, s)
 
 
-def stratified_split(y: np.ndarray, val_fraction: float, test_fraction: float, seed: int):
-    """Indices (train, val, test) keeping class proportions; falls back to a plain shuffled split
-    (with a note) when a class is too small to be spread over every part."""
+def stratified_split(y: np.ndarray, val_fraction: float, test_fraction: float, seed: int,
+                     class_names: list[str] | None = None):
+    """Indices (train, val, test, notes) keeping class proportions; falls back to a plain shuffled split
+    (with a note) when a class is too small to be spread over every part.
+
+    y: (n,) class indices. Raises :class:`DataError` when the training part would be empty or would
+    hold a single class (nothing to learn); ``class_names`` (index -> name) make that message name it."""
     from sklearn.model_selection import train_test_split
 
     notes: list[str] = []
@@ -113,7 +117,24 @@ def stratified_split(y: np.ndarray, val_fraction: float, test_fraction: float, s
     if len(train) == 0:
         raise DataError("There are too few rows to train on after setting aside validation and test data.",
                         hint="Upload more data or lower the validation and test fractions.")
+    in_train = np.unique(y[train])
+    if len(in_train) < 2 and len(counts[counts > 0]) >= 2:
+        only = int(in_train[0])
+        name = f" ({class_names[only]!r})" if class_names and only < len(class_names) else ""
+        n_classes = int((counts > 0).sum())
+        aside = " and ".join([f"{_pct(val_fraction)} for validation"] * (val_fraction > 0)
+                             + [f"{_pct(test_fraction)} for the test"] * (test_fraction > 0))
+        raise DataError(
+            f"After setting aside {aside or 'validation and test data'}, the training part ({len(train)} "
+            f"example(s)) would hold only one class{name} of the {n_classes} classes in the data, so the model "
+            "could not learn to tell them apart.",
+            hint="Add more rows, with several examples of every class, or lower the validation and test "
+                 "fractions (shares) so more examples stay in training.")
     return train, val, test, notes
+
+
+def _pct(f: float) -> str:
+    return f"{f * 100:.0f}%"
 
 
 MIN_VALIDATION = 20  # a validation part smaller than this cannot pick an epoch: one example moves it by 5%+
@@ -181,7 +202,10 @@ def check_columns(df: pd.DataFrame, required: dict[str, str]) -> None:
         try:
             schema.numeric_column(df, col)
         except DataError as err:
-            wrong.append(f"'{col}' ({err.message})")
+            wrong.append(err.message)   # names the column, the line and the value
     if wrong:
-        raise DataError(f"Column {'; '.join(wrong)} must hold numbers, as in the training data.",
-                        hint="Fix those cells or upload data with the same columns the model was trained on.")
+        more = f" ({len(wrong) - 5} more columns like this)" if len(wrong) > 5 else ""
+        raise DataError(" ".join(wrong[:5]) + more,
+                        hint="The model was trained on numbers in " + ("this column" if len(wrong) == 1 else
+                             "these columns") + ": fix or remove those cells (leave a cell empty to mark it as "
+                             "missing), or upload data with the same columns as the training data.")
