@@ -49,6 +49,10 @@ _ALLOWED_OBJECTS = {
     ("keras.src.models.model", "Model"),
     ("keras.src.ops.numpy", "NotEqual"),   # mask computation created by Masking in functional models
     ("keras.src.ops.numpy", "Any"),
+    # masked mean / max pooling over the steps (models._pool): plain arithmetic op nodes, no code
+    ("keras.src.ops.core", "Cast"),
+    *(("keras.src.ops.numpy", op) for op in ("ExpandDims", "Multiply", "Sum", "Maximum", "TrueDivide", "Add",
+                                              "Subtract", "Max", "Mean", "Concatenate")),
     ("keras", "DTypePolicy"),
     ("keras", "FloatDTypePolicy"),
     (None, "__keras_tensor__"),

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from . import wordvec
 from .config import RunSpec
 from .errors import SpecError
 from .models import PAD_VALUE
 from .tasks.classify import RNN_STEPS
 from .tasks.common import MIN_VALIDATION
+from .text import _TOKENS, TOKENIZER
+from .training import selection_metric
 
 DEFAULT_CSV_FORMAT = {"delimiter": ",", "decimal": ".", "thousands": None, "encoding": "utf-8"}
 
@@ -35,6 +38,23 @@ def _lit(value) -> str:
     if isinstance(value, tuple):
         value = list(value)
     return repr(value)
+
+
+def _raw_lit(text: str) -> str:
+    """A string literal that is easy to read: ``r"..."`` when the text allows it (paths, regular
+    expressions), else :func:`repr`. Either way the script's value is exactly ``text``."""
+    if '"' in text or text.endswith("\\") or not text.isprintable():
+        return repr(text)
+    return f'r"{text}"'
+
+
+def _flags_lit(flags: int) -> str:
+    """``re`` flags as Python code, e.g. ``re.UNICODE | re.IGNORECASE``."""
+    import re
+
+    names = [f"re.{f.name}" for f in (re.ASCII, re.IGNORECASE, re.LOCALE, re.MULTILINE, re.DOTALL, re.UNICODE,
+                                     re.VERBOSE) if flags & f]
+    return " | ".join(names) or "0"
 
 
 def _csv_format(csv_format: dict | None) -> dict:
@@ -64,8 +84,10 @@ anywhere:
     python {script_name} path/to/your.csv{second_arg}
 
 (without a path it reads {default_csv}). It needs numpy, pandas, scikit-learn
-and Keras 3 with TensorFlow (pip install numpy pandas scikit-learn keras tensorflow). At the
-end it prints the test metrics and saves the trained model as model.keras, plus the
+and Keras 3 with TensorFlow (pip install numpy pandas scikit-learn keras tensorflow), or with
+JAX if you set KERAS_BACKEND=jax.{extra_needs}
+
+At the end it prints the test metrics and saves the trained model as model.keras, plus the
 preprocessing the model needs (scaling{extra_state}) as preprocessing.json.
 
 The numbers will be close to the app's but not identical: the app shuffles batches with its
@@ -78,13 +100,13 @@ import math
 import os
 {extra_imports}import sys
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # the backend Sequence Studio trains with
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # or "jax" (Sequence Studio's own when installed)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")    # hide TensorFlow's start-up messages
 
 import numpy as np
 import pandas as pd
 import keras
-from keras import layers
+from keras import {keras_names}
 '''
 
 _READ_CSV = '''
@@ -612,8 +634,11 @@ _TEXT_PREP = '''
 # =============================================================================
 # 2. Preprocessing: words -> ids with a vocabulary built on the training texts
 # =============================================================================
-TOKEN = re.compile(r"[\\w']+|[^\\w\\s]", re.UNICODE)  # a word (letters, digits, _ and ') or one punctuation mark
-PAD_ID, UNKNOWN_ID = 0, 1                            # id 0 pads short texts, id 1 is any word not in the vocabulary
+# A token is a word (letters, digits, _), an English clitic split off the word before it ("doesn't" ->
+# "does" "n't", "it's" -> "it" "'s", as GloVe's own tokenizer did) or one punctuation mark.
+TOKEN = re.compile(__TOKEN_PATTERN__, __TOKEN_FLAGS__)
+TOKENIZER = __TOKENIZER__                      # Sequence Studio's number for this way of tokenising
+PAD_ID, UNKNOWN_ID = 0, 1                      # id 0 pads short texts, id 1 is any word not in the vocabulary
 
 
 def tokenize(text):
@@ -621,12 +646,17 @@ def tokenize(text):
     return TOKEN.findall(text.lower() if LOWERCASE else text)
 
 
-def build_vocabulary(texts):
-    """The MAX_VOCAB - 2 most frequent words of the training texts (ties alphabetically); word i gets id i + 2."""
+def count_tokens(texts):
+    """Token -> how often it occurs in texts."""
     counts = Counter()
     for t in texts:
         counts.update(tokenize(t))
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return counts
+
+
+def build_vocabulary(texts):
+    """The MAX_VOCAB - 2 most frequent words of the training texts (ties alphabetically); word i gets id i + 2."""
+    ranked = sorted(count_tokens(texts).items(), key=lambda kv: (-kv[1], kv[0]))
     return {word: i + 2 for i, (word, _) in enumerate(ranked[: max(0, MAX_VOCAB - 2)])}
 
 
@@ -636,6 +666,65 @@ def encode(texts, vocabulary):
     for r, t in enumerate(texts):
         ids = [vocabulary.get(tok, UNKNOWN_ID) for tok in tokenize(t)[:MAX_LEN]]
         out[r, : len(ids)] = ids
+    return out
+
+
+_TABLE = {}  # the word-vector table, read once
+
+
+def word_vector_table():
+    """The pretrained word vectors in WORD_VECTORS_DIR: (word -> row, (words, dim) array).
+    vectors.npy is a plain array (read with allow_pickle=False), words.txt one word a line."""
+    if "vectors" not in _TABLE:
+        vectors_file = os.path.join(WORD_VECTORS_DIR, "vectors.npy")
+        words_file = os.path.join(WORD_VECTORS_DIR, "words.txt")
+        if not (os.path.isfile(vectors_file) and os.path.isfile(words_file)):
+            raise SystemExit(
+                f"Word vectors not found: WORD_VECTORS_DIR ({WORD_VECTORS_DIR}) should hold vectors.npy and "
+                "words.txt (Sequence Studio ships them in seqcore/assets/glove_6b_50d). Point WORD_VECTORS_DIR "
+                'at a copy of that folder, or set WORD_VECTORS = "none" to learn the word vectors from scratch.')
+        vectors = np.load(vectors_file, allow_pickle=False)
+        with open(words_file, encoding="utf-8") as f:
+            words = f.read().split("\\n")[: vectors.shape[0]]
+        if vectors.ndim != 2 or len(words) != vectors.shape[0]:
+            raise SystemExit(f"The word vectors in {WORD_VECTORS_DIR} are damaged ({len(words)} words, "
+                             f"{len(vectors)} vectors). Copy them again, or set WORD_VECTORS = 'none'.")
+        _TABLE["index"] = {w: i for i, w in enumerate(words)}
+        _TABLE["vectors"] = vectors
+    return _TABLE["index"], _TABLE["vectors"]
+
+
+def choose_word_vectors(train_texts):
+    """("pretrained" or "none", share of the training tokens the table knows, or None without a table).
+    "auto" takes the pretrained vectors when at least AUTO_MIN_COVERAGE of the training tokens (counted
+    with repeats) are in the table, i.e. the texts are English; otherwise they are learned from scratch."""
+    if WORD_VECTORS == "none":
+        return "none", None
+    index, _ = word_vector_table()
+    counts = count_tokens(train_texts)
+    total = sum(counts.values())
+    coverage = round(sum(n for w, n in counts.items() if w in index) / total, 4) if total else 0.0
+    if WORD_VECTORS == "auto" and coverage < AUTO_MIN_COVERAGE:
+        print(f"Word vectors: learned from scratch (the pretrained table knows only {coverage:.0%} of the "
+              "training words)")
+        return "none", coverage
+    print(f"Word vectors: pretrained, fine-tuned while training (the table knows {coverage:.0%} of the "
+          "training words)")
+    return "pretrained", coverage
+
+
+def initial_embedding(words):
+    """(len(words) + 2, dim) float32 starting word vectors: row 0 (padding) zeros, the words the table
+    knows get its vectors, the unknown-word row and the other words random ones at the table's scale."""
+    index, vectors = word_vector_table()
+    rng = np.random.default_rng(SEED)
+    scale = float(np.std(vectors[:5000].astype(np.float32)))
+    out = rng.normal(0.0, scale, size=(len(words) + 2, vectors.shape[1])).astype(np.float32)
+    out[0] = 0.0
+    for i, w in enumerate(words):
+        j = index.get(w)
+        if j is not None:
+            out[i + 2] = vectors[j]
     return out
 
 
@@ -663,23 +752,43 @@ def prepare(df, test_df=None):
         y_test_file, _ = encode_labels(test_labels, known=class_names)
         texts, y = texts + test_texts, np.concatenate([y, y_test_file])
     train, val, test = split_examples(y[:n_train_file], y_test_file)
-    vocabulary = build_vocabulary([texts[i] for i in train])  # training texts only
+    train_texts = [texts[i] for i in train]
+    vocabulary = build_vocabulary(train_texts)  # training texts only
+    vectors, coverage = choose_word_vectors(train_texts)
     x = encode(texts, vocabulary)
-    data = {"class_names": class_names, "vocab_size": len(vocabulary) + 2, "x_val": None, "y_val": None}
+    words = sorted(vocabulary, key=vocabulary.get)  # words[i] has id i + 2
+    data = {"class_names": class_names, "vocab_size": len(vocabulary) + 2, "words": words,
+            "word_vectors": vectors, "vector_coverage": coverage, "x_val": None, "y_val": None}
     for part, idx in (("train", train), ("val", val), ("test", test)):
         if part == "val" and len(idx) == 0:
             continue
         data["x_" + part], data["y_" + part] = x[idx], y[idx]
     data["state"] = {"class_names": class_names, "max_len": MAX_LEN, "lowercase": LOWERCASE,
-                     "words": sorted(vocabulary, key=vocabulary.get)}
+                     "tokenizer": TOKENIZER, "words": words}
     return data
 '''
 
 _CLASSIFY_MODEL = '''
 
 # =============================================================================
-# 3. The network: {what} -> recurrent layer(s) -> optional dense layer -> class probabilities
+# 3. The network: {what} -> recurrent layer(s) -> optional pooling and dense layer
+#    -> class probabilities
 # =============================================================================
+{real_steps}
+
+def pool(seq, real):
+    """(batch, steps, D) outputs of every step -> (batch, D) their mean (POOLING = "mean"), or (batch, 2D)
+    mean and maximum side by side ("mean+max"), over the real steps only. real: (batch, steps) bool,
+    True for a real step and False for padding, or None when nothing is padded."""
+    if real is None:
+        mean, top = ops.mean(seq, axis=1), ops.max(seq, axis=1)
+    else:
+        w = ops.expand_dims(ops.cast(real, seq.dtype), -1)          # (batch, steps, 1): 1 real, 0 padding
+        mean = ops.sum(seq * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+        top = ops.max(seq + (w - 1.0) * 1e4, axis=1)                # padding can never be the maximum
+    return mean if POOLING == "mean" else ops.concatenate([mean, top], axis=-1)
+
+
 def build_model({args}):
     """{shapes}"""
 {input_block}
@@ -689,6 +798,19 @@ def build_model({args}):
     model.compile(optimizer=make_optimizer(), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=JIT_COMPILE)
     return model
+'''
+
+_REAL_STEPS_TEXT = '''
+def real_steps(inputs):
+    """(batch, MAX_LEN) word ids -> (batch, MAX_LEN) bool: True for words, False for the padding (id 0)."""
+    return ops.not_equal(inputs, 0)
+'''
+
+_REAL_STEPS_CLASSIFY = '''
+def real_steps(inputs, masking):
+    """(batch, steps, features) -> (batch, steps) bool: True for real steps, False for the padding at the
+    end of shorter sequences (what the Masking layer computes); None when no sequence is padded."""
+    return ops.any(ops.not_equal(inputs, PAD_VALUE), axis=-1) if masking else None
 '''
 
 _CLASSIFY_EVAL = '''
@@ -732,24 +854,70 @@ def make_optimizer():
 
 
 # =============================================================================
-# 4. Training: early stopping on the validation loss, best weights kept
+# 4. Training: keep the best epoch's weights, stop early when it stops improving
 # =============================================================================
+def finite(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+class KeepBestEpoch(keras.callbacks.Callback):
+    """Early stopping that keeps the best epoch: the lowest loss / val_loss, or the highest val_accuracy
+    with ties going to the lower val_loss (which keras.callbacks.EarlyStopping cannot do). Training stops
+    after PATIENCE epochs without a better one (PATIENCE = 0: it runs all EPOCHS) and the best epoch's
+    weights are put back at the end."""
+
+    def __init__(self, monitor):
+        super().__init__()
+        self.monitor = monitor
+        self.best = (math.inf, math.inf)   # (value, tie-break) of the best epoch, both lower-is-better
+        self.best_epoch = None
+        self.best_weights = None
+        self.wait = 0
+
+    def score(self, logs):
+        """(value, tie-break) of one epoch, lower is better; None when the value is missing or not finite."""
+        value = finite(logs.get(self.monitor))
+        if value is None:
+            return None
+        if self.monitor == "val_accuracy":
+            tie = finite(logs.get("val_loss"))
+            return -value, math.inf if tie is None else tie
+        return value, math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = self.score(logs or {})
+        best, best_tie = self.best
+        if score is not None and (score[0] < best - 1e-12 or (score[0] <= best + 1e-12 and score[1] < best_tie - 1e-12)):
+            self.best, self.best_epoch, self.wait = score, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+        else:
+            self.wait += 1
+        if PATIENCE and self.wait >= PATIENCE:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+            print(f"Kept the weights of epoch {self.best_epoch}, the best by {self.monitor}.")
+
+
 def train(model, data):
     has_val = data["x_val"] is not None and len(data["x_val"]) > 0
-    monitor = "val_loss" if has_val else "loss"
-    callbacks = [
-        # stop after PATIENCE epochs without improvement and go back to the best epoch's weights
-        # (with PATIENCE = 0 training runs all EPOCHS, and the best epoch is still kept)
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=PATIENCE if PATIENCE > 0 else EPOCHS,
-                                      restore_best_weights=True),
-    ]
-    if LR_SCHEDULE == "plateau":  # halve the learning rate when the loss stalls
+    monitor = SELECT_BY if has_val else SELECT_BY_WITHOUT_VALIDATION
+    callbacks = []
+    if LR_SCHEDULE == "plateau":  # halve the learning rate when the monitored value stalls
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=0.5, patience=max(2, PATIENCE // 3 if PATIENCE else 3),
-            min_lr=LEARNING_RATE / 100))
+            monitor=monitor, factor=0.5, mode="max" if monitor == "val_accuracy" else "min",
+            patience=max(2, PATIENCE // 3 if PATIENCE else 3), min_lr=LEARNING_RATE / 100))
     elif LR_SCHEDULE == "cosine":  # glide the learning rate from LEARNING_RATE down to 0 along a cosine
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: float(LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * min(epoch, EPOCHS) / EPOCHS)))))
+    # after the learning-rate callbacks, like Sequence Studio; stop at once if the loss becomes NaN
+    callbacks += [KeepBestEpoch(monitor), keras.callbacks.TerminateOnNaN()]
     return model.fit(
         data["x_train"], data["y_train"],
         validation_data=(data["x_val"], data["y_val"]) if has_val else None,
@@ -870,8 +1038,10 @@ def _settings(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) -> st
         _set("RECURRENT_DROPOUT", m.recurrent_dropout, "dropout inside the recurrence"),
         _set("DENSE_UNITS", m.dense_units, "hidden dense layer before the output (0 = none)"),
     ]
+    if d.task != "forecast":
+        lines.append(_set("POOLING", m.pooling, "last | mean | mean+max: what the last recurrent layer passes on"))
     if d.task == "text":
-        lines.append(_set("EMBEDDING_DIM", m.embedding_dim, "size of each word vector"))
+        lines += _word_vector_settings(m)
     lines += [
         "",
         "# training",
@@ -885,12 +1055,35 @@ def _settings(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) -> st
         _set("BATCH_SIZE", t.batch_size),
         _set("EPOCHS", t.epochs),
         _set("PATIENCE", t.patience, "early stopping: epochs without improvement (0 = off)"),
+        "# the epoch whose weights are kept, and what the plateau schedule watches (as in Sequence Studio)",
+        _set("SELECT_BY", selection_metric(d.task, True),
+             "with a validation part" + (" (ties: the lower val_loss)"
+                                         if selection_metric(d.task, True) == "val_accuracy" else "")),
+        _set("SELECT_BY_WITHOUT_VALIDATION", selection_metric(d.task, False)),
         _set("LR_SCHEDULE", t.lr_schedule, "none | plateau | cosine"),
         _set("SEED", t.seed),
         _set("JIT_COMPILE", t.jit_compile, "XLA compilation (faster on CPU)"),
         _set("MODEL_FILE", "model.keras", "where the trained model is saved"),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _word_vector_settings(m) -> list[str]:
+    """The text model's word-vector settings: the choice, the table's folder (an absolute path on the
+    machine that generated the script) and the "auto" threshold."""
+    table = "glove-50" if m.word_vectors in ("auto", "none") else m.word_vectors
+    folder = wordvec.ASSETS / wordvec.TABLES[table][0]
+    return [
+        _set("WORD_VECTORS", m.word_vectors, "auto | glove-50 | none (learn them from scratch)"),
+        _set("EMBEDDING_DIM", m.embedding_dim, "size of each word vector learned from scratch"),
+        "# GloVe 6B 50d word vectors (Stanford NLP, public domain: PDDL 1.0), shipped with Sequence Studio:",
+        "# vectors.npy (float16, one row a word) and words.txt (one word a line). To use them elsewhere,",
+        "# copy the folder and point WORD_VECTORS_DIR at the copy; pretrained vectors have 50 numbers a word",
+        "# (EMBEDDING_DIM is then not used).",
+        f"WORD_VECTORS_DIR = {_raw_lit(str(folder))}",
+        _set("AUTO_MIN_COVERAGE", wordvec.AUTO_MIN_COVERAGE,
+             '"auto" uses them when they know this share of the training words'),
+    ]
 
 
 _RNN_STACK = """\
@@ -902,6 +1095,25 @@ _RNN_STACK = """\
         if BIDIRECTIONAL:  # one pass forwards and one backwards, outputs side by side
             rnn = layers.Bidirectional(rnn, name=f"bidirectional_{i + 1}")
         x = rnn(x)
+        if DROPOUT > 0:
+            x = layers.Dropout(DROPOUT, name=f"dropout_{i + 1}")(x)
+    if DENSE_UNITS:
+        x = layers.Dense(DENSE_UNITS, activation="relu", name="dense_hidden")(x)"""
+
+_RNN_STACK_POOLED = """\
+    rnn_layer = {"lstm": layers.LSTM, "gru": layers.GRU}[CELL]
+    pooled = POOLING != "last"
+    # recurrent layers: all but the last pass on the whole sequence; the last passes on only its final
+    # state, or with pooling the outputs of every step, which pool() sums up
+    for i, units in enumerate(UNITS):
+        last = i == len(UNITS) - 1
+        rnn = rnn_layer(units, return_sequences=pooled or not last, recurrent_dropout=RECURRENT_DROPOUT,
+                        name=f"{CELL}_{i + 1}")
+        if BIDIRECTIONAL:  # one pass forwards and one backwards, outputs side by side
+            rnn = layers.Bidirectional(rnn, name=f"bidirectional_{i + 1}")
+        x = rnn(x)
+        if last and pooled:
+            x = pool(x, REAL_STEPS)
         if DROPOUT > 0:
             x = layers.Dropout(DROPOUT, name=f"dropout_{i + 1}")(x)
     if DENSE_UNITS:
@@ -941,14 +1153,16 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
         title=_describe(spec, layout), created=created, script_name=f"train_{task}.py",
         second_arg=" [path/to/test.csv]" if task != "forecast" else "",
         default_csv="the CSV_FILE setting below",
+        extra_needs=(" With pretrained word vectors it also\nreads the GloVe files in WORD_VECTORS_DIR."
+                     if task == "text" and spec.model.word_vectors != "none" else ""),
         extra_state={"forecast": " means and standard deviations", "classify": ", sequence length, class names",
                      "text": ", vocabulary, class names"}[task],
         extra_imports="import re\nfrom collections import Counter\n" if task == "text" else "",
+        keras_names="layers" if task == "forecast" else "layers, ops",  # ops: the pooling
     )
     parts = [header, _settings(spec, csv_name, fmt, layout), _READ_CSV]
-    stack = _RNN_STACK
     if task == "forecast":
-        parts += [_FORECAST_PREP, _FORECAST_MODEL.format(rnn_stack=stack), _TRAIN, _FORECAST_EVAL]
+        parts += [_FORECAST_PREP, _FORECAST_MODEL.format(rnn_stack=_RNN_STACK), _TRAIN, _FORECAST_EVAL]
         read_block = "    data = prepare(read_table(path))"
         build_call = 'build_model(data["x_train"].shape[1:], len(TARGETS))'
     else:
@@ -957,23 +1171,36 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
             parts.append(_CLASSIFY_PREP)
             model = _CLASSIFY_MODEL.format(
                 what="masking of the padding", args="input_shape, n_classes, masking", task=task,
+                real_steps=_REAL_STEPS_CLASSIFY,
                 shapes="input (batch, steps, features) float -> output (batch, classes) probabilities.",
                 input_block=('    inputs = keras.Input(shape=input_shape, name="inputs", dtype="float32")\n'
                              "    x = inputs\n"
                              "    if masking:  # skip the padded steps at the end of shorter sequences\n"
                              '        x = layers.Masking(mask_value=PAD_VALUE, name="masking")(x)'),
-                rnn_stack=stack)
+                rnn_stack=_RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs, masking)"))
             build_call = 'build_model(data["x_train"].shape[1:], len(data["class_names"]), data["masking"])'
         else:
-            parts.append(_TEXT_PREP)
+            pattern = _TOKENS[TOKENIZER]
+            parts.append(_TEXT_PREP.replace("__TOKEN_PATTERN__", _raw_lit(pattern.pattern))
+                         .replace("__TOKEN_FLAGS__", _flags_lit(pattern.flags))
+                         .replace("__TOKENIZER__", repr(int(TOKENIZER))))
             model = _CLASSIFY_MODEL.format(
-                what="word vectors", args="input_shape, n_classes, vocab_size", task=task,
-                shapes="input (batch, MAX_LEN) word ids -> output (batch, classes) probabilities.",
-                input_block=('    inputs = keras.Input(shape=input_shape, name="inputs", dtype="int32")\n'
-                             "    # one learned vector per word id; mask_zero=True makes the layers skip the padding\n"
-                             '    x = layers.Embedding(vocab_size, EMBEDDING_DIM, mask_zero=True, name="embedding")(inputs)'),
-                rnn_stack=stack)
-            build_call = 'build_model(data["x_train"].shape[1:], len(data["class_names"]), data["vocab_size"])'
+                what="word vectors", args="input_shape, n_classes, vocab_size, words, vectors", task=task,
+                real_steps=_REAL_STEPS_TEXT,
+                shapes=("input (batch, MAX_LEN) word ids -> output (batch, classes) probabilities.\n"
+                        '    words: the vocabulary (word i has id i + 2); vectors: "pretrained" or "none".'),
+                input_block=(
+                    '    inputs = keras.Input(shape=input_shape, name="inputs", dtype="int32")\n'
+                    "    # one vector per word id; mask_zero=True makes the layers skip the padding\n"
+                    '    matrix = initial_embedding(words) if vectors != "none" else None\n'
+                    "    dim = EMBEDDING_DIM if matrix is None else matrix.shape[1]\n"
+                    '    embedding = layers.Embedding(vocab_size, dim, mask_zero=True, name="embedding")\n'
+                    "    x = embedding(inputs)\n"
+                    "    if matrix is not None:  # start from the pretrained vectors; training fine-tunes them\n"
+                    "        embedding.set_weights([matrix])"),
+                rnn_stack=_RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs)"))
+            build_call = ('build_model(data["x_train"].shape[1:], len(data["class_names"]), data["vocab_size"],\n'
+                          '                        data["words"], data["word_vectors"])')
         parts += [model, _TRAIN, _CLASSIFY_EVAL]
         read_block = ("    test_df = read_table(sys.argv[2]) if len(sys.argv) > 2 else None  # optional separate test file\n"
                       "    data = prepare(read_table(path), test_df)")
