@@ -1075,6 +1075,7 @@ def _word_vector_settings(m) -> list[str]:
     folder = wordvec.ASSETS / wordvec.TABLES[table][0]
     return [
         _set("WORD_VECTORS", m.word_vectors, "auto | glove-50 | none (learn them from scratch)"),
+        _set("EMBEDDING_DROPOUT", m.embedding_dropout, "share of word vectors switched off while training"),
         _set("EMBEDDING_DIM", m.embedding_dim, "size of each word vector learned from scratch"),
         "# GloVe 6B 50d word vectors (Stanford NLP, public domain: PDDL 1.0), shipped with Sequence Studio:",
         "# vectors.npy (float16, one row a word) and words.txt (one word a line). To use them elsewhere,",
@@ -1197,7 +1198,9 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                     '    embedding = layers.Embedding(vocab_size, dim, mask_zero=True, name="embedding")\n'
                     "    x = embedding(inputs)\n"
                     "    if matrix is not None:  # start from the pretrained vectors; training fine-tunes them\n"
-                    "        embedding.set_weights([matrix])"),
+                    "        embedding.set_weights([matrix])\n"
+                    "    if EMBEDDING_DROPOUT > 0:  # whole word vectors switched off while training\n"
+                    '        x = layers.SpatialDropout1D(EMBEDDING_DROPOUT, name="embedding_dropout")(x)'),
                 rnn_stack=_RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs)"))
             build_call = ('build_model(data["x_train"].shape[1:], len(data["class_names"]), data["vocab_size"],\n'
                           '                        data["words"], data["word_vectors"])')
