@@ -26,6 +26,8 @@ OPTIMIZER_TEXT = {"adam": "Adam (good default)", "adamw": "AdamW (Adam + weight 
                   "sgd": "SGD with momentum"}
 SCHEDULE_TEXT = {"none": "constant", "plateau": "halve when progress stalls", "cosine": "cosine decay to zero"}
 HAS_WORD_VECTORS = "word_vectors" in {f.name for f in dataclasses.fields(ModelSpec)}
+POOLING_TEXT = {"last": "its last step", "mean": "the average over all steps",
+                "mean+max": "the average and the strongest signal over all steps"}
 WORD_VECTOR_TEXT = {"auto": "Automatic: pretrained when the texts are English, else learned",
                     "none": "Learned from scratch"}
 LOSS_TEXT = {"mse": "mean squared error (MSE)", "mae": "mean absolute error (MAE)", "huber": "Huber (robust to outliers)"}
@@ -63,6 +65,8 @@ def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
     put("model_embedding_dim", int(m.embedding_dim))
     if HAS_WORD_VECTORS:
         put("model_word_vectors", m.word_vectors)
+    put("model_pooling", m.pooling)
+    put("model_embedding_dropout", float(m.embedding_dropout))
     put("model_optimizer", t.optimizer)
     put("model_lr", float(t.learning_rate))
     put("model_clipnorm", float(t.clipnorm or 0.0))
@@ -89,6 +93,10 @@ def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
                        dense_units=int(ss["model_dense_units"]), embedding_dim=int(ss["model_embedding_dim"]))
     if HAS_WORD_VECTORS and "model_word_vectors" in ss:
         m = m.replace(word_vectors=ss["model_word_vectors"])
+    if "model_pooling" in ss:
+        m = m.replace(pooling=ss["model_pooling"])
+    if "model_embedding_dropout" in ss:
+        m = m.replace(embedding_dropout=float(ss["model_embedding_dropout"]))
     clip = float(ss["model_clipnorm"])
     t = t_base.replace(optimizer=ss["model_optimizer"], learning_rate=float(ss["model_lr"]), clipnorm=clip or None,
                        loss=ss["model_loss"], batch_size=int(ss["model_batch_size"]), epochs=int(ss["model_epochs"]),
@@ -186,6 +194,12 @@ with left:
     d2.slider("Recurrent dropout", 0.0, 0.9, step=0.05, key="model_recurrent_dropout",
               help="Dropout inside the memory loop. It can help against overfitting but turns off the fast GPU "
                    "kernel.")
+    if task != "forecast":
+        st.selectbox("Sum up each sequence by", list(POOLING_TEXT), key="model_pooling",
+                     format_func=POOLING_TEXT.get,
+                     help="What the output layer reads. 'Last step': the memory after the whole sequence was read. "
+                          "'Average and strongest signal': every step counts, so a telling word or moment "
+                          "anywhere in the sequence is not forgotten; usually better for text.")
     if task == "text":
         w1, w2 = st.columns(2)
         if HAS_WORD_VECTORS:
@@ -199,6 +213,10 @@ with left:
         w2.number_input("Word vector size when learned (embedding)", 2, 2048, step=16, key="model_embedding_dim",
                         help="Each word becomes a list of this many numbers the model learns (not used with "
                              "pretrained vectors, which have their own size). 32-128 is typical.")
+        st.slider("Word-vector dropout", 0.0, 0.9, step=0.05, key="model_embedding_dropout",
+                  help="While training, hides this share of the words' vectors in each text, so the model "
+                       "learns from the whole sentence instead of memorising a few telling words. 0.2 is a good "
+                       "start on a few thousand texts.")
 
     st.header("Training")
     t1, t2, t3 = st.columns(3)

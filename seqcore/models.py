@@ -19,7 +19,7 @@ GATES = {"lstm": 4, "gru": 3}
 
 # Layers a bundle may contain (anything else is refused before loading).
 ALLOWED_LAYERS = frozenset({
-    "InputLayer", "LSTM", "GRU", "Bidirectional", "Dense", "Dropout", "Embedding", "Masking",
+    "InputLayer", "LSTM", "GRU", "Bidirectional", "Dense", "Dropout", "Embedding", "Masking", "SpatialDropout1D",
     "Reshape", "Functional", "Sequential", "Model", "LSTMCell", "GRUCell",
 })
 
@@ -94,6 +94,9 @@ def estimate(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
         p = int(shape.vocab_size or 0) * emb_dim
         name = "Embedding" + (" (pretrained GloVe, fine-tuned)" if vectors != "none" else "")
         layers.append({"name": name, "output_shape": f"({steps}, {n_in})", "params": p})
+        if model.embedding_dropout > 0:
+            layers.append({"name": f"Word-vector dropout {model.embedding_dropout:g}",
+                           "output_shape": f"({steps}, {n_in})", "params": 0})
     else:
         n_in = int(shape.input_shape[1])
         if shape.masking:
@@ -106,9 +109,15 @@ def estimate(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
         p = dirs * _rnn_params(model.cell, n_in, u)
         out_w = dirs * u
         name = ("Bidirectional " if model.bidirectional else "") + CELL_LAYERS[model.cell] + f" {u}"
-        layers.append({"name": name, "output_shape": f"({out_w},)" if last else f"({steps}, {out_w})", "params": p})
+        pooled = last and shape.task != "forecast" and model.pooling != "last"
+        layers.append({"name": name, "output_shape": f"({out_w},)" if last and not pooled else f"({steps}, {out_w})",
+                       "params": p})
         total += p
         act_floats += steps * dirs * u * (GATES[model.cell] + 2)
+        if pooled:
+            what = "mean" if model.pooling == "mean" else "mean and max"
+            out_w *= 1 if model.pooling == "mean" else 2
+            layers.append({"name": f"Pooling ({what} over the steps)", "output_shape": f"({out_w},)", "params": 0})
         if model.dropout > 0:
             layers.append({"name": f"Dropout {model.dropout:g}", "output_shape": layers[-1]["output_shape"], "params": 0})
         n_in = out_w
@@ -188,15 +197,21 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
 
             matrix, _ = init_matrix(vectors, list(vocabulary)[: int(shape.vocab_size) - 2], seed=train.seed)
             embedding.set_weights([matrix])
+        if model.embedding_dropout > 0:
+            # whole word vectors off at once (not single numbers), so the network cannot lean on a few words
+            x = L.SpatialDropout1D(model.embedding_dropout, name="embedding_dropout")(x)
     elif shape.masking:
         x = L.Masking(mask_value=PAD_VALUE, name="masking")(x)
+    pooled = shape.task != "forecast" and model.pooling != "last"
     for i, units in enumerate(model.units):
         last = i == len(model.units) - 1
-        rnn = cell_cls(units, return_sequences=not last, recurrent_dropout=model.recurrent_dropout,
+        rnn = cell_cls(units, return_sequences=pooled or not last, recurrent_dropout=model.recurrent_dropout,
                        use_cudnn=use_cudnn, name=f"{model.cell}_{i + 1}")
         if model.bidirectional:
             rnn = L.Bidirectional(rnn, name=f"bidirectional_{i + 1}")
         x = rnn(x)
+        if last and pooled:
+            x = _pool(x, inputs, shape, model.pooling)
         if model.dropout > 0:
             x = L.Dropout(model.dropout, name=f"dropout_{i + 1}")(x)
     if model.dense_units:
@@ -222,6 +237,27 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
     net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=jit,
                 steps_per_execution=max(1, int(steps_per_execution)))
     return net
+
+
+def _pool(seq, inputs, shape: ModelShape, how: str):
+    """(batch, steps, D) outputs of every step -> (batch, D) mean, or (batch, 2D) mean and max side by side,
+    over the real steps only (padding masked out). Built from Keras ops (saved as plain op nodes, no custom
+    code), the same way the standalone script does it."""
+    from keras import ops
+
+    if shape.task == "text":
+        real = ops.not_equal(inputs, 0)                              # (batch, steps): id 0 pads
+    elif shape.masking:
+        real = ops.any(ops.not_equal(inputs, PAD_VALUE), axis=-1)   # what the Masking layer computes
+    else:
+        real = None
+    if real is None:
+        mean, top = ops.mean(seq, axis=1), ops.max(seq, axis=1)
+    else:
+        w = ops.expand_dims(ops.cast(real, seq.dtype), -1)          # (batch, steps, 1): 1 real, 0 padding
+        mean = ops.sum(seq * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+        top = ops.max(seq + (w - 1.0) * 1e4, axis=1)                # padding can never be the max
+    return mean if how == "mean" else ops.concatenate([mean, top], axis=-1)
 
 
 def has_gpu() -> bool:

@@ -138,6 +138,11 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
               else f"one layer of {m.units[0]} units")
     net = f"The network: {_word_vector_words(m) + ', then ' if d.task == 'text' else ''}" \
           f"{'an' if cell.startswith('LSTM') else 'a'} {cell} with {layers}"
+    if d.task != "forecast" and getattr(m, "pooling", "last") != "last":
+        net += (", reading the average" + (" and the strongest signal" if m.pooling == "mean+max" else "")
+                + " of every step's output")
+    if d.task == "text" and getattr(m, "embedding_dropout", 0):
+        net += f", word-vector dropout {m.embedding_dropout:g}"
     if m.dropout:
         net += f", dropout {m.dropout:g}"
     if m.recurrent_dropout:
@@ -216,6 +221,9 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
                                     "auto": "pretrained word vectors for English texts"}.get(v, f"{v} word vectors")
                                    if task == "text" else ""),
         "embedding_dim": lambda v: f"learned word vectors of size {v}" if task == "text" else "",
+        "embedding_dropout": lambda v: f"word-vector dropout {v:g}" if v and task == "text" else "",
+        "pooling": lambda v: ({"mean": "average of every step", "mean+max": "average and strongest signal of every "
+                               "step"}.get(v, "") if task != "forecast" else ""),
         "units": lambda v: "", "bidirectional": lambda v: "", "cell": lambda v: "",
     }
     train_words = {
@@ -358,8 +366,9 @@ def _mistakes_table(predictions: pd.DataFrame | None) -> str:
 # settings that mean something for each task (the others keep their defaults and are not shown)
 _TASK_FIELDS = {
     "forecast": {"time", "targets", "features", "window", "horizon", "log_transform", "relative", "season", "loss"},
-    "classify": {"label", "id", "order", "features", "layout", "znorm", "max_steps", "group_steps"},
-    "text": {"text", "label", "max_vocab", "max_len", "lowercase", "embedding_dim", "word_vectors"},
+    "classify": {"label", "id", "order", "features", "layout", "znorm", "max_steps", "group_steps", "pooling"},
+    "text": {"text", "label", "max_vocab", "max_len", "lowercase", "embedding_dim", "word_vectors", "pooling",
+             "embedding_dropout"},
 }
 _TASK_SPECIFIC = set().union(*_TASK_FIELDS.values())
 

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunSpec
+from .config import POOLING, WORD_VECTORS, RunSpec
 from .errors import SpecError, TrainingFailed, UserError
 from .store import ACTIVE_STATUSES, RunRecord, RunStore, atomic_write_text, default_home, is_valid_run_id, new_run_id
 
@@ -108,7 +108,14 @@ TUNABLES: dict[str, Tunable] = {t.name: t for t in (
     Tunable("dense_units", "Dense layer units", "model", "int", 0, 8192, example="0,32",
             help="An extra dense layer before the output (0 = none)."),
     Tunable("embedding_dim", "Word vector size", "model", "int", 2, 2048, tasks=("text",), log=True,
-            example="32,64,128", help="Size of each word vector (text only)."),
+            example="32,64,128", help="Size of each word vector learned from scratch (text only; pretrained "
+                                      "vectors have their own size)."),
+    Tunable("embedding_dropout", "Word-vector dropout", "model", "float", 0.0, 0.9, tasks=("text",),
+            example="0,0.2,0.4", help="Share of word vectors hidden while training (text only)."),
+    Tunable("pooling", "Sum up each sequence by", "model", "choice", choices=POOLING, tasks=("classify", "text"),
+            example="last,mean+max", help="Last step, average, or average and strongest signal of every step."),
+    Tunable("word_vectors", "Word vectors", "model", "choice", choices=WORD_VECTORS, tasks=("text",),
+            example="glove-50,none", help="Start from pretrained English vectors, or learn them from scratch."),
     Tunable("learning_rate", "Learning rate", "train", "float", 1e-7, 10.0, log=True, example="1e-4:1e-2:log",
             help="Size of each weight update."),
     Tunable("batch_size", "Batch size", "train", "int", 1, 65_536, log=True, example="16,32,64",

@@ -253,14 +253,41 @@ class FitOutcome:
     stopped: bool                  # the user asked to stop
     early_stopped: bool            # patience ran out
     epochs_run: int
+    monitor: str = "val_loss"      # what picked the best epoch: val_loss | val_accuracy | loss
 
 
 @dataclass
 class _State:
     history: list[dict] = field(default_factory=list)
-    best: float = math.inf
+    best: float = math.inf         # the monitored value at the best epoch, lower is better (see _score)
+    best_tie: float = math.inf     # val_loss there, which breaks ties when selecting by accuracy
     best_epoch: int | None = None
     wait: int = 0
+
+
+def selection_metric(task: str, has_val: bool) -> str:
+    """What picks the epoch whose weights a run keeps: "val_accuracy" (classification with a validation
+    part), "val_loss" (forecasting with one), or "loss" (no validation part). The standalone script
+    (codegen) asks the same question."""
+    if not has_val:
+        return "loss"
+    return "val_accuracy" if task in ("classify", "text") else "val_loss"
+
+
+def _selects_by_accuracy(model, has_val: bool) -> bool:
+    """Whether :func:`fit` selects by validation accuracy: a classifier (cross-entropy loss) with validation data."""
+    loss = getattr(model, "loss", None)
+    task = "classify" if isinstance(loss, str) and "categorical_crossentropy" in loss else "forecast"
+    return selection_metric(task, has_val) == "val_accuracy"
+
+
+def _score(logs: dict, monitor: str) -> tuple[float | None, float]:
+    """(value, tie-break), both lower-is-better, of one epoch's logs for ``monitor``."""
+    if monitor == "val_accuracy":
+        acc = _clean(logs.get("val_accuracy"))
+        tie = _clean(logs.get("val_loss"))
+        return (None if acc is None else -acc), (math.inf if tie is None else tie)
+    return _clean(logs.get(monitor)), math.inf
 
 
 def _lr(model) -> float | None:
@@ -293,7 +320,10 @@ def fit(
 
     - progress: batch points at most every BATCH_POINT_INTERVAL s, every epoch always;
     - stop: ``should_stop()`` is polled after every batch; training ends after the current batch;
-    - early stopping on val_loss (loss when there is no validation data) with the best weights restored;
+    - early stopping with the best weights restored, on val_loss (loss when there is no validation
+      data); classification with validation data selects by val_accuracy, ties broken by val_loss (the
+      validation loss of a small text set bottoms out after 1-2 epochs from over-confidence while its
+      accuracy still climbs for several more: bench/RESULTS.md);
     - NaN/inf loss raises :class:`TrainingFailed` with a suggestion;
     - checkpoint_dir: after every epoch the model (with optimizer state) and the fit state are saved there,
       and ``resume_state`` (read back by :func:`load_checkpoint_state`) continues from it.
@@ -307,12 +337,17 @@ def fit(
     if resume_state:
         state.history = list(resume_state.get("history", []))
         state.best = resume_state.get("best", math.inf) if resume_state.get("best") is not None else math.inf
+        state.best_tie = resume_state.get("best_tie", math.inf) if resume_state.get("best_tie") is not None else math.inf
         state.best_epoch = resume_state.get("best_epoch")
         state.wait = int(resume_state.get("wait", 0))
         initial_epoch = int(resume_state.get("epoch", 0))
-    monitor = "val_loss" if val is not None and len(val) else "loss"
+    has_val = val is not None and len(val) > 0
+    monitor = ("val_accuracy" if _selects_by_accuracy(model, has_val) else "val_loss") if has_val else "loss"
+    if resume_state and resume_state.get("monitor", "val_loss" if has_val else "loss") != monitor:
+        # a checkpoint from before the selection rule changed: its best value measures something else
+        state.best, state.best_tie = math.inf, math.inf
     train_feed = make_feeder(train, spec.batch_size, shuffle=True, seed=spec.seed)
-    val_feed = make_feeder(val, spec.batch_size, shuffle=False, seed=spec.seed) if monitor == "val_loss" else None
+    val_feed = make_feeder(val, spec.batch_size, shuffle=False, seed=spec.seed) if has_val else None
     n_batches = len(train_feed)
     flags = {"stopped": False, "early": False, "nan": None}
     best_weights = {"w": None}
@@ -385,9 +420,10 @@ def fit(
                      "lr": self.lr, "elapsed": round(elapsed_before + time.perf_counter() - t0, 4)}
             extra = {k: _clean(v) for k, v in logs.items() if k not in ("loss", "val_loss", "learning_rate")}
             point["metrics"] = extra
-            value = _clean(logs.get(monitor))
-            if value is not None and value < state.best - 1e-12:
-                state.best, state.best_epoch, state.wait = value, epoch + 1, 0
+            value, tie = _score(logs, monitor)
+            if value is not None and (value < state.best - 1e-12
+                                      or (value <= state.best + 1e-12 and tie < state.best_tie - 1e-12)):
+                state.best, state.best_tie, state.best_epoch, state.wait = value, tie, epoch + 1, 0
                 best_weights["w"] = self.model.get_weights()
                 if checkpoint_dir is not None:
                     ck = Path(checkpoint_dir)
@@ -409,7 +445,8 @@ def fit(
                 os.replace(tmp, ck / "checkpoint.keras")
                 atomic_write_text(ck / "checkpoint.json", json.dumps({
                     "epoch": epoch + 1, "history": state.history, "best": None if math.isinf(state.best) else state.best,
-                    "best_epoch": state.best_epoch, "wait": state.wait}))
+                    "best_tie": None if math.isinf(state.best_tie) else state.best_tie,
+                    "best_epoch": state.best_epoch, "wait": state.wait, "monitor": monitor}))
             if on_progress is not None:
                 on_progress(Progress(kind="epoch", epoch=epoch + 1, epochs=epochs, batch=n_batches, batches=n_batches,
                                      seen=self.seen, elapsed=point["elapsed"], loss=loss, val_loss=point["val_loss"],
@@ -418,6 +455,7 @@ def fit(
     callbacks: list = []
     if spec.lr_schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+                                                           mode="max" if monitor == "val_accuracy" else "min",
                                                            patience=max(2, spec.patience // 3 if spec.patience else 3),
                                                            min_lr=spec.learning_rate / 100, verbose=0))
     elif spec.lr_schedule == "cosine":
@@ -446,7 +484,8 @@ def fit(
     return FitOutcome(
         history=state.history,
         best_epoch=state.best_epoch,
-        best_value=None if math.isinf(state.best) else state.best,
+        best_value=None if math.isinf(state.best) else (-state.best if monitor == "val_accuracy" else state.best),
+        monitor=monitor,
         stopped=flags["stopped"],
         early_stopped=flags["early"],
         epochs_run=len(state.history),
