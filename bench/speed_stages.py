@@ -190,9 +190,61 @@ def _wait_warm(home: Path, timeout: float = 120.0) -> None:
     raise TimeoutError("the warm worker never became ready")
 
 
-def measure_latency(warm_runs: int = 3, *, w1_rows: int = 0, w1_epochs: int = 3) -> dict:
-    """Seconds from submitting a run to its first loss point in the store: cold (no supervisor yet: it
-    starts, spawns a worker that imports the backend) and warm (a worker with the backend imported waits).
+def _prewarm_state(home: Path, key: str) -> str | None:
+    """The warm worker's prewarm state for the hint ``key`` (None until it has taken that hint), with the
+    stages it had finished when it last reported (after the training step, then at the end)."""
+    from seqcore.runner import supervisor_status
+
+    pw = supervisor_status(home).get("prewarm") or {}
+    if pw.get("key") != key:
+        return None
+    done = "+".join(pw.get("stages") or {})
+    return pw.get("state") + (f" ({done} done)" if done and pw.get("state") == "running" else "")
+
+
+def _timed_run(store, home: Path, spec, ds: str, *, hint_gap: float | None = None,
+               hint_settled: bool = False) -> dict:
+    """One warm measurement: wait for the warm worker, optionally give the app's prepare hint ``hint_gap``
+    seconds before submitting (or wait until the worker has finished preparing), submit, time the first
+    loss point, wait for the end. Returns {"first_s", "total_s", "prewarm"}."""
+    from seqcore.runner import hint_prepare, read_prepare_hint, submit_run, wait_run
+
+    _wait_warm(home)
+    time.sleep(0.5)
+    prewarm = None
+    if hint_gap is not None or hint_settled:
+        hint_prepare(store, spec, ds)
+        key = read_prepare_hint(home)["key"]
+        t_hint = time.perf_counter()
+        if hint_settled:
+            deadline = time.perf_counter() + 300
+            while (_prewarm_state(home, key) or "running").startswith("running") and time.perf_counter() < deadline:
+                time.sleep(0.05)
+        else:
+            time.sleep(max(0.0, hint_gap - (time.perf_counter() - t_hint)))
+        prewarm = _prewarm_state(home, key) or "not taken yet"
+    t0 = time.perf_counter()
+    rid = submit_run(store, spec, ds)
+    first = _first_loss(store, rid, t0)
+    rec = wait_run(store, rid, timeout=300)
+    if rec.status != "finished":
+        raise RuntimeError(f"latency run ended {rec.status}: {rec.error}")
+    return {"first_s": round(first, 3), "total_s": round(time.perf_counter() - t0, 3), "prewarm": prewarm}
+
+
+def measure_latency(warm_runs: int = 3, *, w1_rows: int = 0, w1_epochs: int = 3, hint_gap: float = 4.0) -> dict:
+    """Seconds from submitting a run to its first loss point in the store.
+
+    - ``cold_s``: no supervisor yet (it starts, spawns a worker that imports the backend);
+    - ``warm_s``: a warm worker (backend imported) and shapes it has never seen (units differ each time),
+      no prepare hint: the worker builds the model and XLA-compiles the training step after the submit;
+    - ``warm_hint_s``: the same with the app's prepare hint given ``hint_gap`` seconds before the submit
+      (the Train page writes it when it opens; pressing Start 3-5 s later is the realistic case), so the
+      worker has been preparing for that long; ``warm_hint_prewarm`` says how far it got;
+    - ``warm_hint_ready_s``: the hint given long enough before (the worker finished preparing);
+    - ``warm_rerun_s``: a spec seen before with another seed (compiled steps come from the disk cache).
+    Every list has ``warm_runs`` runs in that order; ``*_median_s`` are their medians and ``*_total_s``
+    the submit-to-finished seconds of the same runs (a 2-epoch run of 300 rows).
 
     With ``w1_rows`` it also trains a W1-sized run (LSTM 64, window 48, batch 32, no validation) through
     the real worker and returns its epoch times from the store (for Figure 1)."""
@@ -204,39 +256,33 @@ def measure_latency(warm_runs: int = 3, *, w1_rows: int = 0, w1_epochs: int = 3)
     home = Path(tmp.name) / "home"
     os.environ["SEQSTUDIO_HOME"] = str(home)
     os.environ["SEQSTUDIO_COMPILE_CACHE"] = str(home / "cache" / "xla")  # starts empty, like a new install
+    os.environ.pop("SEQSTUDIO_PREWARM", None)
     store = RunStore(home)
     ds = store.add_dataset(_sine_csv(), "sine.csv")
     spec = RunSpec(DataSpec(task="forecast", time="t", targets=("y",), window=12), ModelSpec(units=(8,)),
                    TrainSpec(epochs=2, batch_size=16, patience=0))
-    out: dict = {}
+    out: dict = {"hint_gap_s": hint_gap}
     try:
         t0 = time.perf_counter()
         rid = submit_run(store, spec, ds, start=False)
         ensure_supervisor(home, idle_exit=120)
         out["cold_s"] = round(_first_loss(store, rid, t0), 3)
         wait_run(store, rid, timeout=300)
-        # warm, new shapes (units differ each time: nothing to reuse from the compile cache) ...
-        warm = []
-        for i in range(warm_runs):
-            _wait_warm(home)
-            time.sleep(0.5)
-            t0 = time.perf_counter()
-            rid = submit_run(store, spec.replace(model=ModelSpec(units=(9 + i,))), ds)
-            warm.append(round(_first_loss(store, rid, t0), 3))
-            wait_run(store, rid, timeout=300)
-        out["warm_s"] = warm
-        out["warm_median_s"] = statistics.median(warm)
-        # ... and warm reruns of a spec seen before with another seed (JAX: compiled steps come from the cache)
-        again = []
-        for i in range(warm_runs):
-            _wait_warm(home)
-            time.sleep(0.5)
-            t0 = time.perf_counter()
-            rid = submit_run(store, spec.replace(train=spec.train.replace(seed=100 + i)), ds)
-            again.append(round(_first_loss(store, rid, t0), 3))
-            wait_run(store, rid, timeout=300)
-        out["warm_rerun_s"] = again
-        out["warm_rerun_median_s"] = statistics.median(again)
+        units = iter(range(9, 200))   # every warm new-shapes run gets units never compiled before
+
+        def series(name: str, make_spec, **kw) -> None:
+            runs = [_timed_run(store, home, make_spec(i), ds, **kw) for i in range(warm_runs)]
+            out[name] = [r["first_s"] for r in runs]
+            out[name[:-2] + "_median_s"] = statistics.median(out[name])
+            out[name[:-2] + "_total_s"] = [r["total_s"] for r in runs]
+            if kw:
+                out[name[:-2] + "_prewarm"] = [r["prewarm"] for r in runs]
+
+        new_shapes = lambda i: spec.replace(model=ModelSpec(units=(next(units),)))  # noqa: E731
+        series("warm_s", new_shapes)
+        series("warm_hint_s", new_shapes, hint_gap=hint_gap)
+        series("warm_hint_ready_s", new_shapes, hint_settled=True)
+        series("warm_rerun_s", lambda i: spec.replace(train=spec.train.replace(seed=100 + i)))
         if w1_rows:
             from speed_engines import make_series
 
@@ -279,31 +325,75 @@ def _points(epochs: int, per_epoch: int, batches: int = 1563) -> list[dict]:
     return pts
 
 
+CHART_MODES = (
+    ("live", "downsampled (2,000 a curve)", 2000),
+    ("live", "every point", 10**9),
+    ("first", "downsampled (2,000 a curve)", 2000),
+    ("objects", "downsampled (2,000 a curve)", 2000),
+)
+CHART_READS = {
+    "live": "live redraw",                      # history_columns: only the new points are read
+    "first": "first draw",                      # the whole history read as columns (a cold cache)
+    "objects": "whole history as Progress objects",  # read_history + a Progress per point
+}
+
+
 def measure_chart(sizes=((20, 24), (200, 24), (2000, 24)), repeats: int = 5) -> list[dict]:
-    """Milliseconds per redraw (read the history from the store, seqcore.viz.loss_figure, fig.to_json())
-    and bytes sent, with the default downsampling (2,000 points a curve) and without it."""
+    """Milliseconds per redraw of the live loss chart, and bytes sent, for runs of 500 / 5,000 / 50,000 points.
+
+    Every redraw is: read the history from the store + ``seqcore.viz.loss_figure`` + ``fig.to_json()``.
+    The read differs by row (``read``):
+      live redraw   what the Train page pays on each poll while a run trains: one new point is written,
+                    then ``RunStore.history_columns`` reads only the points written since its last call
+                    (kept in memory as columns) and checks the count;
+      first draw    the first view of a run in a process: the whole history read as columns
+                    (``read_history_columns``, a fresh store with nothing cached);
+      whole history as Progress objects   ``read_history`` (every point a ``Progress``), the path that
+                    reads everything again on each redraw.
+    Curves are downsampled to 2,000 points each (the default) or not at all ("every point").
+    ``ms_per_redraw`` is wall time, ``cpu_ms_per_redraw`` this process's CPU time (steadier on a busy machine).
+    """
     from seqcore.progress import Progress
     from seqcore.store import RunStore
     from seqcore.viz import loss_figure
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="seqbench-chart-") as tmp:
-        store = RunStore(Path(tmp) / "home")
+        home = Path(tmp) / "home"
+        store = RunStore(home)
         for epochs, per_epoch in sizes:
             pts = _points(epochs, per_epoch)
             rid = store.create_run(spec={"bench": True}, dataset_id=None, task="forecast", status="running")
             store.append_history(rid, [Progress.from_dict(p) for p in pts])
-            for label, max_points in (("downsampled (2,000 a curve)", 2000), ("every point", 10**9)):
-                times, size = [], 0
+            store.history_columns(rid)  # the page has drawn this run before
+            extra = 0
+            for read, label, max_points in CHART_MODES:
+                times, cpu, size = [], [], 0
                 for _ in range(repeats):
-                    t0 = time.perf_counter()
-                    history = [p for _, p in store.read_history(rid)]
+                    reader = store
+                    if read == "live":  # the worker wrote one more point since the last redraw
+                        extra += 1
+                        store.append_history(rid, [Progress(kind="batch", epoch=epochs + 1, epochs=epochs + 1,
+                                                            batch=extra, batches=10**6, loss=0.5)])
+                    elif read == "first":
+                        reader = RunStore(home)  # nothing cached, a new connection
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    if read == "objects":
+                        history = [p for _, p in reader.read_history(rid)]
+                    elif read == "first":
+                        history = reader.read_history_columns(rid)
+                    else:
+                        history = reader.history_columns(rid)
                     fig = loss_figure(history, max_points=max_points)
                     payload = fig.to_json()
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
                     size = len(payload.encode())
-                rows.append({"epochs": epochs, "points": len(pts), "mode": label,
-                             "ms_per_redraw": round(1000 * statistics.median(times), 1), "bytes": size})
+                    if reader is not store:
+                        reader.close()
+                rows.append({"epochs": epochs, "points": len(pts), "read": CHART_READS[read], "mode": label,
+                             "ms_per_redraw": round(1000 * statistics.median(times), 1),
+                             "cpu_ms_per_redraw": round(1000 * statistics.median(cpu), 1), "bytes": size})
     return rows
 
 

@@ -272,7 +272,7 @@ else:
 # ----------------------------------------------------------------------------- training, notes, settings
 
 st.header("How it trained")
-st.plotly_chart(viz.loss_figure(live.full_history(store, rec.id), uirevision=f"results-{rec.id}"),
+st.plotly_chart(viz.loss_figure(live.loss_curves(store, rec.id), uirevision=f"results-{rec.id}"),
                 key="results_loss", config={"displaylogo": False})
 notes = [str(n) for n in (metrics.get("notes") or [])]
 if notes:

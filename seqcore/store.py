@@ -23,8 +23,10 @@ polls ``read_history(run_id, after_seq=last_seen)`` to get only what is new.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
@@ -683,7 +685,85 @@ class RunStore:
         sql += " ORDER BY seq"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [(r["seq"], Progress.from_dict(json.loads(r["point"]))) for r in self._query(sql, params)]
+        cur = self._conn().execute(sql, params)
+        cur.row_factory = None  # plain tuples: cheaper than sqlite3.Row for many rows
+        rows = cur.fetchall()
+        if not rows:
+            return []
+        # one json.loads over all points: a third cheaper than one call per point for long histories;
+        # the cyclic garbage collector paused meanwhile (it would rescan the growing heap of new dicts
+        # many times: up to half the cost of a 50,000-point read)
+        with _gc_paused(len(rows) > 5_000):
+            dicts = json.loads("[" + ",".join([r[1] for r in rows]) + "]")
+            return [(r[0], _progress(d)) for r, d in zip(rows, dicts)]
+
+    def read_history_columns(self, run_id: str, after_seq: int = 0) -> "HistoryColumns":
+        """Points of a run with ``seq > after_seq`` as columns (what a loss chart needs), oldest first.
+
+        The fields are picked out of the stored JSON by SQLite (no Python object per point): for 50,000
+        points about 120 ms of CPU here, against ~300 ms for :meth:`read_history`. Points SQLite's JSON reader refuses (a
+        ``NaN`` token) fall back to reading them in Python.
+        """
+        # batch points: epoch, batch, batches, loss; epoch points: epoch, loss, val_loss (each json_extract
+        # parses the point again, so fields a chart does not use for that kind are not extracted)
+        sql = ("SELECT seq, kind != 'batch', json_extract(point, '$.epoch'),"
+               " CASE WHEN kind = 'batch' THEN json_extract(point, '$.batch') END,"
+               " CASE WHEN kind = 'batch' THEN json_extract(point, '$.batches') END,"
+               " json_extract(point, '$.loss'),"
+               " CASE WHEN kind = 'batch' THEN NULL ELSE json_extract(point, '$.val_loss') END,"
+               " CASE WHEN kind = 'batch' THEN NULL ELSE json_extract(point, '$.metrics.val_accuracy') END"
+               " FROM history WHERE run_id = ? AND seq > ? ORDER BY seq")
+        try:
+            cur = self._conn().execute(sql, (run_id, int(after_seq)))
+            cur.row_factory = None
+            rows = cur.fetchall()
+        except sqlite3.OperationalError:  # malformed JSON for SQLite (NaN / Infinity written by json.dumps)
+            cur = self._conn().execute("SELECT seq, kind, point FROM history WHERE run_id = ? AND seq > ?"
+                                       " ORDER BY seq", (run_id, int(after_seq)))
+            cur.row_factory = None
+            rows = []
+            for seq, kind, point in cur.fetchall():
+                try:
+                    d = json.loads(point)
+                except ValueError:
+                    d = {}
+                d = d if isinstance(d, dict) else {}
+                rows.append((seq, kind != "batch", *(_num(d.get(k)) for k in HistoryColumns.FIELDS[:-1]),
+                             _num(_val_accuracy(d)) if kind != "batch" else None))
+        return HistoryColumns.from_rows(rows)
+
+    def history_columns(self, run_id: str) -> "HistoryColumns":
+        """All points of a run as columns, read incrementally and kept in memory (for live charts).
+
+        The first call reads the whole history once; later calls read only the points written since
+        (an indexed range scan) plus one count, in one read transaction, to notice deleted points (a
+        resumed run redoing epochs, a deleted run) and then start over. The newest
+        ``CURVE_CACHE_RUNS`` runs are kept. Thread safe; the arrays returned are shared: read only.
+        """
+        cache, lock = _curve_cache(self)
+        with lock:
+            cached = cache.get(run_id)
+        conn = self._conn()
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")  # one snapshot for the new points and the count
+        try:
+            if cached is None:
+                cols = self.read_history_columns(run_id)
+            else:
+                new = self.read_history_columns(run_id, after_seq=cached.last_seq)
+                cols = cached.concat(new)
+                if len(cols) != self.count_history(run_id):
+                    cols = self.read_history_columns(run_id)
+        finally:
+            if own:
+                conn.execute("COMMIT")
+        with lock:
+            cache[run_id] = cols
+            cache.move_to_end(run_id)
+            while len(cache) > CURVE_CACHE_RUNS:
+                cache.popitem(last=False)
+        return cols
 
     def count_history(self, run_id: str, *, kind: str | None = None) -> int:
         sql, params = "SELECT COUNT(*) FROM history WHERE run_id = ?", [run_id]
@@ -742,6 +822,157 @@ class RunStore:
             "log": d / "log.txt",
         }
         return {k: p for k, p in candidates.items() if p.exists()}
+
+
+# --------------------------------------------------------------------------- history as columns
+
+CURVE_CACHE_RUNS = 8            # runs whose history columns RunStore.history_columns keeps in memory
+_CURVE_CACHE_LOCK = threading.Lock()
+
+
+def _curve_cache(store: "RunStore"):
+    """(OrderedDict run id -> HistoryColumns, lock) of one RunStore, created on first use."""
+    with _CURVE_CACHE_LOCK:
+        got = store.__dict__.get("_curves")
+        if got is None:
+            from collections import OrderedDict
+
+            got = store.__dict__["_curves"] = (OrderedDict(), threading.Lock())
+        return got
+
+
+class _gc_paused:
+    """``with _gc_paused(flag):`` no cyclic garbage collection inside while ``flag`` (restored after)."""
+
+    def __init__(self, flag: bool):
+        self.flag = flag and gc.isenabled()
+
+    def __enter__(self) -> None:
+        if self.flag:
+            gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        if self.flag:
+            gc.enable()
+
+
+def _progress(d: dict) -> Progress:
+    """Progress from a stored dict (fast path when it holds only Progress fields, as written)."""
+    try:
+        return Progress(**d)
+    except TypeError:  # extra or missing keys (older or foreign rows)
+        return Progress.from_dict(d)
+
+
+def _num(v) -> float:
+    """A stored value as a float; NaN for None, text, or anything else that is not a number."""
+    if isinstance(v, bool) or v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _val_accuracy(d: dict):
+    """An epoch point's validation accuracy (kept in its metrics), or None."""
+    if d.get("kind", "epoch") == "batch":
+        return None
+    m = d.get("metrics")
+    return m.get("val_accuracy") if isinstance(m, dict) else None
+
+
+@dataclass(frozen=True)
+class HistoryColumns:
+    """The progress points of one run as columns, store order; every array has the run's n points.
+
+    seq:      (n,) int64 store-wide sequence numbers (increasing)
+    is_epoch: (n,) bool, True for an epoch point (points without a kind count as epochs), else a batch point
+    epoch, batch, batches, loss, val_loss, val_accuracy: (n,) float64, NaN where the point has no (finite)
+    number (val_accuracy: an epoch point's ``metrics["val_accuracy"]``, classification with validation data)
+    """
+
+    seq: Any
+    is_epoch: Any
+    epoch: Any
+    batch: Any
+    batches: Any
+    loss: Any
+    val_loss: Any
+    val_accuracy: Any
+
+    FIELDS = ("epoch", "batch", "batches", "loss", "val_loss", "val_accuracy")
+
+    def __len__(self) -> int:
+        return int(self.seq.shape[0])
+
+    @property
+    def last_seq(self) -> int:
+        """The newest point's ``seq`` (0 when empty): poll with ``after_seq=last_seq``."""
+        return int(self.seq[-1]) if len(self) else 0
+
+    @classmethod
+    def from_rows(cls, rows: list) -> "HistoryColumns":
+        """From ``(seq, is_epoch, epoch, batch, batches, loss, val_loss, val_accuracy)`` tuples (SQL NULL -> NaN)."""
+        import numpy as np
+
+        if not rows:
+            return cls.empty()
+        try:
+            vals = np.array(rows, dtype=np.float64)   # None -> NaN; seq stays exact below 2**53
+        except (TypeError, ValueError):  # text where a number belongs
+            vals = np.array([[_num(v) for v in r] for r in rows], dtype=np.float64)
+        seq = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return cls(seq, vals[:, 1] == 1, *(np.ascontiguousarray(vals[:, i]) for i in range(2, 8)))
+
+    @classmethod
+    def from_points(cls, points, seqs=None) -> "HistoryColumns":
+        """From Progress objects or dicts (``(seq, point)`` pairs also work); ``seqs`` default 1..n."""
+        import numpy as np
+
+        rows = []
+        for i, p in enumerate(points or []):
+            seq = seqs[i] if seqs is not None else i + 1
+            if isinstance(p, tuple) and len(p) == 2:
+                seq, p = p
+            if isinstance(p, Progress):
+                rows.append((seq, p.kind == "batch", p.epoch, p.batch, p.batches, p.loss, p.val_loss,
+                             (p.metrics or {}).get("val_accuracy") if p.kind != "batch" else None))
+                continue
+            d = p.to_dict() if hasattr(p, "to_dict") else p
+            if not isinstance(d, dict):
+                raise TypeError(f"a progress point must be a Progress or a dict, got {type(p).__name__}")
+            rows.append((seq, d.get("kind", "epoch") == "batch", d.get("epoch"), d.get("batch"),
+                         d.get("batches"), d.get("loss"), d.get("val_loss"), _val_accuracy(d)))
+        if not rows:
+            return cls.empty()
+        seq = np.array([r[0] for r in rows], dtype=np.int64)
+        try:
+            vals = np.array([r[2:] for r in rows], dtype=np.float64)   # None -> NaN
+            if vals.shape != (len(rows), 6):
+                raise ValueError("ragged")
+        except (TypeError, ValueError):  # text or other objects where numbers belong
+            vals = np.array([[_num(v) for v in r[2:]] for r in rows], dtype=np.float64).reshape(len(rows), 6)
+        is_batch = np.array([r[1] for r in rows], dtype=bool)
+        return cls(seq, ~is_batch, *(np.ascontiguousarray(vals[:, i]) for i in range(6)))
+
+    @classmethod
+    def empty(cls) -> "HistoryColumns":
+        import numpy as np
+
+        f = np.zeros(0, np.float64)
+        return cls(np.zeros(0, np.int64), np.zeros(0, bool), f, f, f, f, f, f)
+
+    def concat(self, other: "HistoryColumns") -> "HistoryColumns":
+        """These points followed by ``other``'s (new arrays; neither input changes)."""
+        import numpy as np
+
+        if not len(other):
+            return self
+        if not len(self):
+            return other
+        return HistoryColumns(*(np.concatenate([getattr(self, k), getattr(other, k)])
+                                for k in ("seq", "is_epoch") + self.FIELDS))
 
 
 class _Tx:

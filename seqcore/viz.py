@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .progress import Progress
+from .store import HistoryColumns
 
 # Colours (plotly's default qualitative palette, named for readability).
 TRAIN_COLOUR = "#1f77b4"
@@ -102,16 +103,19 @@ def downsample_indices(y, max_points: int) -> np.ndarray:
         return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
     n_buckets = (max_points - 2) // 2
     inner = np.arange(1, n - 1)
-    bucket = (inner - 1) * n_buckets // (n - 2)
+    bucket = (inner - 1) * n_buckets // (n - 2)          # contiguous runs: bucket k = inner[starts[k]:ends[k]]
+    starts = np.r_[0, np.flatnonzero(np.diff(bucket)) + 1]
+    ends = np.r_[starts[1:], len(inner)]
     yi = y[inner]
     lo_key = np.where(np.isnan(yi), np.inf, yi)
     hi_key = np.where(np.isnan(yi), -np.inf, yi)
-    by_lo = inner[np.lexsort((lo_key, bucket))]
-    by_hi = inner[np.lexsort((hi_key, bucket))]
-    sorted_buckets = np.sort(bucket)
-    first = np.r_[0, np.flatnonzero(np.diff(sorted_buckets)) + 1]
-    last = np.r_[first[1:] - 1, len(sorted_buckets) - 1]
-    keep = np.concatenate([[0, n - 1], by_lo[first], by_hi[last]])
+    sizes = ends - starts
+    # per bucket the first position of its lowest value and the last of its highest (no sorting: O(n))
+    at_lo = np.flatnonzero(lo_key == np.repeat(np.minimum.reduceat(lo_key, starts), sizes))
+    at_hi = np.flatnonzero(hi_key == np.repeat(np.maximum.reduceat(hi_key, starts), sizes))
+    lo = at_lo[np.searchsorted(at_lo, starts)]
+    hi = at_hi[np.searchsorted(at_hi, ends) - 1]
+    keep = np.concatenate([[0, n - 1], inner[lo], inner[hi]])
     return np.unique(keep)
 
 
@@ -185,7 +189,11 @@ def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
 
 
 def _use_log(values: Iterable[float | None]) -> bool:
-    vals = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    if isinstance(values, np.ndarray):
+        vals = values.astype(np.float64, copy=False).reshape(-1)
+        vals = vals[np.isfinite(vals)]
+    else:
+        vals = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
     if vals.size < 2 or (vals <= 0).any():
         return False
     return bool(np.log10(vals.max() / vals.min()) > LOG_DECADES)
@@ -197,12 +205,61 @@ def _series_xy(points: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
 
 
+def _columns(points) -> HistoryColumns:
+    """``points`` (Progress objects, dicts, or a :class:`~seqcore.store.HistoryColumns`) as columns."""
+    if isinstance(points, HistoryColumns):
+        return points
+    return HistoryColumns.from_points(points)
+
+
+def _epoch_rows(cols: HistoryColumns) -> np.ndarray:
+    """Indices of the epoch points, one per epoch (the last one written wins), sorted by epoch."""
+    idx = np.flatnonzero(cols.is_epoch & np.isfinite(cols.epoch))
+    if not idx.size:
+        return idx
+    ep = np.trunc(cols.epoch[idx])
+    rev = idx[::-1]                                   # np.unique keeps the first: the last written
+    _, first = np.unique(ep[::-1], return_index=True)
+    return rev[first]
+
+
+def _epoch_series(cols: HistoryColumns, rows: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs (k,), values (k,)) of ``key`` at the epoch ``rows``, finite values only."""
+    y = getattr(cols, key)[rows]
+    ok = np.isfinite(y)
+    return np.trunc(cols.epoch[rows][ok]), y[ok]
+
+
+def _batch_series(cols: HistoryColumns) -> tuple[np.ndarray, np.ndarray]:
+    """(fractional epoch (m,), loss (m,)) of the batch points with a finite loss, in store order:
+    epoch 3, batch 5 of 10 -> 2.5 (a point without a batch count sits at the end of its epoch)."""
+    b = ~cols.is_epoch & np.isfinite(cols.loss)
+    ep = cols.epoch[b]
+    ep = np.where(np.isfinite(ep) & (ep != 0), ep, 1.0)
+    nb = cols.batches[b]
+    has_nb = np.isfinite(nb) & (nb != 0)
+    bt = np.nan_to_num(cols.batch[b], nan=0.0)
+    frac = np.divide(bt, nb, out=np.ones_like(bt), where=has_nb)
+    return ep - 1 + frac, cols.loss[b]
+
+
 def best_epoch(points) -> tuple[int, float, str] | None:
-    """(epoch, value, "val_loss" | "loss") of the lowest validation loss (training loss when there is
-    no validation loss), or None before the first epoch ends."""
-    epochs, _ = _split_points(points)
+    """(epoch, value, key) of the epoch the trainer keeps (``seqcore.training.selection_metric``): the
+    highest validation accuracy, ties to the lower validation loss, for a classifier with validation data
+    (value: that epoch's validation loss, key "val_accuracy"); else the lowest validation loss (key
+    "val_loss"), else the lowest training loss ("loss"). None before the first epoch ends.
+    ``points``: as for :func:`loss_figure`."""
+    cols = _columns(points)
+    rows = _epoch_rows(cols)
+    acc, vl = cols.val_accuracy[rows], cols.val_loss[rows]
+    ok = np.isfinite(acc)
+    if ok.any():
+        ep = np.trunc(cols.epoch[rows])
+        tie = np.where(np.isfinite(vl), vl, np.inf)
+        best = max(np.flatnonzero(ok), key=lambda i: (acc[i], -tie[i], -ep[i]))
+        return int(ep[best]), float(vl[best] if np.isfinite(vl[best]) else cols.loss[rows][best]), "val_accuracy"
     for key in ("val_loss", "loss"):
-        x, y = _series_xy(epochs, key)
+        x, y = _epoch_series(cols, rows, key)
         if len(y):
             i = int(np.argmin(y))
             return int(x[i]), float(y[i]), key
@@ -212,57 +269,53 @@ def best_epoch(points) -> tuple[int, float, str] | None:
 # ----------------------------------------------------------------------------- training curves
 
 
-def loss_figure(points: Sequence, *, title: str | None = None, max_points: int = 2000,
+def loss_figure(points, *, title: str | None = None, max_points: int = 2000,
                 uirevision: str = "loss") -> go.Figure:
     """Live training curve: epoch loss / val_loss as lines with markers, throttled batch losses as a
     light smoothed line (x = fractional epoch), the best epoch starred; log-scale y when the values
-    span more than two decades; every curve cut to at most ``max_points`` points.
+    span more than two decades; every curve cut to at most ``max_points`` points (the last one kept).
 
+    ``points``: Progress objects or their dicts, or a run's :class:`~seqcore.store.HistoryColumns`
+    (``RunStore.history_columns``: no Python object per point, the cheap input for long runs).
     ``uirevision`` stays the same between redraws so the user's zoom and hidden traces survive.
     """
-    epochs, batches = _split_points(points)
-    if not epochs and not any(_finite(b.get("loss")) is not None for b in batches):
+    cols = _columns(points)
+    rows = _epoch_rows(cols)
+    bx, by = _batch_series(cols)
+    if not rows.size and not by.size:
         fig = _message_figure(WAITING_TEXT)
         fig.update_layout(uirevision=uirevision)
         if title:
             fig.update_layout(title=plain(title))
         return fig
     fig = go.Figure()
-    all_y: list[float] = []
-    if batches:
-        bx = np.empty(len(batches))
-        by = np.empty(len(batches))
-        for i, b in enumerate(batches):  # x = fractional epoch: epoch 3, batch 5 of 10 -> 2.5
-            n_b = b.get("batches")
-            bx[i] = (b.get("epoch") or 1) - 1 + ((b.get("batch") or 0) / n_b if n_b else 1.0)
-            loss = b.get("loss")
-            by[i] = loss if isinstance(loss, (int, float)) else np.nan
-        ok = np.isfinite(by)
-        bx, by = bx[ok], by[ok]
+    all_y: list[np.ndarray] = []
+    if by.size:
         order = np.argsort(bx, kind="stable")
         bx, by = downsample(bx[order], _smooth(by[order], BATCH_SMOOTHING), max_points)
-        all_y += by.tolist()
+        all_y.append(by)
         fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", name="training loss (per batch, smoothed)",
                                  line={"color": BATCH_COLOUR, "width": 1.5},
                                  hovertemplate="epoch %{x:.2f}<br>batch loss %{y:.4g}<extra></extra>"))
     for key, name, colour in (("loss", "training loss", TRAIN_COLOUR), ("val_loss", "validation loss", VAL_COLOUR)):
-        x, y = _series_xy(epochs, key)
+        x, y = _epoch_series(cols, rows, key)
         if not len(y):
             continue
         x, y = downsample(x, y, max_points)
-        all_y += y.tolist()
+        all_y.append(y)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers" if len(y) <= 300 else "lines", name=name,
                                  line={"color": colour, "width": 2}, marker={"size": 6},
                                  hovertemplate=f"epoch %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
-    best = best_epoch(epochs)
+    best = best_epoch(cols)
     if best is not None:
         ep, val, key = best
-        label = "lowest validation loss" if key == "val_loss" else "lowest training loss"
+        label = {"val_loss": "lowest validation loss", "loss": "lowest training loss",
+                 "val_accuracy": "highest validation accuracy; its validation loss"}[key]
         fig.add_trace(go.Scatter(x=[ep], y=[val], mode="markers", name=f"best epoch ({ep})",
                                  marker={"symbol": "star", "size": 16, "color": BEST_COLOUR,
                                          "line": {"width": 1, "color": "white"}},
                                  hovertemplate=f"best epoch {ep}<br>{label} %{{y:.4g}}<extra></extra>"))
-    log = _use_log(all_y)
+    log = _use_log(np.concatenate(all_y) if all_y else np.zeros(0))
     if best is not None:
         ep, val, _ = best
         fig.add_annotation(x=ep, y=math.log10(val) if log else val, text=f"best: epoch {ep}", showarrow=True,

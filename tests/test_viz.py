@@ -115,6 +115,83 @@ def test_loss_figure_downsamples_long_curves_and_is_fast():
     assert elapsed < 2.0
 
 
+def _trace_xy(fig: go.Figure) -> list:
+    return [(t.name, np.asarray(t.x, dtype=float).tolist(), np.asarray(t.y, dtype=float).tolist()) for t in fig.data]
+
+
+def test_loss_figure_from_columns_matches_points_and_keeps_last_point():
+    from seqcore.store import HistoryColumns
+
+    pts = _curve(n_epochs=30, batches=400)
+    pts.append(Progress(kind="epoch", epoch=3, epochs=30, loss=9.0, val_loss=9.0))   # epoch 3 again: last one wins
+    pts.append(Progress(kind="batch", epoch=31, epochs=31, batch=1, batches=400, loss=0.2))
+    cols = HistoryColumns.from_points(pts)
+    assert len(cols) == len(pts) and cols.is_epoch.sum() == 31
+    for max_points in (10**6, 50):
+        a = viz.loss_figure(pts, max_points=max_points)
+        b = viz.loss_figure(cols, max_points=max_points)
+        assert _trace_xy(a) == _trace_xy(b)
+        assert [x.text for x in a.layout.annotations] == [x.text for x in b.layout.annotations]
+        assert np.asarray(b.data[0].x)[-1] == pytest.approx(30 + 1 / 400)        # the newest batch point shown
+        assert np.asarray(b.data[2].x)[-1] == 30 and len(b.data[2].x) <= max_points  # val curve to the end
+    assert 9.0 in np.asarray(viz.loss_figure(cols).data[2].y)
+    assert viz.best_epoch(cols) == viz.best_epoch(pts)
+    assert not viz.loss_figure(HistoryColumns.empty()).data
+
+
+def test_history_columns_are_read_incrementally_and_restart_after_deletes(tmp_path):
+    from seqcore.store import RunStore
+
+    store = RunStore(tmp_path / "home")
+    rid = store.create_run(spec={"t": 1}, dataset_id=None, task="forecast", status="running")
+    other = store.create_run(spec={"t": 2}, dataset_id=None, task="forecast", status="running")
+    pts = _curve(n_epochs=4, batches=20)
+    store.append_history(rid, pts[:10])
+    store.append_history(other, pts[:3])
+    first = store.history_columns(rid)
+    assert len(first) == 10
+    store.append_history(rid, pts[10:])
+    cols = store.history_columns(rid)
+    assert len(cols) == len(pts) and cols.seq[:10].tolist() == first.seq.tolist()   # the first 10 not re-read
+    direct = store.read_history_columns(rid)
+    for k in ("seq", "is_epoch") + direct.FIELDS:
+        np.testing.assert_array_equal(getattr(cols, k), getattr(direct, k))
+    assert _trace_xy(viz.loss_figure(cols)) == _trace_xy(viz.loss_figure(pts))
+    store.trim_history(rid, 3)                       # a resumed run redoes epochs 3 and 4
+    cols = store.history_columns(rid)
+    assert np.nanmax(cols.epoch) == 2 and len(cols) == store.count_history(rid)
+    # a point SQLite's JSON reader refuses (NaN) and one with text for a number
+    store.append_history(rid, [{"kind": "batch", "epoch": 3, "batch": 1, "batches": 20, "loss": float("nan")},
+                               {"kind": "epoch", "epoch": 3, "loss": "0.25", "val_loss": None}])
+    cols = store.history_columns(rid)
+    assert np.isnan(cols.loss[-2]) and cols.loss[-1] == 0.25 and np.isnan(cols.val_loss[-1])
+    assert len(store.history_columns(other)) == 3
+
+
+def test_long_run_redraw_is_fast(tmp_path):
+    """Figure 5: a 50,000-point run redrawn while it trains (new points read incrementally)."""
+    from seqcore.store import RunStore
+
+    store = RunStore(tmp_path / "home")
+    rid = store.create_run(spec={"t": 1}, dataset_id=None, task="forecast", status="running")
+    pts = [{"kind": "batch", "epoch": 1 + i // 24, "epochs": 2000, "batch": 1 + i % 24, "batches": 24,
+            "loss": 1.0 + (i % 7) / 10} for i in range(48_000)]
+    pts += [{"kind": "epoch", "epoch": e, "epochs": 2000, "loss": 1.0 / e, "val_loss": 1.1 / e} for e in range(1, 2001)]
+    store.append_history(rid, pts)
+    store.history_columns(rid)
+    times = []
+    for k in range(3):
+        store.append_history(rid, [{"kind": "batch", "epoch": 2001, "epochs": 2001, "batch": k + 1, "batches": 24,
+                                    "loss": 0.5}])
+        t0 = time.perf_counter()
+        fig = viz.loss_figure(store.history_columns(rid))
+        fig.to_json()
+        times.append(time.perf_counter() - t0)
+    assert np.asarray(fig.data[0].x)[-1] == pytest.approx(2000 + 3 / 24)
+    assert len(fig.data[0].x) <= 2000 and len(fig.data[2].x) <= 2000
+    assert min(times) < 0.5      # ~30 ms here when idle; generous for a shared machine
+
+
 def test_overfit_hint():
     rising = [{"epoch": e, "loss": 1.0 / e, "val_loss": v}
               for e, v in enumerate([1.0, 0.8, 0.6, 0.5, 0.55, 0.6, 0.65, 0.7], start=1)]
@@ -305,3 +382,25 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert out.stdout.strip() == "False False False", out.stderr
+
+
+def test_best_epoch_follows_the_trainers_rule_for_classifiers(tmp_path):
+    """A classifier with validation data keeps the most accurate epoch (ties: lower val_loss), and the
+    star marks that epoch, from Progress objects and from the store's columns alike."""
+    from seqcore.progress import Progress
+    from seqcore.store import RunStore
+
+    accs, losses = [0.60, 0.72, 0.72, 0.70], [0.65, 0.70, 0.66, 0.80]  # val_loss lowest at epoch 1
+    pts = [Progress(kind="epoch", epoch=i + 1, epochs=4, batch=1, batches=1, seen=0, elapsed=float(i), loss=0.5,
+                    val_loss=v, metrics={"accuracy": 0.8, "val_accuracy": a}) for i, (a, v) in enumerate(zip(accs, losses))]
+    assert viz.best_epoch(pts) == (3, 0.66, "val_accuracy")
+    no_acc = [Progress(kind="epoch", epoch=i + 1, epochs=4, batch=1, batches=1, seen=0, elapsed=0.0, loss=0.5,
+                       val_loss=v) for i, v in enumerate(losses)]
+    assert viz.best_epoch(no_acc) == (1, 0.65, "val_loss")
+    store = RunStore(tmp_path / "h")
+    ds = store.add_dataset(b"a,b\n1,2\n", "d.csv")
+    rid = store.create_run(spec={}, dataset_id=ds)
+    store.append_history(rid, pts)
+    assert viz.best_epoch(store.history_columns(rid)) == (3, 0.66, "val_accuracy")
+    star = [t for t in viz.loss_figure(store.history_columns(rid)).data if "best epoch" in (t.name or "")]
+    assert star and list(star[0].x) == [3]

@@ -29,7 +29,7 @@ import streamlit as st
 from seqcore.config import RunSpec
 from seqcore.export import FORMULA_PREFIXES
 from seqcore.progress import Progress
-from seqcore.store import ACTIVE_STATUSES, FINAL_STATUSES, RunRecord, RunStore, is_valid_run_id
+from seqcore.store import ACTIVE_STATUSES, FINAL_STATUSES, HistoryColumns, RunRecord, RunStore, is_valid_run_id
 
 #: Page-local session keys of the Train / Results / Runs / Predict pages (initialised by :func:`init_state`).
 STATE_DEFAULTS: dict[str, Any] = {
@@ -316,6 +316,13 @@ def bundle_state(store: RunStore, run_id: str) -> dict | None:
 def full_history(store: RunStore, run_id: str) -> list[Progress]:
     """All progress points of a run (epoch and batch)."""
     return [p for _, p in store.read_history(run_id)]
+
+
+def loss_curves(store: RunStore, run_id: str) -> HistoryColumns:
+    """A run's history as columns for ``viz.loss_figure``: read once per process, then only the points
+    written since (``RunStore.history_columns``). For a 50,000-point run a redraw costs ~30 ms this
+    way against ~0.4-1 s through :func:`full_history` (``bench/speed.py --only chart``)."""
+    return store.history_columns(run_id)
 
 
 def epoch_history(store: RunStore, run_id: str) -> list[Progress]:
