@@ -28,7 +28,7 @@ SCHEDULE_TEXT = {"none": "constant", "plateau": "halve when progress stalls", "c
 HAS_WORD_VECTORS = "word_vectors" in {f.name for f in dataclasses.fields(ModelSpec)}
 POOLING_TEXT = {"last": "its last step", "mean": "the average over all steps",
                 "mean+max": "the average and the strongest signal over all steps"}
-WORD_VECTOR_TEXT = {"auto": "Automatic: pretrained when the texts are English, else learned",
+WORD_VECTOR_TEXT = {"auto": "Auto: pretrained if English",
                     "none": "Learned from scratch"}
 LOSS_TEXT = {"mse": "mean squared error (MSE)", "mae": "mean absolute error (MAE)", "huber": "Huber (robust to outliers)"}
 
