@@ -229,6 +229,13 @@ def _timed_run(store, home: Path, spec, ds: str, *, hint_gap: float | None = Non
     rec = wait_run(store, rid, timeout=300)
     if rec.status != "finished":
         raise RuntimeError(f"latency run ended {rec.status}: {rec.error}")
+    if prewarm is not None:   # what the worker had finished when the job reached it (from the run's log)
+        import re
+
+        m = re.search(r"prepared ahead while waiting \((.*?)\): (\w+) after [\d.]+ s, stages (\{.*?\})",
+                      store.log_path(rid).read_text(errors="replace"))
+        if m:
+            prewarm = f"{m.group(2)}, done: {'+'.join(json.loads(m.group(3))) or 'nothing'}"
     return {"first_s": round(first, 3), "total_s": round(time.perf_counter() - t0, 3), "prewarm": prewarm}
 
 

@@ -96,7 +96,7 @@ def _follow() -> None:
 
 
 def _csv_options() -> dict:
-    return {k: v for k, v in (ss.get("csv_options") or {}).items() if v is not None}
+    return ui.run_csv_options()
 
 
 # ----------------------------------------------------------------------------- start a run
@@ -136,6 +136,10 @@ with st.container(border=True):
             st.page_link(ui.PAGES["model"], label="Change the model or training settings", icon="⚙️")
         key = live.spec_key(spec, ss["dataset_id"], ss.get("test_dataset_id"), _csv_options())
         already = _active_with_key(key)
+        if already is None:
+            # the worker prepares and compiles this configuration while the user reads the page (and is
+            # started now if none runs), so Start gives a loss point within about a second or two
+            ui.hint_prepare(start=True)
         with cols[1]:
             st.text_input("Run name (optional)", key="train_name", max_chars=200,
                           placeholder=f"{m.cell.upper()} {'-'.join(map(str, m.units))} · {ss.get('dataset_name') or ''}",
@@ -223,7 +227,7 @@ def live_panel(run_id: str) -> None:
         early = (summary.get("training") or {}).get("early_stopped")
         st.success(f"Finished after {rec.epochs_run or 0} epoch(s)"
                    + (f"; the best was epoch {best}" if best else "")
-                   + (" (stopped early: the validation loss had stopped improving)" if early else "") + ".",
+                   + (" (stopped early: the validation score had stopped improving)" if early else "") + ".",
                    icon="✅")
 
     st.progress(info.fraction, text=info.text)
@@ -236,8 +240,13 @@ def live_panel(run_id: str) -> None:
     c[2].metric("Learning rate", "–" if info.lr is None else f"{info.lr:.3g}",
                 help="The optimiser's current step size; the schedule lowers it when progress stalls.")
     c[3].metric("Training loss", viz.format_number(info.last_loss), help="The newest loss on the training data.")
-    c[4].metric("Best validation loss", viz.format_number(info.best_val_loss),
-                help="The lowest loss on the validation data so far; the model of that epoch is kept.")
+    if info.best_val_accuracy is not None:
+        c[4].metric("Best validation accuracy", f"{info.best_val_accuracy:.1%}",
+                    help="The highest share of validation examples classified right so far; the model of that "
+                         "epoch is kept (ties go to the lower validation loss).")
+    else:
+        c[4].metric("Best validation loss", viz.format_number(info.best_val_loss),
+                    help="The lowest loss on the validation data so far; the model of that epoch is kept.")
 
     if rec.status in ACTIVE_STATUSES:
         st.button("Stop", key="train_stop", icon="⏹️", on_click=_stop, args=(rec.id,),

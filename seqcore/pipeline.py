@@ -6,9 +6,10 @@ fix comes out as a :class:`~seqcore.errors.UserError`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +20,28 @@ from .errors import UserError
 from .fsutil import atomic_write_bytes, atomic_write_text
 from .progress import Progress
 from .training import configure_threads, quiet_tensorflow  # noqa: F401 - re-exported for workers
+
+
+def _vocabulary_words(prep) -> list[str] | None:
+    """The text vocabulary's words (word i has id i + 2), for pretrained word vectors; None for other tasks."""
+    vocab = prep.state.get("vocab") if isinstance(prep.state, dict) else None
+    return list(vocab["words"]) if vocab else None
+
+
+def _note_word_vectors(spec: RunSpec, prep) -> None:
+    """Tell the user which word vectors a text model starts from, and why."""
+    if prep.task != "text":
+        return
+    from .models import word_vectors
+
+    name, _ = word_vectors(spec.model, prep.shape)
+    cov = prep.shape.vector_coverage
+    if name != "none":
+        prep.notes.append(f"Word vectors start from pretrained GloVe (English); it knows {cov:.0%} of the words "
+                          "in the training texts. They are fine-tuned while training.")
+    elif spec.model.word_vectors == "auto" and cov is not None:
+        prep.notes.append(f"Word vectors are learned from scratch: the pretrained English table knows only "
+                          f"{cov:.0%} of the words in these texts.")
 
 
 @dataclass
@@ -48,6 +71,8 @@ def warm_up() -> None:
         net.train_on_batch(x, np.zeros((2, 1), np.float32))
     except Exception:  # noqa: BLE001 - only a head start; the run itself reports real problems
         pass
+    finally:
+        keras.backend.clear_session(free_memory=False)  # the run starts from Keras's blank state, as in a CLI run
 
 
 def load_tables(data: bytes, spec: RunSpec, csv_options=None, test_data: bytes | None = None, name: str = "data.csv"):
@@ -69,6 +94,191 @@ def prepare_data(data: bytes, spec: RunSpec, *, csv_options=None, test_data: byt
     prep = task.prepare(table.df, spec.data, test_df=None if test_table is None else test_table.df,
                         seed=spec.train.seed)
     return task, prep, table
+
+
+# --------------------------------------------------------------------------- prewarm (a worker waiting for a job)
+
+#: Data prepared by :func:`prewarm` for the run expected next: {key: (task module, Prepared)}. At most one
+#: entry; :func:`run_training` takes it (or drops it) so it is used once, by the one run a worker executes.
+_PREPARED: dict[str, tuple] = {}
+
+
+def prepared_key(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | None = None,
+                 name: str = "data.csv") -> str:
+    """What the prepared data depends on: both files' bytes, the data spec, the seed (the split shuffle),
+    the CSV options and the file name (used in messages). Same key, same ``prepare_data`` result."""
+    h = hashlib.sha256()
+    h.update(hashlib.sha256(data).digest())
+    h.update(b"-" if test_data is None else hashlib.sha256(test_data).digest())
+    opts = None if csv_options is None else (csv_options if isinstance(csv_options, dict) else csv_options.to_dict())
+    h.update(json.dumps({"data": spec.data.to_dict(), "seed": spec.train.seed, "csv": opts, "name": name},
+                        sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _take_prepared(key: str):
+    """The data :func:`prewarm` prepared under ``key`` (or None); forgets every entry either way."""
+    found = _PREPARED.pop(key, None)
+    _PREPARED.clear()
+    return found
+
+
+@dataclass
+class PrewarmReport:
+    """What :func:`prewarm` did: seconds per stage, in order, and whether it got through all of them.
+
+    With ``defer_rest=True`` the stages a run needs only after its first steps are left for
+    :meth:`finish` (``pending`` names them), which a worker runs in a background thread.
+    """
+
+    stages: dict[str, float] = field(default_factory=dict)
+    complete: bool = False
+    reason: str | None = None      # "interrupted" (stopped early), or "backend" (TensorFlow: the data only)
+    _rest: list = field(default_factory=list, repr=False)
+
+    @property
+    def pending(self) -> list[str]:
+        return [name for name, _ in self._rest]
+
+    def finish(self, interrupted: Callable[[], bool] | None = None) -> "PrewarmReport":
+        """Run the deferred stages (checking ``interrupted()`` before each), then drop the throwaway model.
+
+        Safe in a background thread while this process trains a run: these stages only use the throwaway
+        model and never draw from Python's, NumPy's or Keras's global random state (batches are not shuffled),
+        nor reset Keras's global state."""
+        interrupted = interrupted or (lambda: False)
+        try:
+            while self._rest:
+                name, work = self._rest[0]
+                if interrupted():
+                    self.reason = "interrupted"
+                    return self
+                t0 = time.perf_counter()
+                work()
+                self.stages[name] = round(time.perf_counter() - t0, 3)
+                self._rest.pop(0)
+            self.complete = True
+            return self
+        finally:
+            self._rest.clear()   # releases the throwaway model
+
+    def to_dict(self) -> dict:
+        return {"stages": dict(self.stages), "complete": self.complete, "reason": self.reason,
+                "pending": self.pending, "seconds": round(sum(self.stages.values()), 3)}
+
+
+class _Subset:
+    """The first ``n`` examples of a batch source (a :class:`~seqcore.windows.Source`)."""
+
+    def __init__(self, src, n: int):
+        self.src, self.n = src, int(n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def gather(self, idx):
+        return self.src.gather(np.asarray(idx))
+
+    def inputs(self, idx):
+        return self.src.inputs(np.asarray(idx))
+
+
+def _batch_sizes(n: int, batch_size: int) -> list[int]:
+    """The distinct batch sizes a pass over ``n`` examples in batches of ``batch_size`` uses, full first."""
+    if n <= 0:
+        return []
+    sizes = [min(n, batch_size)]
+    if n > batch_size and n % batch_size:
+        sizes.append(n % batch_size)
+    return sizes
+
+
+def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | None = None,
+            name: str = "data.csv", interrupted: Callable[[], bool] | None = None,
+            defer_rest: bool = False) -> PrewarmReport:
+    """Do ahead what a run of ``spec`` on ``data`` spends before its first loss point, while nobody waits.
+
+    A warm worker calls this when the app says which run is probably next (the Train page is open).
+    Stages, each skipped once ``interrupted()`` is true (checked between stages, never inside one, so a
+    job that arrives waits at most for the stage in progress):
+
+    1. ``prepare``: parse and prepare the data; kept for :func:`run_training` of the same data and spec;
+    2. ``build``: build the model (JAX compiles each weight initialiser for its shape, cached in-process);
+    3. ``train_step``: train a throwaway model on one full batch: the XLA program of the first steps,
+       kept in the persistent compilation cache (the run's own model then only traces and loads it);
+    4. ``train_last_batch`` / ``evaluate`` / ``predict``: the run's remaining shapes (the last, smaller
+       batch of an epoch, validation and test batches), so the run never stops to compile. With
+       ``defer_rest`` these are left to :meth:`PrewarmReport.finish`.
+
+    Only the JAX backend compiles ahead (TensorFlow keeps no cache across models); the data is
+    prepared for either. A configuration too large to train raises :class:`SpecError` before anything
+    is built, bad data its ``DataError``. Keras's global state is cleared before returning and the
+    throwaway model never touches the global random state, so the run trains exactly as without.
+    """
+    from .models import build_model, check_fits
+    from .training import make_feeder
+
+    interrupted = interrupted or (lambda: False)
+    report = PrewarmReport()
+    quiet_tensorflow()
+    spec.validate()
+    t0 = time.perf_counter()
+    key = prepared_key(data, spec, csv_options=csv_options, test_data=test_data, name=name)
+    _PREPARED.clear()
+    task, prep, _ = prepare_data(data, spec, csv_options=csv_options, test_data=test_data, name=name)
+    check_fits(spec.model, spec.train, prep.shape)  # too large: refused here, as the run would be
+    _PREPARED[key] = (task, prep)
+    report.stages["prepare"] = round(time.perf_counter() - t0, 3)
+    import keras
+
+    if keras.backend.backend() != "jax":
+        report.complete, report.reason = True, "backend"   # nothing to compile ahead: the data is all
+        return report
+    bs = spec.train.batch_size
+    box: dict = {}   # the throwaway model, dropped with the last stage
+
+    def feeder(src, n: int):
+        return make_feeder(_Subset(src, n), bs, shuffle=False, seed=0)
+
+    def build() -> None:
+        box["model"] = build_model(spec.model, spec.train, prep.shape, vocabulary=_vocabulary_words(prep))
+
+    def fit_on(src, n: int) -> None:
+        box["model"].fit(feeder(src, n), epochs=1, verbose=0, shuffle=False)
+
+    def evaluate_on(src) -> None:
+        for n in _batch_sizes(len(src), bs):
+            box["model"].evaluate(feeder(src, n), verbose=0)
+
+    def predict_shapes() -> None:
+        for n in _batch_sizes(len(prep.test), max(256, bs)):
+            box["model"].predict_on_batch(prep.test.inputs(np.arange(n)))
+        if prep.task == "forecast":
+            from .tasks.forecast import future_inputs
+
+            box["model"].predict_on_batch(future_inputs(prep)[0])
+        box.clear()
+
+    first = [("build", build), ("train_step", lambda: fit_on(prep.train, min(len(prep.train), bs)))]
+    rest = []
+    last = _batch_sizes(len(prep.train), bs)[1:]
+    if last:
+        rest.append(("train_last_batch", lambda: fit_on(prep.train, last[0])))
+    if prep.val is not None and len(prep.val):
+        rest.append(("evaluate", lambda: evaluate_on(prep.val)))
+    rest.append(("predict", predict_shapes))
+    report._rest = first
+    try:
+        report.finish(interrupted)
+    finally:
+        keras.backend.clear_session(free_memory=False)  # the run starts from the same blank state as without
+    if not report.complete:
+        return report
+    report.complete = False
+    report._rest = rest
+    if not defer_rest:
+        report.finish(interrupted)
+    return report
 
 
 def run_training(
@@ -97,7 +307,13 @@ def run_training(
     quiet_tensorflow()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    task, prep, table = prepare_data(data, spec, csv_options=csv_options, test_data=test_data, name=name)
+    ready = _take_prepared(prepared_key(data, spec, csv_options=csv_options, test_data=test_data, name=name)) \
+        if _PREPARED else None
+    if ready is not None:  # prepared by prewarm() from the same bytes and spec while the worker waited
+        spec.validate()
+        task, prep = ready
+    else:
+        task, prep, _ = prepare_data(data, spec, csv_options=csv_options, test_data=test_data, name=name)
     estimate = check_fits(spec.model, spec.train, prep.shape)
     import keras
 
@@ -109,7 +325,8 @@ def run_training(
         inspect_keras_file(Path(checkpoint_dir) / "checkpoint.keras")
         model = keras.saving.load_model(str(Path(checkpoint_dir) / "checkpoint.keras"), safe_mode=True)
     else:
-        model = build_model(spec.model, spec.train, prep.shape)
+        model = build_model(spec.model, spec.train, prep.shape, vocabulary=_vocabulary_words(prep))
+    _note_word_vectors(spec, prep)
     t0 = time.perf_counter()
     outcome = fit(model, prep.train, prep.val, spec.train, on_progress=on_progress, should_stop=should_stop,
                   checkpoint_dir=checkpoint_dir, resume_state=resume_state)
@@ -117,7 +334,10 @@ def run_training(
     outputs = predict(model, prep.test, batch_size=max(256, spec.train.batch_size))
     metrics, predictions = task.evaluate(prep, outputs)
     metrics["training"] = {
-        "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch, "best_val_loss": outcome.best_value,
+        "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
+        "best_val_loss": next((h.get("val_loss") for h in outcome.history if h.get("epoch") == outcome.best_epoch),
+                              None) if outcome.monitor != "loss" else None,
+        "selected_by": outcome.monitor, "best_value": outcome.best_value,
         "stopped_by_user": outcome.stopped, "early_stopped": outcome.early_stopped,
         "seconds": round(train_seconds, 3), "params": estimate.params, "sizes": prep.sizes(),
     }
@@ -144,16 +364,17 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
     forecast: the next H steps after the end of the uploaded history; classify/text: a class per sequence/text.
     The schema is checked first: a missing or mistyped column is a clear DataError.
     """
-    from .bundle import load_bundle
+    from .bundle import load_bundle, read_bundle
     from .io import read_csv
     from .tasks import get_task
     from .tasks.common import check_columns
 
-    quiet_tensorflow()
     table = read_csv(data, csv_options, name=name)
+    info = read_bundle(bundle_dir)  # JSON only: a wrong upload fails here, before Keras is even imported
+    task = get_task(info.shape.task)
+    check_columns(table.df, task.required_columns(info.state))
+    quiet_tensorflow()
     b = load_bundle(bundle_dir)
-    task = get_task(b.shape.task)
-    check_columns(table.df, task.required_columns(b.state))
     batch = 256
 
     def predict_fn(x):
@@ -163,5 +384,5 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
     return task.predict_new(b.state, b.spec.data, table.df, predict_fn)
 
 
-__all__ = ["RunResult", "run_training", "predict_from_bundle", "prepare_data", "warm_up", "configure_threads",
-           "UserError"]
+__all__ = ["RunResult", "run_training", "predict_from_bundle", "prepare_data", "prewarm", "PrewarmReport",
+           "prepared_key", "warm_up", "configure_threads", "UserError"]

@@ -11,6 +11,9 @@ process per data folder (:func:`ensure_supervisor`), which
   ``max_workers`` training jobs at a time (1 by default) plus one prediction job;
 - keeps one *warm* process that has already imported TensorFlow waiting for the
   next job, so the first loss point appears about two seconds after submitting;
+- hands that warm process the app's *prepare hint* (:func:`hint_prepare`: the run the
+  Train page shows) while nothing else runs, so it prepares the data and compiles that
+  model before Start is pressed; a run of new shapes then starts as fast as a rerun;
 - kills a job that has not stopped ``stop_grace`` seconds after a stop request;
 - marks a job ``failed`` when its process dies (killed, out of memory);
 - on start, marks ``interrupted`` the runs whose worker is gone, and adopts
@@ -20,6 +23,7 @@ process per data folder (:func:`ensure_supervisor`), which
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import multiprocessing
 import os
@@ -50,6 +54,11 @@ WARM_RESPAWN_DELAY_S = 3.0   # after a hand-off, wait this long before starting 
 LOCK_NAME = "supervisor.lock"
 STATUS_NAME = "supervisor.json"
 START_LOCK_NAME = "supervisor.start.lock"
+HINT_NAME = "prepare_hint.json"
+PREWARM_ENV = "SEQSTUDIO_PREWARM"   # "off" (or 0/no/false): no prepare hints, no compiling ahead
+HINT_SETTLE_S = 0.5      # a hint is handed out once it is this old (quick successive edits: only the last)
+HINT_TTL_S = 1800.0      # older hints are ignored (nobody is looking at that configuration any more)
+HINT_REFRESH_S = 300.0   # the app rewrites an unchanged hint at most this often (keeps it from expiring)
 
 CRASHED_MESSAGE = ("The training process stopped unexpectedly (it may have run out of memory). "
                    "Try a smaller batch size, window or model, then resume or rerun the run.")
@@ -191,6 +200,78 @@ def wait_run(store: RunStore, run_id: str, *, timeout: float | None = None, poll
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"run {run_id} is still {rec.status} after {timeout} s")
         time.sleep(poll)
+
+
+# --------------------------------------------------------------------------- prepare hints
+
+def prewarm_enabled() -> bool:
+    """False when ``$SEQSTUDIO_PREWARM`` is off/0/no/false (on by default)."""
+    return os.environ.get(PREWARM_ENV, "on").strip().lower() not in ("off", "0", "no", "false")
+
+
+def hint_key(spec: dict, dataset_id: str, test_dataset_id: str | None, csv_options: dict | None) -> str:
+    """Identifies one hinted configuration (the same inputs give the same key)."""
+    text = json.dumps({"spec": spec, "dataset_id": dataset_id, "test_dataset_id": test_dataset_id or None,
+                       "csv_options": csv_options or {}}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def hint_prepare(store: RunStore, spec: RunSpec | dict, dataset_id: str, *, test_dataset_id: str | None = None,
+                 csv_options: Any = None, start: bool = False) -> bool:
+    """Tell the local worker which run is probably next, so it prepares and compiles it ahead.
+
+    The app calls this when the Train page shows a runnable configuration (and as the Model page edits
+    it). It writes ``<home>/prepare_hint.json`` (atomically, a few hundred bytes); the supervisor hands it
+    to its warm worker (:func:`seqcore.worker.prepare_ahead`) once it has settled and while no job runs or
+    waits. Pass exactly what :func:`submit_run` will get. Cheap and never blocks: nothing is validated
+    beyond the spec (the worker checks the data and the size itself, and ignores a hint it cannot use).
+    ``start``: also start the local supervisor, in a background thread, when none is alive, so the
+    worker is warm by the time Start is pressed. Returns True when a new hint was written; False when
+    the same hint is already there (rewritten only every :data:`HINT_REFRESH_S`), hints are off
+    (``$SEQSTUDIO_PREWARM``) or the runner is not local. Raises :class:`SpecError` for an invalid spec.
+    """
+    if isinstance(spec, dict):
+        spec = RunSpec.from_dict(spec)
+    spec.validate()
+    if not prewarm_enabled():
+        return False
+    backend = get_backend()
+    if backend.name != "local":
+        return False
+    spec_d = json.loads(json.dumps(spec.to_dict()))          # as the store keeps it (lists, not tuples)
+    options = json.loads(json.dumps(_as_dict(csv_options) or {}, default=str))
+    key = hint_key(spec_d, dataset_id, test_dataset_id, options)
+    home = store.home
+    path = Path(home) / HINT_NAME
+    written = False
+    old = read_prepare_hint(home)
+    if old is None or old.get("key") != key or time.time() - float(old.get("time", 0)) > HINT_REFRESH_S:
+        hint = {"version": 1, "key": key, "spec": spec_d, "dataset_id": dataset_id,
+                "test_dataset_id": test_dataset_id or None, "csv_options": options, "time": time.time()}
+        atomic_write_text(path, json.dumps(hint, indent=1))
+        written = True
+    if start and supervisor_pid(home) is None:
+        def _start() -> None:
+            try:
+                backend.ensure_started(home)
+            except Exception as err:  # noqa: BLE001 - a head start only; Start reports real problems
+                print(f"seqstudio: could not start the worker ahead: {err}", file=sys.stderr, flush=True)
+
+        threading.Thread(target=_start, name="seqstudio-start-worker", daemon=True).start()
+    return written
+
+
+def read_prepare_hint(home: Path | str | None = None) -> dict | None:
+    """The current prepare hint of ``home`` (a dict with key, spec, dataset_id, test_dataset_id,
+    csv_options, time), or None when there is none or it cannot be read."""
+    try:
+        hint = json.loads((_home(home) / HINT_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(hint, dict) or not isinstance(hint.get("key"), str) or not isinstance(hint.get("spec"), dict) \
+            or not isinstance(hint.get("dataset_id"), str) or not isinstance(hint.get("time"), (int, float)):
+        return None
+    return hint
 
 
 # --------------------------------------------------------------------------- process liveness
@@ -383,6 +464,8 @@ class _Proc:
     run_id: str | None = None
     kind: str | None = None
     killed_for_stop: bool = False
+    hinted: str | None = None         # key of the prepare hint handed to it
+    prewarm: dict | None = None       # its last answer about that hint (state, stages, seconds)
 
     @property
     def pid(self) -> int:
@@ -424,6 +507,9 @@ class Supervisor:
     _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _lock_fd: int | None = field(default=None, init=False, repr=False)
     _status_cache: str = field(default="", init=False, repr=False)
+    _hint_stat: tuple | None = field(default=None, init=False, repr=False)
+    _hint: dict | None = field(default=None, init=False, repr=False)
+    _hint_floor: float = field(default=0.0, init=False, repr=False)   # hints older than the last claim are spent
 
     def __post_init__(self) -> None:
         self.home = _home(self.home)
@@ -522,6 +608,7 @@ class Supervisor:
         self._watch_adopted()
         self._claim()
         self._keep_warm()
+        self._offer_hint()
 
     def _reap(self) -> None:
         if self._warm is not None:
@@ -597,6 +684,8 @@ class Supervisor:
                     continue
                 proc.run_id, proc.kind = rec.id, kind
                 self._jobs[rec.id] = proc
+                if kind == "train":
+                    self._hint_floor = time.time()   # the hint was for this run, or overtaken by it
                 # let the job's first steps have the cores before a new warm worker imports TensorFlow
                 self._warm_after = time.monotonic() + WARM_RESPAWN_DELAY_S
                 self._log(f"run {rec.id} ({kind}) -> worker pid {proc.pid} ({'warm' if proc.ready else 'starting'})")
@@ -605,6 +694,43 @@ class Supervisor:
         if (self.warm and self._warm is None and not self._stopping.is_set() and self._warm_failures < 3
                 and (time.monotonic() >= self._warm_after or self.store.queued_count() > 0)):
             self._warm = self._spawn()
+
+    def _read_hint(self) -> dict | None:
+        """The prepare hint file, re-read only when it changed."""
+        try:
+            st = os.stat(self.home / HINT_NAME)
+        except OSError:
+            self._hint_stat, self._hint = None, None
+            return None
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if stamp != self._hint_stat:
+            self._hint_stat, self._hint = stamp, read_prepare_hint(self.home)
+        return self._hint
+
+    def _offer_hint(self) -> None:
+        """Hand the warm worker the app's prepare hint: once per worker and hint, only while no job runs
+        or waits (a prewarm must never take cores from a run), only a settled, recent hint, and only one
+        written after the last training run was claimed (that run was what the hint announced)."""
+        w = self._warm
+        if w is None or not self.warm or self._jobs or self._adopted or not prewarm_enabled():
+            return
+        self._poll_ready(w)
+        if not w.ready:
+            return
+        hint = self._read_hint()
+        if hint is None or hint["key"] == w.hinted:
+            return
+        age = time.time() - float(hint["time"])
+        if (age < HINT_SETTLE_S or age > HINT_TTL_S or float(hint["time"]) <= self._hint_floor
+                or self.store.queued_count() > 0):
+            return
+        try:
+            w.conn.send(("prepare", hint))
+        except (OSError, EOFError, ValueError):
+            return
+        w.hinted = hint["key"]
+        w.prewarm = {"key": hint["key"], "state": "running"}
+        self._log(f"warm worker {w.pid}: preparing hinted configuration {hint['key']}")
 
     # ---- worker processes
     def _spawn(self) -> _Proc:
@@ -631,12 +757,17 @@ class Supervisor:
             self._retire(proc)
 
     def _poll_ready(self, proc: _Proc) -> None:
+        """Read what a waiting worker said: ``("ready", pid)``, then ``("prewarm", info)`` per hint."""
         try:
-            while not proc.ready and proc.conn.poll():
+            while proc.conn.poll():
                 msg = proc.conn.recv()
-                proc.ready = bool(msg and msg[0] == "ready")
-                if proc.ready:
+                if not msg:
+                    continue
+                if msg[0] == "ready":
+                    proc.ready = True
                     self._warm_failures = 0
+                elif msg[0] == "prewarm" and len(msg) > 1 and isinstance(msg[1], dict):
+                    proc.prewarm = msg[1]
         except (OSError, EOFError):
             pass
 
@@ -665,6 +796,7 @@ class Supervisor:
             "warm": warm,
             "jobs": {rid: p.pid for rid, p in self._jobs.items()} | {rid: a.pid for rid, a in self._adopted.items()},
             "stop_grace": self.stop_grace,
+            "prewarm": None if self._warm is None else self._warm.prewarm,
         }
         text = json.dumps(state, sort_keys=True)
         if force or text != self._status_cache:

@@ -7,6 +7,13 @@ its pipe and waits for one job id; a warm process therefore starts training the
 moment a job arrives. Each job gets a fresh process, so its memory goes back to
 the system when it ends.
 
+While it waits, the supervisor may pass it the app's *prepare hint* (the run the
+Train page shows, see :func:`seqcore.runner.hint_prepare`): the worker then
+prepares that data and compiles that model's steps (:func:`seqcore.pipeline.prewarm`),
+checking its pipe between stages, so a job that arrives meanwhile starts as soon
+as the stage in progress ends. A hint that fails (bad data, too large, deleted
+dataset) is only logged.
+
 :func:`execute_job` is the backend-independent part: it needs only a store-like
 object (``get_run``, ``dataset_bytes``, ``append_history``, ``stop_requested``,
 ``finish_run``, ``run_dir``, ...), which is the seam another backend (Ray, issue 7)
@@ -15,6 +22,7 @@ plugs a proxy into.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -237,6 +245,32 @@ def _preload() -> None:
             print(f"[worker {os.getpid()}] preload of {name} failed: {e}", file=sys.stderr, flush=True)
 
 
+def _exit_now() -> None:
+    """End the process at once (no interpreter shutdown, which a compile running in another thread could
+    crash): used when only the prewarm's background part is left."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    os._exit(0)
+
+
+def _log_ahead(store: Any, run_id: str, ahead: Ahead) -> None:
+    """Say in the run's log what this worker prepared while it waited, and whether it was this run."""
+    try:
+        rec = store.get_run(run_id)
+        hint, info = ahead.hint, dict(ahead.info)
+        same = (rec.kind == "train" and hint.get("spec") == rec.spec and hint.get("dataset_id") == rec.dataset_id
+                and (hint.get("test_dataset_id") or None) == (rec.test_dataset_id or None))
+        store.append_log(run_id, f"prepared ahead while waiting ({'this configuration' if same else 'another one'}): "
+                                 f"{info['state']} after {info.get('seconds', 0):.1f} s, stages "
+                                 f"{json.dumps(info.get('stages', {}))}"
+                                 + (f", left: {', '.join(info['pending'])}" if info.get("pending") else ""))
+    except Exception:  # noqa: BLE001 - only a log line
+        traceback.print_exc()
+
+
 def _nice_level() -> int:
     try:
         return int(os.environ.get("SEQSTUDIO_WORKER_NICE", "2"))
@@ -244,12 +278,105 @@ def _nice_level() -> int:
         return 2
 
 
+class Ahead:
+    """One prewarm for the app's prepare hint, in a waiting worker (:func:`seqcore.pipeline.prewarm`).
+
+    :meth:`start` does, in the calling thread, what a run needs for its first steps (data, model, the
+    training step), checking ``interrupted`` between stages; the remaining shapes (last batch,
+    validation, prediction) are then compiled in a background thread, which stops between stages once
+    :meth:`stop` is called: a job that arrives meanwhile starts at once, beside it. ``info`` is what the
+    supervisor is told: ``{"key", "state", "stages", "seconds", "reason"?}`` where state is ``running``,
+    ``done``, ``interrupted`` (a message came in), ``skipped`` (a user error: bad spec or data, too
+    large, dataset gone; ``reason`` says which) or ``failed`` (anything else; the traceback goes to stderr).
+    Nothing here raises.
+    """
+
+    def __init__(self, store: Any, hint: Any, report_to: Any = None):
+        self.store, self.hint = store, hint if isinstance(hint, dict) else {}
+        self.report_to = report_to            # callable(info) told when the background part ends
+        self.info: dict = {"key": self.hint.get("key"), "state": "running"}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = time.perf_counter()
+
+    def _fail(self, e: BaseException) -> None:
+        if isinstance(e, UserError):
+            self.info.update(state="skipped", reason=str(e))
+        elif isinstance(e, MemoryError):
+            self.info.update(state="skipped", reason="out of memory")
+        else:
+            traceback.print_exc()
+            self.info.update(state="failed", reason=f"{type(e).__name__}: {e}")
+
+    def _update(self, report) -> None:
+        self.info.update({k: v for k, v in report.to_dict().items() if k != "complete"})
+        self.info["seconds"] = round(time.perf_counter() - self._t0, 3)
+
+    def start(self, interrupted=None) -> dict:
+        """The first stages, here; then the rest in a background thread. Returns ``info``."""
+        from . import pipeline
+        from .config import RunSpec
+
+        try:
+            if not self.hint:
+                raise TypeError("the hint is not a dict")
+            spec = RunSpec.from_dict(self.hint["spec"]).validate()
+            ds = self.store.get_dataset(self.hint["dataset_id"])
+            data = self.store.dataset_bytes(ds.id)
+            test_id = self.hint.get("test_dataset_id")
+            test_data = self.store.dataset_bytes(test_id) if test_id else None
+            report = pipeline.prewarm(data, spec, csv_options=_csv_options(self.hint.get("csv_options")),
+                                      test_data=test_data, name=ds.name, interrupted=interrupted, defer_rest=True)
+        except Exception as e:  # noqa: BLE001 - a hint is only a head start: never let it end the worker
+            self._fail(e)
+            self.info["seconds"] = round(time.perf_counter() - self._t0, 3)
+            return self.info
+        self._update(report)
+        if report.reason is not None or not report.pending:
+            self.info["state"] = "done" if report.complete else (
+                "interrupted" if report.reason == "interrupted" else "skipped")
+            return self.info
+        self._thread = threading.Thread(target=self._finish, args=(report,), name="prewarm-rest", daemon=True)
+        self._thread.start()
+        return self.info
+
+    def _finish(self, report) -> None:
+        try:
+            report.finish(self._stop.is_set)
+            self._update(report)
+            self.info["state"] = "done" if report.complete else "interrupted"
+        except Exception as e:  # noqa: BLE001
+            self._fail(e)
+        self._log()
+        if self.report_to is not None:
+            self.report_to(dict(self.info))
+
+    def stop(self) -> None:
+        """Stop the background part after its current stage (it never delays the caller)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def running(self) -> bool:
+        """True while the background part still runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _log(self) -> None:
+        i = self.info
+        print(f"[worker {os.getpid()}] prepared ahead: {i['state']} in {i.get('seconds', 0):.1f}s "
+              f"{json.dumps(i.get('stages', {}))}" + (f" ({i['reason']})" if i.get("reason") else ""),
+              file=sys.stderr, flush=True)
+
+
 def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
     """Entry point of a spawned worker process.
 
     conn: a multiprocessing Connection. The worker sends ``("ready", pid)`` once
-    TensorFlow is imported, then receives ``("job", run_id)`` (run it and exit) or
-    ``("exit",)``.
+    TensorFlow is imported, then receives ``("job", run_id)`` (run it and exit),
+    ``("prepare", hint)`` (prewarm for the hint, answer ``("prewarm", info)``, keep
+    waiting) or ``("exit",)``.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when workers end
     store_home = Path(home)
@@ -271,22 +398,54 @@ def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
     print(f"[worker {os.getpid()}] warm in {time.perf_counter() - t0:.1f}s ({threads} threads)",
           file=sys.stderr, flush=True)
     conn.send(("ready", os.getpid()))
-    try:
-        msg = conn.recv()
-    except (EOFError, OSError):
-        return  # the supervisor went away before giving us a job
+    store = RunStore(store_home)
+    send_lock = threading.Lock()
+
+    def tell(info: dict) -> None:
+        with send_lock:
+            try:
+                conn.send(("prewarm", info))
+            except (OSError, EOFError, ValueError):
+                pass
+
+    ahead: Ahead | None = None   # the last prewarm (its background part may still run)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return  # the supervisor went away before giving us a job
+        if ahead is not None:
+            ahead.stop()   # whatever came in, the background part ends after its current stage
+        if not msg or msg[0] != "prepare":
+            break
+        if ahead is not None:
+            ahead.join()   # one prewarm at a time (never while a run trains: no job here yet)
+        ahead = Ahead(store, msg[1] if len(msg) > 1 else None, report_to=tell)
+        info = ahead.start(interrupted=conn.poll)
+        if info["state"] != "running":
+            ahead._log()
+        tell(dict(info))
     if not msg or msg[0] != "job":
+        if ahead is not None and ahead.running():
+            _exit_now()
         return
     run_id = msg[1]
-    store = RunStore(store_home)
     _redirect_output(store.log_path(run_id))
+    if ahead is not None:
+        _log_ahead(store, run_id, ahead)
     try:
         execute_job(store, run_id)
     except Exception:  # noqa: BLE001 - the store itself failed: leave a trace, the supervisor marks the run
         traceback.print_exc()
         raise
     finally:
-        try:
-            conn.send(("done", run_id))
-        except (OSError, EOFError):
-            pass
+        with send_lock:
+            try:
+                conn.send(("done", run_id))
+            except (OSError, EOFError):
+                pass
+    if ahead is not None and ahead.running():
+        # The job is over, so the prewarm's background compile is of no use any more: end the process now
+        # rather than let it hold a core. Everything the job wrote is already in the store (SQLite commits)
+        # and its files were written atomically.
+        _exit_now()

@@ -315,3 +315,25 @@ def test_pages_with_runs_have_no_exception(home, store):
         at = page(path)
         at.run()
         assert not at.exception, path
+
+
+def test_train_page_gives_the_worker_a_prepare_hint(home, store):
+    """Opening the Train page with a runnable setup tells the background worker what will probably be trained
+    (exactly what Start submits), so it compiles that model while the user reads the page, and makes sure a
+    worker runs; a rerun of the page does not rewrite an unchanged hint."""
+    import json
+
+    state = airline_state(store)
+    state["model_spec"] = ModelSpec(units=(6,)).to_dict()   # a configuration no other test trains
+    at = page(TRAIN, state=state)
+    at.run()
+    assert not at.exception
+    hint = runner.read_prepare_hint(home)
+    assert hint is not None and hint["dataset_id"] == state["dataset_id"] and hint["test_dataset_id"] is None
+    spec = RunSpec.from_dict({"data": state["data_spec"], "model": state["model_spec"], "train": state["train_spec"]})
+    assert RunSpec.from_dict(hint["spec"]) == spec and hint["csv_options"] == {}
+    assert hint["key"] == runner.hint_key(json.loads(json.dumps(spec.to_dict())), state["dataset_id"], None, {})
+    wait_for(lambda: runner.supervisor_pid(home) is not None, 60, "the worker the page starts")
+    at.run()
+    assert not at.exception
+    assert runner.read_prepare_hint(home)["time"] == hint["time"]

@@ -419,8 +419,10 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def stored_files(home: Path) -> list[str]:
+    # the app's own files: the run store, the supervisor's files, the prepare hint (runner.hint_prepare)
     return sorted(p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()
-                  and not p.name.startswith("store.sqlite") and not p.name.startswith("supervisor"))
+                  and not p.name.startswith("store.sqlite") and not p.name.startswith("supervisor")
+                  and p.name != "prepare_hint.json")
 
 
 PAGE_REFUSALS = [

@@ -188,14 +188,120 @@ def test_bad_specs_and_data_are_user_errors(tmp_path):
         run_training(one_class, RunSpec(data=DataSpec(task="classify", label="label"), **TINY), tmp_path / "x")
 
 
-def test_prediction_schema_errors_name_the_column(tmp_path):
+def test_prediction_schema_errors_name_the_column(tmp_path, monkeypatch):
     res = run_training(sine_csv(), forecast_spec(), tmp_path / "run")
     df = pd.read_csv(__import__("io").BytesIO(sine_csv()))
+    import seqcore.bundle
+
+    real_load = seqcore.bundle.load_bundle
+
+    def no_model_load(path):
+        raise AssertionError("the model was loaded before the uploaded columns were checked")
+
+    monkeypatch.setattr(seqcore.bundle, "load_bundle", no_model_load)  # a wrong upload fails before Keras
     with pytest.raises(DataError, match="'x'"):
         predict_from_bundle(res.bundle_dir, df.drop(columns=["x"]).to_csv(index=False).encode())
     df2 = df.astype({"y": str})
     df2.loc[5, "y"] = "abc"
     with pytest.raises(DataError, match="'y'"):
         predict_from_bundle(res.bundle_dir, df2.to_csv(index=False).encode())
+    monkeypatch.setattr(seqcore.bundle, "load_bundle", real_load)
     with pytest.raises(DataError, match="last 12 rows"):
         predict_from_bundle(res.bundle_dir, df.iloc[:5].to_csv(index=False).encode())
+
+
+# --------------------------------------------------------------------------- prewarm (compiling ahead)
+
+_COMPILES: list = []   # (seconds,) of XLA compilations while _RECORD is on
+_RECORD = {"on": False, "listening": False}
+
+
+def _record_compiles() -> None:
+    import jax
+
+    if not _RECORD["listening"]:
+        def listen(event, seconds, **_):
+            if _RECORD["on"] and event.endswith("backend_compile_duration"):
+                _COMPILES.append(seconds)
+
+        jax.monitoring.register_event_duration_secs_listener(listen)
+        _RECORD["listening"] = True
+    _COMPILES.clear()
+    _RECORD["on"] = True
+
+
+def _jax_or_skip():
+    from seqcore.training import quiet_tensorflow
+
+    quiet_tensorflow()
+    import keras
+
+    if keras.backend.backend() != "jax":
+        pytest.skip("compiling ahead is for the JAX backend")
+
+
+def test_prewarm_compiles_ahead_and_the_run_trains_exactly_as_without(tmp_path):
+    """After a prewarm the run's first steps need no compilation, reuse the prepared data, and train to the
+    very same losses as a run without a prewarm (the throwaway model leaves no trace)."""
+    import seqcore.pipeline as pl
+
+    _jax_or_skip()
+    data = sine_csv(n=211)   # 134 training windows: 10 batches of 13 and a last one of 4
+    # shapes no other test uses (window 11, 7 units, batch 13): nothing is compiled in this process yet
+    spec = forecast_spec(window=11).replace(model=ModelSpec(units=(7,)),
+                                            train=TrainSpec(epochs=2, batch_size=13, patience=0, seed=3))
+    report = pl.prewarm(data, spec, name="sine.csv", defer_rest=True)
+    assert list(report.stages) == ["prepare", "build", "train_step"] and not report.complete
+    assert report.pending == ["train_last_batch", "evaluate", "predict"]
+    report.finish()
+    assert report.complete and report.reason is None and not report.pending
+    assert list(report.stages)[3:] == ["train_last_batch", "evaluate", "predict"]
+    assert len(pl._PREPARED) == 1
+
+    calls = {"prepare": 0}
+    real_prepare = pl.prepare_data
+
+    def counting_prepare(*a, **kw):
+        calls["prepare"] += 1
+        return real_prepare(*a, **kw)
+
+    first: dict = {}
+    _record_compiles()
+    try:
+        pl.prepare_data = counting_prepare
+        res = run_training(data, spec, tmp_path / "a", name="sine.csv",
+                           on_progress=lambda p: first.setdefault("compiles", list(_COMPILES)))
+    finally:
+        pl.prepare_data = real_prepare
+        _RECORD["on"] = False
+    assert calls["prepare"] == 0, "the run reused the data the prewarm prepared"
+    assert not pl._PREPARED
+    # a run of new shapes compiles ~20 programs before its first step (weight initialisers, the training
+    # step); after the prewarm at most a trivial one or two are left
+    assert len(first["compiles"]) <= 3, first["compiles"]
+    assert sum(_COMPILES) < 1.0, _COMPILES   # the rest of the run (last batch, validation, predict) too
+    again = run_training(data, spec, tmp_path / "b", name="sine.csv")   # no prewarm this time
+    assert [h["loss"] for h in res.history] == [h["loss"] for h in again.history]
+    assert res.metrics["test"]["mae"] == again.metrics["test"]["mae"]
+
+
+def test_prewarm_stops_when_interrupted_and_refuses_what_the_run_would(tmp_path):
+    import seqcore.pipeline as pl
+
+    data = sine_csv()
+    report = pl.prewarm(data, forecast_spec(), interrupted=lambda: True)
+    assert (report.reason == "interrupted" and not report.complete) or report.reason == "backend"  # TF: data only
+    assert list(report.stages) == ["prepare"]
+    # the prepared data serve only the same bytes and data spec: another run drops them and prepares its own
+    assert len(pl._PREPARED) == 1
+    other = forecast_spec(window=10).replace(train=TrainSpec(epochs=1, batch_size=16, patience=0))
+    res = run_training(sine_csv(seed=1), other, tmp_path / "other")
+    assert res.status == "finished" and not pl._PREPARED
+    with pytest.raises(SpecError, match="MB"):   # too large: refused before any model is built
+        pl.prewarm(data, forecast_spec().replace(train=TrainSpec(max_memory_mb=16)))
+    assert not pl._PREPARED
+    with pytest.raises(DataError, match="no column 'nope'"):
+        pl.prewarm(data, forecast_spec(targets=("nope",)))
+    assert pl.prepared_key(data, forecast_spec()) == pl.prepared_key(data, forecast_spec())
+    assert pl.prepared_key(data, forecast_spec()) != pl.prepared_key(data, forecast_spec(window=10))
+    assert pl.prepared_key(data, forecast_spec()) != pl.prepared_key(data + b"\n", forecast_spec())

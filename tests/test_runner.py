@@ -23,12 +23,15 @@ from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import SpecError, UserError
 from seqcore.runner import (
     CRASHED_MESSAGE,
+    HINT_NAME,
     INTERRUPTED_MESSAGE,
     Supervisor,
     ensure_supervisor,
     get_backend,
+    hint_prepare,
     pid_alive,
     queue_status,
+    read_prepare_hint,
     request_stop,
     rerun,
     resume_run,
@@ -88,6 +91,19 @@ def wait_warm(home: Path, timeout: float = 90.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("the warm worker never became ready")
+
+
+def wait_prewarm(home: Path, key: str, *, states=("done", "interrupted", "skipped", "failed"),
+                 timeout: float = 180.0) -> dict:
+    """The warm worker's answer about the prepare hint ``key`` once it is in one of ``states``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pw = supervisor_status(home).get("prewarm") or {}
+        if pw.get("key") == key and pw.get("state") in states:
+            return pw
+        time.sleep(0.1)
+    raise AssertionError(f"no prewarm of {key} reached {states} within {timeout} s: "
+                         f"{supervisor_status(home).get('prewarm')}")
 
 
 def _log(store: RunStore, run_id: str) -> str:
@@ -202,6 +218,84 @@ def test_main_cli_has_runs_commands(home):
     bad = subprocess.run([sys.executable, "-m", "seqcore", "runs", "show", "bad id!"], capture_output=True,
                          text=True, env=env, cwd=ROOT, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_prepare_hint_file(home, monkeypatch):
+    """The app's prepare hint: written atomically, rewritten only when it changes, off by switch, never for an
+    invalid spec; a damaged file reads as no hint."""
+    store = RunStore(home)
+    ds = store.add_dataset(sine_csv(), "sine.csv")
+    assert read_prepare_hint(home) is None
+    assert hint_prepare(store, tiny_spec(), ds, csv_options={"sep": ","}) is True
+    hint = read_prepare_hint(home)
+    assert hint["dataset_id"] == ds and hint["test_dataset_id"] is None and hint["csv_options"] == {"sep": ","}
+    assert RunSpec.from_dict(hint["spec"]) == tiny_spec() and time.time() - hint["time"] < 60
+    assert hint_prepare(store, tiny_spec(), ds, csv_options={"sep": ","}) is False    # unchanged: not rewritten
+    assert hint_prepare(store, tiny_spec(units=9), ds) is True
+    assert read_prepare_hint(home)["key"] != hint["key"]
+    with pytest.raises(SpecError):
+        hint_prepare(store, tiny_spec(epochs=0), ds)
+    monkeypatch.setenv("SEQSTUDIO_PREWARM", "off")
+    assert hint_prepare(store, tiny_spec(units=10), ds) is False
+    monkeypatch.delenv("SEQSTUDIO_PREWARM")
+    (home / HINT_NAME).write_text("{not json")
+    assert read_prepare_hint(home) is None
+    (home / HINT_NAME).write_text(json.dumps({"key": 1, "spec": []}))
+    assert read_prepare_hint(home) is None
+    assert supervisor_pid(home) is None   # start=False (the default) starts nothing
+
+
+def test_prepare_hint_prewarms_the_warm_worker_and_never_breaks_runs(home):
+    """A hint makes the waiting worker prepare and compile that configuration; the run of it then reuses
+    that work and trains normally. A hint for another configuration, for a configuration too large to
+    train, or naming a missing dataset, changes nothing for the runs."""
+    store = RunStore(home)
+    ds = store.add_dataset(sine_csv(), "sine.csv")
+    ensure_supervisor(home, idle_exit=120)
+    wait_warm(home)
+    # 1. the hinted configuration itself
+    spec = tiny_spec(epochs=2, units=11)
+    assert hint_prepare(store, spec, ds)
+    key = read_prepare_hint(home)["key"]
+    info = wait_prewarm(home, key)
+    assert info["state"] == "done", info
+    if "build" in info["stages"]:   # JAX: compiled ahead (TensorFlow: the data only)
+        assert list(info["stages"]) == ["prepare", "build", "train_step", "train_last_batch", "evaluate", "predict"]
+    t0 = time.perf_counter()
+    rid = submit_run(store, spec, ds)
+    first = first_loss_after(store, rid, t0)
+    rec = wait_run(store, rid, timeout=180)
+    assert rec.status == "finished", (rec.error, _log(store, rid))
+    assert epoch_numbers(store, rid) == [1, 2] and rec.summary["test"]
+    assert "prepared ahead while waiting (this configuration): done" in _log(store, rid)
+    print(f"\nfirst loss point after submit, prepared ahead: {first:.2f} s")
+    # the hint was spent by that run: the next warm worker is not handed it again
+    wait_warm(home)
+    time.sleep(1.0)
+    assert (supervisor_status(home).get("prewarm") or {}).get("key") != key
+    # 2. a hint for another configuration: the run of a different one starts while it is being prepared
+    assert hint_prepare(store, tiny_spec(epochs=2, units=12), ds)
+    key2 = read_prepare_hint(home)["key"]
+    wait_prewarm(home, key2, states=("running", "done"))
+    other = tiny_spec(epochs=2, units=13)
+    rid2 = submit_run(store, other, ds)
+    rec2 = wait_run(store, rid2, timeout=180)
+    assert rec2.status == "finished", (rec2.error, _log(store, rid2))
+    assert epoch_numbers(store, rid2) == [1, 2] and rec2.spec["model"]["units"] == [13]
+    assert "prepared ahead while waiting (another one)" in _log(store, rid2)
+    assert "Traceback" not in _log(store, rid2)   # the prewarm's background part ran beside the run cleanly
+    # 3. hints that cannot be used are skipped with their reason; the worker stays ready for real runs
+    wait_warm(home)
+    too_large = tiny_spec(units=14).replace(train=TrainSpec(epochs=1, batch_size=16, max_memory_mb=16))
+    assert hint_prepare(store, too_large, ds)
+    bad = wait_prewarm(home, read_prepare_hint(home)["key"])
+    assert bad["state"] == "skipped" and "MB" in bad["reason"] and "build" not in bad.get("stages", {})
+    assert hint_prepare(store, tiny_spec(units=15), "f" * 64)
+    gone = wait_prewarm(home, read_prepare_hint(home)["key"])
+    assert gone["state"] == "skipped", gone
+    rid3 = submit_run(store, tiny_spec(epochs=1, units=14), ds)
+    assert wait_run(store, rid3, timeout=180).status == "finished", _log(store, rid3)
+    assert "Traceback" not in _log(store, rid3)
 
 
 def test_history_writer_batches_writes_and_stop_flag_caches(home):

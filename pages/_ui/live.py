@@ -189,6 +189,7 @@ class ProgressInfo:
     epochs: int | None
     last_loss: float | None
     best_val_loss: float | None
+    best_val_accuracy: float | None = None   # classifiers with validation data: what picks the kept epoch
 
 
 def progress_info(rec: RunRecord, points: list, now: float | None = None) -> ProgressInfo:
@@ -225,8 +226,10 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
         remaining = max(0.0, last.elapsed * (1 - frac) / frac)
     epoch_pts = [p for p in points if p.kind == "epoch"]
     losses = [p.val_loss for p in epoch_pts if p.val_loss is not None and math.isfinite(p.val_loss)]
+    accs = [float(p.metrics["val_accuracy"]) for p in epoch_pts if isinstance(p.metrics, dict)
+            and isinstance(p.metrics.get("val_accuracy"), (int, float)) and math.isfinite(p.metrics["val_accuracy"])]
     return ProgressInfo(frac, text, elapsed, remaining, last.lr, int(last.epoch), epochs,
-                        last.loss, min(losses) if losses else rec.best_val_loss)
+                        last.loss, min(losses) if losses else rec.best_val_loss, max(accs) if accs else None)
 
 
 def eta_text(info: ProgressInfo, status: str, patience: int | None = None) -> str:
