@@ -21,7 +21,7 @@ from .errors import SpecError
 from .models import PAD_VALUE
 from .tasks.classify import RNN_STEPS
 from .tasks.common import MIN_VALIDATION
-from .text import _TOKENS, TOKENIZER
+from .text import TOKENIZER, token_pattern
 from .training import selection_metric
 
 DEFAULT_CSV_FORMAT = {"delimiter": ",", "decimal": ".", "thousands": None, "encoding": "utf-8"}
@@ -1181,7 +1181,7 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                 rnn_stack=_RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs, masking)"))
             build_call = 'build_model(data["x_train"].shape[1:], len(data["class_names"]), data["masking"])'
         else:
-            pattern = _TOKENS[TOKENIZER]
+            pattern = token_pattern(TOKENIZER)
             parts.append(_TEXT_PREP.replace("__TOKEN_PATTERN__", _raw_lit(pattern.pattern))
                          .replace("__TOKEN_FLAGS__", _flags_lit(pattern.flags))
                          .replace("__TOKENIZER__", repr(int(TOKENIZER))))

@@ -19,6 +19,11 @@ _TOKENS = {
 TOKENIZER = 2  # what new vocabularies use
 
 
+def token_pattern(version: int = TOKENIZER) -> re.Pattern:
+    """The compiled token pattern of tokenizer ``version`` (the standalone script copies it)."""
+    return _TOKENS[version]
+
+
 def tokenize(text: str, lowercase: bool = True, version: int = TOKENIZER) -> list[str]:
     """Words and punctuation marks of ``text`` (see _TOKENS for the versions)."""
     text = "" if text is None else str(text)

@@ -584,3 +584,22 @@ def test_model_word_vectors_choice_for_texts_is_kept():
     # not offered for numbers
     at = model_page("airline")
     assert not [w for w in at.selectbox if w.key == "model_word_vectors"]
+
+
+def test_model_pooling_and_word_vector_dropout_for_classifiers():
+    from seqcore.config import POOLING
+
+    at = model_page("reviews")
+    pool = at.selectbox(key="model_pooling")
+    assert pool.value == "mean+max" and len(pool.options) == len(POOLING)       # the text preset's choice
+    assert at.slider(key="model_embedding_dropout").value == 0.2
+    before = params(at)
+    pool.set_value("last").run()
+    assert not at.exception and at.session_state["model_spec"]["pooling"] == "last"
+    assert params(at) < before                       # the output layer reads half as many numbers
+    at.slider(key="model_embedding_dropout").set_value(0.35).run()
+    assert at.session_state["model_spec"]["embedding_dropout"] == 0.35
+    # forecasting has neither
+    at = model_page("airline")
+    assert not [w for w in at.selectbox if w.key == "model_pooling"]
+    assert not [w for w in at.slider if w.key == "model_embedding_dropout"]

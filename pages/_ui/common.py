@@ -234,13 +234,13 @@ def worker_status_box(*, compact: bool = False) -> None:
         warm = status.get("warm")
         state = "running" + (", warm and ready" if warm == "ready" else ", warming up" if warm == "starting" else "")
     else:
-        state = "idle (starts when you train)"
+        state = "idle (starts when you open Train or start a run)"
     if compact:
         st.caption(f"Worker: {state}. Queue: {len(running)} running, {queued} waiting.")
         return
     c1, c2, c3 = st.columns(3)
     c1.metric("Worker", "on" if status.get("alive") else "idle", help=f"The background process that trains "
-              f"models: {state}. It starts by itself when you train and uses up to {status.get('cores', '?')} "
+              f"models: {state}. It starts by itself (opening the Train page gets it ready) and uses up to {status.get('cores', '?')} "
               "CPU cores.")
     c2.metric("Training now", len(running), help="Runs being trained right now.")
     c3.metric("Waiting", queued, help="Runs queued behind them; they start one after another.")
