@@ -241,7 +241,7 @@ def live_panel(run_id: str) -> None:
                 help="The optimiser's current step size; the schedule lowers it when progress stalls.")
     c[3].metric("Training loss", viz.format_number(info.last_loss), help="The newest loss on the training data.")
     if info.best_val_accuracy is not None:
-        c[4].metric("Best validation accuracy", f"{info.best_val_accuracy:.1%}",
+        c[4].metric("Best val. accuracy", f"{info.best_val_accuracy:.1%}",
                     help="The highest share of validation examples classified right so far; the model of that "
                          "epoch is kept (ties go to the lower validation loss).")
     else:

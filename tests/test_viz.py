@@ -404,3 +404,18 @@ def test_best_epoch_follows_the_trainers_rule_for_classifiers(tmp_path):
     assert viz.best_epoch(store.history_columns(rid)) == (3, 0.66, "val_accuracy")
     star = [t for t in viz.loss_figure(store.history_columns(rid)).data if "best epoch" in (t.name or "")]
     assert star and list(star[0].x) == [3]
+
+
+def test_train_page_progress_reports_the_best_validation_accuracy_of_classifiers():
+    from pages._ui.live import progress_info
+    from seqcore.progress import Progress
+    from seqcore.store import RunRecord
+
+    rec = RunRecord(id="r", name="r", kind="train", status="running", task="text", spec={"train": {"epochs": 5}},
+                    dataset_id=None, test_dataset_id=None, csv_options=None, created=0.0, started=0.0)
+    pts = [Progress(kind="epoch", epoch=i + 1, epochs=5, batch=1, batches=1, seen=0, elapsed=1.0 + i, loss=0.5,
+                    val_loss=v, metrics={"val_accuracy": a}) for i, (a, v) in enumerate([(0.6, 0.7), (0.74, 0.8)])]
+    info = progress_info(rec, pts, now=10.0)
+    assert info.best_val_accuracy == 0.74 and info.best_val_loss == 0.7
+    plain = [Progress(kind="epoch", epoch=1, epochs=5, batch=1, batches=1, seen=0, elapsed=1.0, loss=0.5, val_loss=0.4)]
+    assert progress_info(rec, plain, now=10.0).best_val_accuracy is None
