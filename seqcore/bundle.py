@@ -245,9 +245,14 @@ def read_bundle(path: str | os.PathLike, *, verify: bool = True) -> Bundle:
 
 def load_bundle(path: str | os.PathLike) -> Bundle:
     """Read, check, then load the model with ``safe_mode=True``. Call only in a worker or CLI process."""
+    return load_model(read_bundle(path))
+
+
+def load_model(b: Bundle) -> Bundle:
+    """Load the model of a bundle already read and checked by :func:`read_bundle` (its config is checked
+    against the allow-list first, then loaded with ``safe_mode=True``); returns ``b`` with ``model`` set."""
     import keras
 
-    b = read_bundle(path)
     inspect_keras_file(b.path / "model.keras")
     try:
         b.model = keras.saving.load_model(str(b.path / "model.keras"), safe_mode=True, compile=False)

@@ -364,17 +364,17 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
     forecast: the next H steps after the end of the uploaded history; classify/text: a class per sequence/text.
     The schema is checked first: a missing or mistyped column is a clear DataError.
     """
-    from .bundle import load_bundle, read_bundle
+    from .bundle import load_model, read_bundle
     from .io import read_csv
     from .tasks import get_task
     from .tasks.common import check_columns
 
     table = read_csv(data, csv_options, name=name)
-    info = read_bundle(bundle_dir)  # JSON only: a wrong upload fails here, before Keras is even imported
-    task = get_task(info.shape.task)
-    check_columns(table.df, task.required_columns(info.state))
+    b = read_bundle(bundle_dir)  # JSON only: a wrong upload fails here, before Keras is even imported
+    task = get_task(b.shape.task)
+    check_columns(table.df, task.required_columns(b.state))
     quiet_tensorflow()
-    b = load_bundle(bundle_dir)
+    load_model(b)
     batch = 256
 
     def predict_fn(x):

@@ -193,19 +193,19 @@ def test_prediction_schema_errors_name_the_column(tmp_path, monkeypatch):
     df = pd.read_csv(__import__("io").BytesIO(sine_csv()))
     import seqcore.bundle
 
-    real_load = seqcore.bundle.load_bundle
+    real_load = seqcore.bundle.load_model
 
-    def no_model_load(path):
+    def no_model_load(b):
         raise AssertionError("the model was loaded before the uploaded columns were checked")
 
-    monkeypatch.setattr(seqcore.bundle, "load_bundle", no_model_load)  # a wrong upload fails before Keras
+    monkeypatch.setattr(seqcore.bundle, "load_model", no_model_load)  # a wrong upload fails before Keras
     with pytest.raises(DataError, match="'x'"):
         predict_from_bundle(res.bundle_dir, df.drop(columns=["x"]).to_csv(index=False).encode())
     df2 = df.astype({"y": str})
     df2.loc[5, "y"] = "abc"
     with pytest.raises(DataError, match="'y'"):
         predict_from_bundle(res.bundle_dir, df2.to_csv(index=False).encode())
-    monkeypatch.setattr(seqcore.bundle, "load_bundle", real_load)
+    monkeypatch.setattr(seqcore.bundle, "load_model", real_load)
     with pytest.raises(DataError, match="last 12 rows"):
         predict_from_bundle(res.bundle_dir, df.iloc[:5].to_csv(index=False).encode())
 
