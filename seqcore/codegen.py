@@ -1071,7 +1071,7 @@ def _settings(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) -> st
 def _word_vector_settings(m) -> list[str]:
     """The text model's word-vector settings: the choice, the table's folder (an absolute path on the
     machine that generated the script) and the "auto" threshold."""
-    table = "glove-50" if m.word_vectors in ("auto", "none") else m.word_vectors
+    table = wordvec.AUTO_TABLE if m.word_vectors in ("auto", "none") else m.word_vectors
     folder = wordvec.ASSETS / wordvec.TABLES[table][0]
     return [
         _set("WORD_VECTORS", m.word_vectors, "auto | glove-50 | none (learn them from scratch)"),

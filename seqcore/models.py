@@ -54,14 +54,8 @@ def word_vectors(model: ModelSpec, shape: ModelShape) -> tuple[str, int]:
     pretrained table when enough of the training tokens are in it (seqcore/wordvec.py)."""
     from . import wordvec
 
-    choice = model.word_vectors
-    if shape.task != "text" or choice == "none":
-        return "none", model.embedding_dim
-    if choice == "auto":
-        if shape.vector_coverage is None or shape.vector_coverage < wordvec.AUTO_MIN_COVERAGE:
-            return "none", model.embedding_dim
-        choice = "glove-50"
-    return choice, wordvec.dim(choice)
+    name = wordvec.choose(model.word_vectors, shape.vector_coverage) if shape.task == "text" else "none"
+    return (name, wordvec.dim(name)) if name != "none" else ("none", model.embedding_dim)
 
 
 @dataclass

@@ -27,8 +27,9 @@ TABLES = {
     "glove-50": ("glove_6b_50d", "GloVe (English, 100,000 words, 50 numbers a word)"),
 }
 CHOICES = WORD_VECTORS  # "auto", "none", then the table names above
-#: "auto" uses the pretrained table when at least this share of the training tokens are in it
-#: (English text); otherwise the vectors are learned from scratch (other languages, codes, ids).
+#: "auto" uses AUTO_TABLE when at least AUTO_MIN_COVERAGE of the training tokens are in it (English
+#: text); otherwise the vectors are learned from scratch (other languages, codes, ids).
+AUTO_TABLE = "glove-50"
 AUTO_MIN_COVERAGE = 0.6
 
 
@@ -72,17 +73,25 @@ def coverage(name: str, token_counts: dict[str, int]) -> float:
     return sum(n for w, n in token_counts.items() if w in table.index) / total if total else 0.0
 
 
+def choose(choice: str, auto_coverage: float | None) -> str:
+    """``choice`` ("auto" | "none" | a table name) -> the table a model starts from, or "none".
+    ``auto_coverage``: the share of the training tokens that AUTO_TABLE knows (None: not measured)."""
+    if choice not in CHOICES:
+        raise SpecError(f"Unknown word vectors '{choice}'. Choose one of: {', '.join(CHOICES)}.")
+    if choice == "auto":
+        return AUTO_TABLE if auto_coverage is not None and auto_coverage >= AUTO_MIN_COVERAGE else "none"
+    return choice
+
+
 def resolve(choice: str, token_counts: dict[str, int]) -> tuple[str, float | None]:
-    """``choice`` ("auto" | "none" | a table name) -> (table name or "none", coverage of the training tokens)."""
+    """``choice`` ("auto" | "none" | a table name) -> (table name or "none", coverage of the training tokens
+    by the table looked at; None for "none")."""
     if choice not in CHOICES:
         raise SpecError(f"Unknown word vectors '{choice}'. Choose one of: {', '.join(CHOICES)}.")
     if choice == "none":
         return "none", None
-    name = "glove-50" if choice == "auto" else choice
-    cov = coverage(name, token_counts)
-    if choice == "auto" and cov < AUTO_MIN_COVERAGE:
-        return "none", cov
-    return name, cov
+    cov = coverage(AUTO_TABLE if choice == "auto" else choice, token_counts)
+    return choose(choice, cov), cov
 
 
 def init_matrix(name: str, words, seed: int = 0) -> tuple[np.ndarray, int]:
