@@ -43,8 +43,13 @@ class Vocabulary:
 
     @classmethod
     def build(cls, texts, max_vocab: int, max_len: int, lowercase: bool = True) -> "Vocabulary":
-        ranked = sorted(count_tokens(texts, lowercase).items(), key=lambda kv: (-kv[1], kv[0]))
-        # frequency, then alphabetical: deterministic
+        return cls.from_counts(count_tokens(texts, lowercase), max_vocab, max_len, lowercase)
+
+    @classmethod
+    def from_counts(cls, counts: dict, max_vocab: int, max_len: int, lowercase: bool = True) -> "Vocabulary":
+        """The ``max_vocab - 2`` most frequent tokens of ``counts`` (from :func:`count_tokens` with the same
+        ``lowercase``): frequency, then alphabetical, so the order is deterministic."""
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         words = [w for w, _ in ranked[: max(0, max_vocab - 2)]]
         return cls(words=words, lowercase=lowercase, max_len=max_len)
 

@@ -67,8 +67,9 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     notes += split_notes
     tr, va, small_note = train_on_small_validation(tr, va)
     notes += small_note
-    vocab = Vocabulary.build([texts[i] for i in tr], spec.max_vocab, spec.max_len, spec.lowercase)
-    vector_coverage = round(wordvec.coverage("glove-50", count_tokens([texts[i] for i in tr], spec.lowercase)), 4)
+    counts = count_tokens([texts[i] for i in tr], spec.lowercase)   # training texts only
+    vocab = Vocabulary.from_counts(counts, spec.max_vocab, spec.max_len, spec.lowercase)
+    vector_coverage = round(wordvec.coverage(wordvec.AUTO_TABLE, counts), 4)
     x = vocab.encode(texts)
     n_tokens = np.array([len(t.split()) for t in texts])
     if (n_tokens[tr] > spec.max_len).mean() > 0.1:
