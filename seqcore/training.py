@@ -437,6 +437,12 @@ def fit(
             if spec.patience and state.wait >= spec.patience and not flags["stopped"]:
                 flags["early"] = True
                 self.model.stop_training = True
+            # The epoch's point is recorded before its checkpoint: a process killed in between leaves the store
+            # one epoch ahead of the checkpoint (a resume trims it and redoes that epoch), never a gap.
+            if on_progress is not None:
+                on_progress(Progress(kind="epoch", epoch=epoch + 1, epochs=epochs, batch=n_batches, batches=n_batches,
+                                     seen=self.seen, elapsed=point["elapsed"], loss=loss, val_loss=point["val_loss"],
+                                     metrics=extra, lr=point["lr"]))
             if checkpoint_dir is not None:
                 ck = Path(checkpoint_dir)
                 ck.mkdir(parents=True, exist_ok=True)
@@ -447,10 +453,6 @@ def fit(
                     "epoch": epoch + 1, "history": state.history, "best": None if math.isinf(state.best) else state.best,
                     "best_tie": None if math.isinf(state.best_tie) else state.best_tie,
                     "best_epoch": state.best_epoch, "wait": state.wait, "monitor": monitor}))
-            if on_progress is not None:
-                on_progress(Progress(kind="epoch", epoch=epoch + 1, epochs=epochs, batch=n_batches, batches=n_batches,
-                                     seen=self.seen, elapsed=point["elapsed"], loss=loss, val_loss=point["val_loss"],
-                                     metrics=extra, lr=point["lr"]))
 
     callbacks: list = []
     if spec.lr_schedule == "plateau":

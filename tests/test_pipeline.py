@@ -305,3 +305,20 @@ def test_prewarm_stops_when_interrupted_and_refuses_what_the_run_would(tmp_path)
     assert pl.prepared_key(data, forecast_spec()) == pl.prepared_key(data, forecast_spec())
     assert pl.prepared_key(data, forecast_spec()) != pl.prepared_key(data, forecast_spec(window=10))
     assert pl.prepared_key(data, forecast_spec()) != pl.prepared_key(data + b"\n", forecast_spec())
+
+
+def test_epoch_point_is_recorded_before_its_checkpoint(tmp_path):
+    """A process killed between the two leaves the store ahead of the checkpoint (redone on resume), never a gap."""
+    import json
+
+    ck = tmp_path / "ck"
+    seen = []
+
+    def on_progress(p):
+        if p.kind == "epoch":
+            state = ck / "checkpoint.json"
+            seen.append((p.epoch, json.loads(state.read_text())["epoch"] if state.exists() else 0))
+
+    spec = forecast_spec().replace(train=TrainSpec(epochs=3, patience=0, batch_size=16))
+    run_training(sine_csv(), spec, tmp_path / "a", on_progress=on_progress, checkpoint_dir=ck)
+    assert seen == [(1, 0), (2, 1), (3, 2)]
