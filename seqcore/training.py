@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -281,13 +281,22 @@ def _selects_by_accuracy(model, has_val: bool) -> bool:
     return selection_metric(task, has_val) == "val_accuracy"
 
 
-def _score(logs: dict, monitor: str) -> tuple[float | None, float]:
-    """(value, tie-break), both lower-is-better, of one epoch's logs for ``monitor``."""
+def epoch_score(logs: Mapping, monitor: str) -> tuple[float | None, float]:
+    """(value, tie-break), both lower-is-better, of one epoch's logs for ``monitor`` (value None: not
+    measured). The one rule for which epoch a run keeps: the trainer, the live chart's star
+    (:func:`seqcore.viz.best_epoch`) and the Train page's best-epoch card all rank epochs with it."""
     if monitor == "val_accuracy":
         acc = _clean(logs.get("val_accuracy"))
         tie = _clean(logs.get("val_loss"))
         return (None if acc is None else -acc), (math.inf if tie is None else tie)
     return _clean(logs.get(monitor)), math.inf
+
+
+def improves(score: tuple[float | None, float], best: tuple[float, float]) -> bool:
+    """Whether an epoch with ``score`` (from :func:`epoch_score`) beats the ``best`` (value, tie) so far;
+    on a full tie the earlier epoch stays."""
+    value, tie = score
+    return value is not None and (value < best[0] - 1e-12 or (value <= best[0] + 1e-12 and tie < best[1] - 1e-12))
 
 
 def _lr(model) -> float | None:
@@ -420,9 +429,8 @@ def fit(
                      "lr": self.lr, "elapsed": round(elapsed_before + time.perf_counter() - t0, 4)}
             extra = {k: _clean(v) for k, v in logs.items() if k not in ("loss", "val_loss", "learning_rate")}
             point["metrics"] = extra
-            value, tie = _score(logs, monitor)
-            if value is not None and (value < state.best - 1e-12
-                                      or (value <= state.best + 1e-12 and tie < state.best_tie - 1e-12)):
+            value, tie = score = epoch_score(logs, monitor)
+            if improves(score, (state.best, state.best_tie)):
                 state.best, state.best_tie, state.best_epoch, state.wait = value, tie, epoch + 1, 0
                 best_weights["w"] = self.model.get_weights()
                 if checkpoint_dir is not None:

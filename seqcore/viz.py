@@ -249,21 +249,24 @@ def best_epoch(points) -> tuple[int, float, str] | None:
     (value: that epoch's validation loss, key "val_accuracy"); else the lowest validation loss (key
     "val_loss"), else the lowest training loss ("loss"). None before the first epoch ends.
     ``points``: as for :func:`loss_figure`."""
+    from .training import epoch_score, improves   # light: training imports Keras only inside fit
+
     cols = _columns(points)
     rows = _epoch_rows(cols)
-    acc, vl = cols.val_accuracy[rows], cols.val_loss[rows]
-    ok = np.isfinite(acc)
-    if ok.any():
-        ep = np.trunc(cols.epoch[rows])
-        tie = np.where(np.isfinite(vl), vl, np.inf)
-        best = max(np.flatnonzero(ok), key=lambda i: (acc[i], -tie[i], -ep[i]))
-        return int(ep[best]), float(vl[best] if np.isfinite(vl[best]) else cols.loss[rows][best]), "val_accuracy"
-    for key in ("val_loss", "loss"):
-        x, y = _epoch_series(cols, rows, key)
-        if len(y):
-            i = int(np.argmin(y))
-            return int(x[i]), float(y[i]), key
-    return None
+    series = {"epoch": np.trunc(cols.epoch[rows]), "loss": cols.loss[rows], "val_loss": cols.val_loss[rows],
+              "val_accuracy": cols.val_accuracy[rows]}
+    monitor = next((k for k in ("val_accuracy", "val_loss", "loss") if np.isfinite(series[k]).any()), None)
+    if monitor is None:
+        return None
+    best, at = (math.inf, math.inf), None
+    for i in np.argsort(series["epoch"], kind="stable"):
+        score = epoch_score({k: v[i] for k, v in series.items()}, monitor)
+        if improves(score, best):
+            best, at = (score[0], score[1]), i
+    if monitor != "val_accuracy":
+        return int(series["epoch"][at]), float(best[0]), monitor
+    shown = series["val_loss"][at] if np.isfinite(series["val_loss"][at]) else series["loss"][at]
+    return int(series["epoch"][at]), float(shown), monitor
 
 
 # ----------------------------------------------------------------------------- training curves

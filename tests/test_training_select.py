@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from seqcore.config import TrainSpec
-from seqcore.training import _score, _selects_by_accuracy
+from seqcore.training import _selects_by_accuracy, epoch_score, improves
 from seqcore.windows import ArraySource
 
 
@@ -22,12 +22,14 @@ def test_classification_with_validation_selects_by_accuracy():
 
 
 def test_score_is_lower_is_better_with_the_loss_breaking_ties():
-    a = _score({"val_accuracy": 0.80, "val_loss": 0.9}, "val_accuracy")
-    b = _score({"val_accuracy": 0.80, "val_loss": 0.5}, "val_accuracy")
-    c = _score({"val_accuracy": 0.75, "val_loss": 0.1}, "val_accuracy")
+    a = epoch_score({"val_accuracy": 0.80, "val_loss": 0.9}, "val_accuracy")
+    b = epoch_score({"val_accuracy": 0.80, "val_loss": 0.5}, "val_accuracy")
+    c = epoch_score({"val_accuracy": 0.75, "val_loss": 0.1}, "val_accuracy")
     assert a == (-0.80, 0.9) and b < a and a < c          # more accurate wins; same accuracy: lower loss
-    assert _score({"val_loss": 0.3}, "val_loss") == (0.3, math.inf)
-    assert _score({"val_accuracy": float("nan")}, "val_accuracy")[0] is None
+    assert epoch_score({"val_loss": 0.3}, "val_loss") == (0.3, math.inf)
+    assert epoch_score({"val_accuracy": float("nan")}, "val_accuracy")[0] is None
+    assert improves(b, a) and not improves(a, b) and not improves(a, a)   # a full tie keeps the earlier epoch
+    assert not improves((None, math.inf), (math.inf, math.inf))           # an unmeasured epoch never wins
 
 
 def test_fit_keeps_the_most_accurate_epoch_and_marks_it():
