@@ -4,7 +4,8 @@
 command returns an exit code (0 ok, 2 user error with one line on stderr).
 ``python -m seqcore.cli_runs ...`` runs the same commands on their own (this is
 what :func:`seqcore.runner.ensure_supervisor` starts, so the supervisor does not
-depend on the rest of the CLI).
+depend on the rest of the CLI). The small helpers here (:func:`_guard`, :func:`_action`,
+:func:`_print_json`, :func:`run_cli` ...) serve :mod:`seqcore.cli_sweep` too.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def _fmt_num(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _print_json(obj: Any) -> int:
+    """``--json`` output: ``obj`` as indented JSON on stdout. Returns the exit code (0)."""
+    json.dump(obj, sys.stdout, indent=1, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
 def _main_metric(summary: dict | None) -> str:
     test = (summary or {}).get("test")
     if not isinstance(test, dict):
@@ -72,10 +80,7 @@ def cmd_list(args) -> int:
     store = _store(args)
     runs = store.list_runs(kind=None if args.all else "train")
     if args.json:
-        out = [r.to_dict() | {"duration": r.duration} for r in runs]
-        json.dump(out, sys.stdout, indent=1, default=str)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json([r.to_dict() | {"duration": r.duration} for r in runs])
     if not runs:
         print(f"no runs yet in {store.home} (start one with: python -m seqcore train CSV --task ... --detach)")
         return 0
@@ -104,9 +109,7 @@ def cmd_show(args) -> int:
     store = _store(args)
     d = run_details(store, args.id)
     if args.json:
-        json.dump(d, sys.stdout, indent=1, default=str)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json(d)
     print(f"run {d['id']}  {d['name']}")
     print(f"  kind: {d['kind']}   task: {d['task']}   status: {d['status']}   attempt: {d['attempt']}")
     print(f"  created: {_fmt_time(d['created'])}   started: {_fmt_time(d['started'])}   "
@@ -207,47 +210,41 @@ def _home_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", help="data folder (default: $SEQSTUDIO_HOME or ~/.seqstudio)")
 
 
+def _action(subparsers, name: str, func, help: str, *, takes_id: bool = False,
+            with_json: bool = False) -> argparse.ArgumentParser:
+    """Register the command ``name`` (running ``func``) with an ``id`` argument (``takes_id``), a ``--json``
+    flag (``with_json``) and ``--home``; returns its parser, for the command's own flags."""
+    p = subparsers.add_parser(name, help=help)
+    if takes_id:
+        p.add_argument("id")
+    if with_json:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+    _home_flag(p)
+    p.set_defaults(func=func)
+    return p
+
+
 def add_commands(subparsers) -> None:
     """Register ``runs`` (list, show, stop, delete, resume) and ``worker`` on ``subparsers``."""
     runs = subparsers.add_parser("runs", help="list, inspect, stop, delete or resume background runs")
     rsub = runs.add_subparsers(dest="runs_command", metavar="ACTION")
     rsub.required = True
 
-    p = rsub.add_parser("list", help="all runs, newest first")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = _action(rsub, "list", cmd_list, "all runs, newest first", with_json=True)
     p.add_argument("--all", action="store_true", help="include prediction jobs")
-    _home_flag(p)
-    p.set_defaults(func=cmd_list)
-
-    p = rsub.add_parser("show", help="status, spec, metrics, history size and artifact paths of a run")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    _home_flag(p)
-    p.set_defaults(func=cmd_show)
-
-    p = rsub.add_parser("stop", help="stop a run after its current batch (it keeps its best weights)")
-    p.add_argument("id")
-    _home_flag(p)
-    p.set_defaults(func=cmd_stop)
-
-    p = rsub.add_parser("delete", help="delete a run and its artifacts")
-    p.add_argument("id")
-    _home_flag(p)
-    p.set_defaults(func=cmd_delete)
-
-    p = rsub.add_parser("resume", help="continue an interrupted, failed or stopped run from its last checkpoint")
-    p.add_argument("id")
+    _action(rsub, "show", cmd_show, "status, spec, metrics, history size and artifact paths of a run",
+            takes_id=True, with_json=True)
+    _action(rsub, "stop", cmd_stop, "stop a run after its current batch (it keeps its best weights)", takes_id=True)
+    _action(rsub, "delete", cmd_delete, "delete a run and its artifacts", takes_id=True)
+    p = _action(rsub, "resume", cmd_resume, "continue an interrupted, failed or stopped run from its last checkpoint",
+                takes_id=True)
     p.add_argument("--no-start", action="store_true", help="only queue it; do not start a worker")
-    _home_flag(p)
-    p.set_defaults(func=cmd_resume)
 
-    p = subparsers.add_parser("worker", help="run the background worker supervisor in the foreground")
+    p = _action(subparsers, "worker", cmd_worker, "run the background worker supervisor in the foreground")
     p.add_argument("--max-workers", type=int, help="training runs at a time (default $SEQSTUDIO_MAX_WORKERS or 1)")
     p.add_argument("--no-warm", action="store_true", help="do not keep a process with TensorFlow loaded waiting")
     p.add_argument("--stop-grace", type=float, help="seconds a run may take to stop before it is killed (30)")
     p.add_argument("--idle-exit", type=float, help="exit after this many idle seconds (default: never)")
-    _home_flag(p)
-    p.set_defaults(func=cmd_worker)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -255,14 +252,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER, f"error: {message}\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m seqcore.cli_runs runs ...|worker ...``."""
-    ap = _Parser(prog="python -m seqcore.cli_runs")
+def run_cli(prog: str, register, argv: list[str] | None = None) -> int:
+    """Parse ``argv`` with a one-line-error parser named ``prog`` whose commands ``register(subparsers)``
+    adds, and run the chosen command. Returns its exit code."""
+    ap = _Parser(prog=prog)
     sub = ap.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     sub.required = True
-    add_commands(sub)
+    register(sub)
     args = ap.parse_args(argv)
     return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m seqcore.cli_runs runs ...|worker ...``."""
+    return run_cli("python -m seqcore.cli_runs", add_commands, argv)
 
 
 if __name__ == "__main__":

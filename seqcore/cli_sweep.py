@@ -10,38 +10,12 @@ Bad flags print one line on stderr and exit 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-from .errors import SpecError, UserError
-
-EXIT_USER = 2
-
-
-def _store(args):
-    from .store import RunStore
-
-    return RunStore(getattr(args, "home", None))
-
-
-def _guard(fn):
-    """Turn a UserError into one line on stderr and exit code 2."""
-    def run(args) -> int:
-        try:
-            return int(fn(args) or 0)
-        except UserError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_USER
-    run.__name__, run.__doc__ = fn.__name__, fn.__doc__
-    return run
-
-
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+from .cli_runs import _action, _fmt_num as _fmt, _guard, _home_flag, _print_json, _store, run_cli
+from .errors import SpecError
 
 
 def sweep_config_from_args(args):
@@ -136,9 +110,7 @@ def cmd_list(args) -> int:
     store = _store(args)
     sweeps = list_sweeps(store)
     if args.json:
-        json.dump([s.to_dict() for s in sweeps], sys.stdout, indent=1, default=str)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json([s.to_dict() for s in sweeps])
     if not sweeps:
         print(f"no sweeps yet in {store.home} (start one with: python -m seqcore sweep CSV --task ... --vary ...)")
         return 0
@@ -159,9 +131,7 @@ def cmd_show(args) -> int:
     sw = get_sweep(store, args.id)
     trials = sweep_trials(store, sw)
     if args.json:
-        json.dump(sw.to_dict() | {"trials": [t.to_dict() for t in trials]}, sys.stdout, indent=1, default=str)
-        sys.stdout.write("\n")
-        return 0
+        return _print_json(sw.to_dict() | {"trials": [t.to_dict() for t in trials]})
     cfg = sw.cfg
     print(f"sweep {sw.id}  {sw.name}")
     print(f"  status: {sw.status}   method: {cfg.method}   trials: {sw.n_trials}/{cfg.budget()}   "
@@ -207,10 +177,6 @@ def cmd_driver(args) -> int:
 
 # --------------------------------------------------------------------------- registration
 
-def _home_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--home", help="data folder (default: $SEQSTUDIO_HOME or ~/.seqstudio)")
-
-
 def _add_sweep_flags(p: argparse.ArgumentParser) -> None:
     from .sweeps import METHODS, METRICS
 
@@ -248,43 +214,18 @@ def add_sweeps_commands(subparsers) -> None:
     sweeps = subparsers.add_parser("sweeps", help="list, show, stop or delete sweeps")
     ssub = sweeps.add_subparsers(dest="sweeps_command", metavar="ACTION")
     ssub.required = True
-    q = ssub.add_parser("list", help="all sweeps, newest first")
-    q.add_argument("--json", action="store_true")
-    _home_flag(q)
-    q.set_defaults(func=cmd_list)
-    q = ssub.add_parser("show", help="a sweep's trials and its best one")
-    q.add_argument("id")
-    q.add_argument("--json", action="store_true")
-    _home_flag(q)
-    q.set_defaults(func=cmd_show)
-    q = ssub.add_parser("stop", help="stop a whole sweep")
-    q.add_argument("id")
-    _home_flag(q)
-    q.set_defaults(func=cmd_stop)
-    q = ssub.add_parser("delete", help="delete a sweep (its trial runs stay unless --runs)")
-    q.add_argument("id")
+    _action(ssub, "list", cmd_list, "all sweeps, newest first", with_json=True)
+    _action(ssub, "show", cmd_show, "a sweep's trials and its best one", takes_id=True, with_json=True)
+    _action(ssub, "stop", cmd_stop, "stop a whole sweep", takes_id=True)
+    q = _action(ssub, "delete", cmd_delete, "delete a sweep (its trial runs stay unless --runs)", takes_id=True)
     q.add_argument("--runs", action="store_true", help="delete its trial runs too")
-    _home_flag(q)
-    q.set_defaults(func=cmd_delete)
-    q = ssub.add_parser("driver", help="move running sweeps forward in the foreground")
+    q = _action(ssub, "driver", cmd_driver, "move running sweeps forward in the foreground")
     q.add_argument("--idle-exit", type=float, help="exit after this many seconds without a running sweep (15; 0 = never)")
-    _home_flag(q)
-    q.set_defaults(func=cmd_driver)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2
-        self.exit(EXIT_USER, f"error: {message}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m seqcore.cli_sweep sweeps ...`` (the driver process runs this way; no ``sweep`` here)."""
-    ap = _Parser(prog="python -m seqcore.cli_sweep")
-    sub = ap.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    sub.required = True
-    add_sweeps_commands(sub)
-    args = ap.parse_args(argv)
-    return args.func(args)
+    return run_cli("python -m seqcore.cli_sweep", add_sweeps_commands, argv)
 
 
 if __name__ == "__main__":

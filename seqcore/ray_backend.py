@@ -31,14 +31,11 @@ How a run travels::
 from __future__ import annotations
 
 import argparse
-import fcntl
 import importlib.util
 import io
-import json
 import math
 import os
 import shutil
-import signal
 import socket
 import sys
 import tempfile
@@ -51,22 +48,20 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import BundleError, SpecError, UserError
+from .procs import resolve_home
 from .progress import Progress
 from .runner import (
-    LOCK_NAME,
     SHUTDOWN_MESSAGE,
-    STATUS_NAME,
     STOP_GRACE_S,
     Backend,
+    SupervisorBase,
     cpu_cores,
     ensure_supervisor,
-    mark_orphans,
     pid_alive,
     process_create_time,
-    supervisor_pid,
     supervisor_status,
 )
-from .store import DatasetInfo, RunRecord, RunStore, atomic_write_bytes, atomic_write_text, default_home
+from .store import DatasetInfo, RunRecord, atomic_write_bytes
 
 RAY_HINT = ("Install it with `pip install -r requirements-ray.txt`, or unset SEQSTUDIO_RUNNER to train with "
             "local worker processes.")
@@ -418,7 +413,7 @@ class _RayJob:
 
 
 @dataclass
-class RaySupervisor:
+class RaySupervisor(SupervisorBase):
     """Hands the queued jobs of the store at ``home`` to a Ray cluster until told to stop.
 
     Holds the same lock as the local :class:`~seqcore.runner.Supervisor`, so exactly one executor serves
@@ -441,62 +436,24 @@ class RaySupervisor:
     _data_refs: dict = field(default_factory=dict, init=False, repr=False)
     _status_cache: str = field(default="", init=False, repr=False)
 
+    log_name = "ray supervisor"
+
     def __post_init__(self) -> None:
-        self.home = (Path(self.home).expanduser() if self.home is not None else default_home()).resolve()
+        self.home = resolve_home(self.home)
         self.max_runs = self.max_runs or self.options.max_runs
 
-    # ---- public
-    def stop(self) -> None:
-        self._stopping.set()
-
-    def run_forever(self) -> None:
-        """Serve the queue until :meth:`stop`, SIGTERM/SIGINT or ``idle_exit``; running jobs end
-        ``interrupted`` on the way out."""
-        self.store = RunStore(self.home)
-        self._acquire_lock()
+    # ---- the loop's hooks (the loop, the lock and the status file: SupervisorBase)
+    def _start(self) -> None:
         self.create_time = process_create_time(os.getpid())
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: self.stop())
-        try:
-            self._write_status(force=True, connected=False)
-            self._recover()
-            self._connect()
-            idle_since = last_refresh = time.monotonic()
-            while not self._stopping.is_set():
-                if time.monotonic() - last_refresh > 2.0:
-                    last_refresh = time.monotonic()
-                    if not self._lock_is_ours():
-                        self._log("the supervisor lock was removed (data folder deleted?): exiting")
-                        break
-                    self._refresh_cluster()
-                self._tick()
-                if self._jobs or self._watched or self.store.queued_count():
-                    idle_since = time.monotonic()
-                elif self.idle_exit is not None and time.monotonic() - idle_since >= self.idle_exit:
-                    self._log(f"idle for {self.idle_exit:g} s: exiting")
-                    break
-                self._write_status()
-                self._stopping.wait(self.poll_interval)
-        finally:
-            self._shutdown()
+        self._write_status(force=True, connected=False)
+        self._recover()
+        self._connect()
 
-    # ---- lock and status (the same protocol as the local supervisor)
-    def _acquire_lock(self) -> None:
-        fd = os.open(self.home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise UserError(f"A worker supervisor (pid {supervisor_pid(self.home)}) already serves {self.home}.",
-                            hint="Only one runs per data folder; stop it first or use another SEQSTUDIO_HOME.")
-        self._lock_fd = fd
+    def _every_few_seconds(self) -> None:
+        self._refresh_cluster()
 
-    def _lock_is_ours(self) -> bool:
-        try:
-            return os.stat(self.home / LOCK_NAME).st_ino == os.fstat(self._lock_fd).st_ino
-        except (OSError, TypeError):
-            return False
+    def _busy(self) -> bool:
+        return bool(self._jobs or self._watched or self.store.queued_count())
 
     def slots(self) -> int:
         """Training runs at once: what the cluster fits with each run's CPUs and GPUs (at least 1)."""
@@ -525,24 +482,12 @@ class RaySupervisor:
                 "hosts": {rid: j.host for rid, j in self._jobs.items() if j.host},
             },
         }
-        text = json.dumps(state, sort_keys=True, default=str)
-        if force or text != self._status_cache:
-            self._status_cache = text
-            try:
-                atomic_write_text(self.home / STATUS_NAME,
-                                  json.dumps(state | {"updated": time.time()}, indent=1, default=str))
-            except OSError as e:
-                self._log(f"cannot write {STATUS_NAME}: {e}")
+        self._publish_status(state, force=force)
 
     # ---- start / stop
-    def _recover(self) -> None:
-        """Runs marked running: watch those whose process lives (a local worker from before), mark the
-        others interrupted."""
-        for rec in self.store.running_jobs():
-            if pid_alive(rec.worker_pid, rec.worker_started):
-                self._watched[rec.id] = (rec.worker_pid, rec.worker_started)
-        for run_id in mark_orphans(self.store):
-            self._log(f"run {run_id}: worker gone, marked interrupted")
+    def _adopt(self, rec: RunRecord) -> None:
+        """Watch a run whose process lives (a local worker from before) until it ends."""
+        self._watched[rec.id] = (rec.worker_pid, rec.worker_started)
 
     def _connect(self) -> None:
         import ray
@@ -617,11 +562,7 @@ class RaySupervisor:
         except Exception as e:  # noqa: BLE001
             self._log(f"ray.shutdown failed: {e}")
         self._write_status(force=True, alive=False, connected=False)
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
-        self._log("supervisor stopped")
+        self._release()
 
     # ---- the loop
     def _tick(self) -> None:
@@ -824,10 +765,6 @@ class RaySupervisor:
         else:
             self._data_refs[dataset_id] = self._data_refs.pop(dataset_id)   # most recently used last
         return self._data_refs[dataset_id]
-
-    def _log(self, msg: str) -> None:
-        print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] ray supervisor {os.getpid()}: {msg}", file=sys.stderr,
-              flush=True)
 
 
 def backend_status(home: Path | str | None = None) -> dict:

@@ -22,13 +22,11 @@ process per data folder (:func:`ensure_supervisor`), which
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -39,14 +37,22 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunSpec
-from .errors import SpecError, TrainingFailed, UserError
+from .errors import SpecError, UserError
+from .procs import (
+    Daemon,
+    install_stop_handlers,
+    lock_is_ours,
+    log_line,
+    release_lock,
+    resolve_home,
+    try_lock,
+)
 from .store import (
     FINAL_STATUSES,
     RESUMABLE_STATUSES,
     RunRecord,
     RunStore,
     atomic_write_text,
-    default_home,
 )
 
 STOP_GRACE_S = 30.0
@@ -54,6 +60,7 @@ WARM_RESPAWN_DELAY_S = 3.0   # after a hand-off, wait this long before starting 
 LOCK_NAME = "supervisor.lock"
 STATUS_NAME = "supervisor.json"
 START_LOCK_NAME = "supervisor.start.lock"
+SUPERVISOR_LOG = "supervisor.log"
 HINT_NAME = "prepare_hint.json"
 PREWARM_ENV = "SEQSTUDIO_PREWARM"   # "off" (or 0/no/false): no prepare hints, no compiling ahead
 HINT_SETTLE_S = 0.5      # a hint is handed out once it is this old (quick successive edits: only the last)
@@ -265,7 +272,7 @@ def read_prepare_hint(home: Path | str | None = None) -> dict | None:
     """The current prepare hint of ``home`` (a dict with key, spec, dataset_id, test_dataset_id,
     csv_options, time), or None when there is none or it cannot be read."""
     try:
-        hint = json.loads((_home(home) / HINT_NAME).read_text())
+        hint = json.loads((resolve_home(home) / HINT_NAME).read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(hint, dict) or not isinstance(hint.get("key"), str) or not isinstance(hint.get("spec"), dict) \
@@ -328,42 +335,24 @@ def recover_orphans(store: RunStore) -> list[str]:
 
 # --------------------------------------------------------------------------- the supervisor process
 
-def _home(home: Path | str | None) -> Path:
-    return (Path(home).expanduser() if home is not None else default_home()).resolve()
+#: The supervisor of a data folder, whichever backend runs it (see :mod:`seqcore.procs`).
+SUPERVISOR = Daemon("background worker", LOCK_NAME, STATUS_NAME, START_LOCK_NAME, SUPERVISOR_LOG,
+                    reaper="reap-supervisor")
 
 
 def supervisor_pid(home: Path | str | None = None) -> int | None:
     """The pid of the supervisor serving ``home``, or None when none is alive.
 
     The truth is an exclusive ``flock`` the supervisor holds on ``<home>/supervisor.lock``
-    for its whole life (released by the kernel when it dies, whatever the cause).
+    for its whole life (released by the kernel when it dies, whatever the cause); -1 while it
+    is held but the supervisor has not written its pid yet.
     """
-    home = _home(home)
-    lock = home / LOCK_NAME
-    if not lock.exists():
-        return None
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pass
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        for _ in range(50):  # held: the pid is written right after the lock is taken
-            try:
-                return int(json.loads((home / STATUS_NAME).read_text())["pid"])
-            except (OSError, ValueError, KeyError, TypeError):
-                time.sleep(0.02)
-        return -1
-    finally:
-        os.close(fd)
+    return SUPERVISOR.pid(resolve_home(home))
 
 
 def supervisor_status(home: Path | str | None = None) -> dict:
     """What the app shows about the local workers: alive, pid, max_workers, threads, warm state, jobs."""
-    home = _home(home)
+    home = resolve_home(home)
     pid = supervisor_pid(home)
     info: dict = {}
     if pid is not None:
@@ -389,19 +378,14 @@ def ensure_supervisor(home: Path | str | None = None, *, max_workers: int | None
     with nothing to do before the supervisor exits) to ``$SEQSTUDIO_WORKER_IDLE_EXIT`` or
     never. Test suites set that variable so no supervisor outlives them for long.
     """
-    home = _home(home)
+    home = resolve_home(home)
     if idle_exit is None and os.environ.get("SEQSTUDIO_WORKER_IDLE_EXIT", "").strip():
         try:
             idle_exit = float(os.environ["SEQSTUDIO_WORKER_IDLE_EXIT"])
         except ValueError:
             idle_exit = None
-    home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(home / START_LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        pid = supervisor_pid(home)
-        if pid is not None:
-            return pid
+
+    def command() -> list[str]:
         cmd = [sys.executable, "-m", get_backend().worker_module, "worker", "--home", str(home)]
         if max_workers is not None:
             cmd += ["--max-workers", str(int(max_workers))]
@@ -411,46 +395,132 @@ def ensure_supervisor(home: Path | str | None = None, *, max_workers: int | None
             cmd += ["--stop-grace", str(float(stop_grace))]
         if idle_exit is not None:
             cmd += ["--idle-exit", str(float(idle_exit))]
-        env = dict(os.environ, SEQSTUDIO_HOME=str(home))
-        pkg_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        with open(home / "supervisor.log", "ab") as log:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                    cwd=str(home), start_new_session=True, close_fds=True)
-        threading.Thread(target=proc.wait, name="reap-supervisor", daemon=True).start()  # no zombie
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid = supervisor_pid(home)
-            if pid is not None and pid > 0:
-                return pid
-            if proc.poll() is not None:
-                raise TrainingFailed(f"The background worker could not be started (exit code {proc.returncode}).",
-                                     hint=f"The details are in {home / 'supervisor.log'}.")
-            time.sleep(0.05)
-        raise TrainingFailed(f"The background worker did not start within {timeout:g} seconds.",
-                             hint=f"The details are in {home / 'supervisor.log'}.")
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        return cmd
+
+    return SUPERVISOR.start(home, command, timeout=timeout)
 
 
 def stop_supervisor(home: Path | str | None = None, *, timeout: float = 20.0) -> bool:
     """Ask the supervisor of ``home`` to shut down (SIGTERM). Its running jobs end ``interrupted``.
     Returns True when none is alive afterwards."""
-    pid = supervisor_pid(home)
-    if pid is None:
-        return True
-    if pid > 0:
+    return SUPERVISOR.stop(resolve_home(home), timeout=timeout)
+
+
+class SupervisorBase(ABC):
+    """What every supervisor (the local :class:`Supervisor`, the Ray backend's ``RaySupervisor``) shares:
+    the supervisor lock of its data folder (one executor per folder, whatever the backend), the serve
+    loop, recovery of the runs left running, the status file and the log.
+
+    A subclass is a dataclass with the fields ``home`` (a resolved Path), ``idle_exit``, ``poll_interval``,
+    ``_stopping`` (a threading.Event), ``_lock_fd`` (None) and ``_status_cache`` (""), and implements the
+    abstract hooks the loop calls.
+    """
+
+    log_name = "supervisor"           # how its log lines name it
+
+    # ---- public
+    def stop(self) -> None:
+        """Ask :meth:`run_forever` to return (from another thread or a signal handler)."""
+        self._stopping.set()
+
+    def run_forever(self) -> None:
+        """Serve the queue until :meth:`stop`, SIGTERM/SIGINT or ``idle_exit``.
+
+        Raises :class:`UserError` when another supervisor already serves this home.
+        On the way out, jobs still running are ended and marked ``interrupted``.
+        """
+        self.store = RunStore(self.home)
+        self._acquire_lock()
+        install_stop_handlers(self.stop)
         try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if supervisor_pid(home) is None:
-            return True
-        time.sleep(0.05)
-    return False
+            self._start()
+            idle_since = last_check = time.monotonic()
+            while not self._stopping.is_set():
+                if time.monotonic() - last_check > 2.0:
+                    last_check = time.monotonic()
+                    if not self._lock_is_ours():
+                        self._log(f"{self.home / LOCK_NAME} was removed (data folder deleted?): exiting")
+                        break
+                    self._every_few_seconds()
+                self._tick()
+                if self._busy():
+                    idle_since = time.monotonic()
+                elif self.idle_exit is not None and time.monotonic() - idle_since >= self.idle_exit:
+                    self._log(f"idle for {self.idle_exit:g} s: exiting")
+                    break
+                self._write_status()
+                self._stopping.wait(self.poll_interval)
+        finally:
+            self._shutdown()
+
+    # ---- hooks of the loop
+    @abstractmethod
+    def _start(self) -> None:
+        """Once the lock is held: write the first status, :meth:`_recover`, connect to what runs jobs."""
+
+    def _every_few_seconds(self) -> None:
+        """Called every 2 s or so (nothing by default)."""
+
+    @abstractmethod
+    def _tick(self) -> None:
+        """One pass over the queue: collect ended jobs, enforce stops, start queued jobs."""
+
+    @abstractmethod
+    def _busy(self) -> bool:
+        """True while something runs or waits (it keeps ``idle_exit`` from counting)."""
+
+    @abstractmethod
+    def _write_status(self, *, force: bool = False, alive: bool = True) -> None:
+        """Publish the state for the app (:meth:`_publish_status`)."""
+
+    @abstractmethod
+    def _shutdown(self) -> None:
+        """End the running jobs (marked ``interrupted``), then :meth:`_release`."""
+
+    @abstractmethod
+    def _adopt(self, rec: RunRecord) -> None:
+        """Watch a job left running by an earlier executor whose worker process still lives."""
+
+    # ---- lock, recovery, status, log
+    def _acquire_lock(self) -> None:
+        fd = try_lock(self.home / LOCK_NAME)
+        if fd is None:
+            raise UserError(f"A worker supervisor (pid {supervisor_pid(self.home)}) already serves {self.home}.",
+                            hint="Only one runs per data folder; stop it first or use another SEQSTUDIO_HOME.")
+        self._lock_fd = fd
+
+    def _lock_is_ours(self) -> bool:
+        """False when the lock file was deleted or replaced (e.g. the data folder was removed)."""
+        return lock_is_ours(self.home / LOCK_NAME, self._lock_fd)
+
+    def _release(self) -> None:
+        """The end of :meth:`_shutdown`: give the lock back."""
+        if self._lock_fd is not None:
+            release_lock(self._lock_fd)
+            self._lock_fd = None
+        self._log("supervisor stopped")
+
+    def _recover(self) -> None:
+        """Runs marked running: adopt those whose worker lives, mark the others interrupted."""
+        for rec in self.store.running_jobs():
+            if pid_alive(rec.worker_pid, rec.worker_started):
+                self._adopt(rec)
+        for run_id in mark_orphans(self.store):
+            self._log(f"run {run_id}: worker gone, marked interrupted")
+
+    def _publish_status(self, state: dict, *, force: bool = False) -> None:
+        """Write ``state`` (plus ``updated``) to ``<home>/supervisor.json`` when it changed or ``force``."""
+        text = json.dumps(state, sort_keys=True, default=str)
+        if force or text != self._status_cache:
+            self._status_cache = text
+            try:
+                atomic_write_text(self.home / STATUS_NAME,
+                                  json.dumps(state | {"updated": time.time()}, indent=1, default=str))
+            except OSError as e:
+                self._log(f"cannot write {STATUS_NAME}: {e}")
+
+    def _log(self, msg: str) -> None:
+        log_line(self.log_name, msg)
 
 
 @dataclass
@@ -483,7 +553,7 @@ class _Adopted:
 
 
 @dataclass
-class Supervisor:
+class Supervisor(SupervisorBase):
     """Runs queued jobs of the store at ``home`` in worker processes until told to stop.
 
     max_workers: training jobs at once (prediction jobs have one more slot of their own).
@@ -512,77 +582,23 @@ class Supervisor:
     _hint_floor: float = field(default=0.0, init=False, repr=False)   # hints older than the last claim are spent
 
     def __post_init__(self) -> None:
-        self.home = _home(self.home)
+        self.home = resolve_home(self.home)
         self.max_workers = max(1, int(self.max_workers))
         if self.threads is None:
             self.threads = max(1, cpu_cores() // self.max_workers)
         self._ctx = multiprocessing.get_context("spawn")
 
-    # ---- public
-    def stop(self) -> None:
-        """Ask :meth:`run_forever` to return (from another thread or a signal handler)."""
-        self._stopping.set()
+    # ---- start / stop (the loop itself: SupervisorBase.run_forever)
+    def _start(self) -> None:
+        self._write_status(force=True)
+        self._recover()
 
-    def run_forever(self) -> None:
-        """Serve the queue until :meth:`stop`, SIGTERM/SIGINT or ``idle_exit``.
+    def _busy(self) -> bool:
+        return bool(self._jobs or self._adopted or self.store.queued_count())
 
-        Raises :class:`UserError` when another supervisor already serves this home.
-        On the way out, jobs still running are killed and marked ``interrupted``.
-        """
-        self.store = RunStore(self.home)
-        self._acquire_lock()
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: self.stop())
-        try:
-            self._write_status(force=True)
-            self._recover()
-            idle_since = last_check = time.monotonic()
-            while not self._stopping.is_set():
-                if time.monotonic() - last_check > 2.0:
-                    last_check = time.monotonic()
-                    if not self._lock_is_ours():
-                        self._log(f"{self.home / LOCK_NAME} was removed (data folder deleted?): exiting")
-                        break
-                self._tick()
-                busy = bool(self._jobs or self._adopted or self.store.queued_count())
-                if busy:
-                    idle_since = time.monotonic()
-                elif self.idle_exit is not None and time.monotonic() - idle_since >= self.idle_exit:
-                    self._log(f"idle for {self.idle_exit:g} s: exiting")
-                    break
-                self._write_status()
-                self._stopping.wait(self.poll_interval)
-        finally:
-            self._shutdown()
-
-    # ---- start / stop
-    def _acquire_lock(self) -> None:
-        fd = os.open(self.home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            other = supervisor_pid(self.home)
-            raise UserError(f"A worker supervisor (pid {other}) already serves {self.home}.",
-                            hint="Only one runs per data folder; stop it first or use another SEQSTUDIO_HOME.")
-        self._lock_fd = fd
-
-    def _lock_is_ours(self) -> bool:
-        """False when the lock file was deleted or replaced (e.g. the data folder was removed)."""
-        try:
-            return os.stat(self.home / LOCK_NAME).st_ino == os.fstat(self._lock_fd).st_ino
-        except (OSError, TypeError):
-            return False
-
-    def _recover(self) -> None:
-        """Runs marked running: adopt those whose worker lives, mark the others interrupted."""
-        for rec in self.store.running_jobs():
-            if pid_alive(rec.worker_pid, rec.worker_started):
-                self._adopted[rec.id] = _Adopted(rec.worker_pid, rec.worker_started, rec.kind)
-                self._log(f"adopted run {rec.id} (worker pid {rec.worker_pid})")
-        for run_id in mark_orphans(self.store):
-            self._log(f"run {run_id}: worker gone, marked interrupted")
+    def _adopt(self, rec: RunRecord) -> None:
+        self._adopted[rec.id] = _Adopted(rec.worker_pid, rec.worker_started, rec.kind)
+        self._log(f"adopted run {rec.id} (worker pid {rec.worker_pid})")
 
     def _shutdown(self) -> None:
         for run_id, p in list(self._jobs.items()):
@@ -595,11 +611,7 @@ class Supervisor:
             self._retire(self._warm)
             self._warm = None
         self._write_status(force=True, alive=False)
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
-        self._log("supervisor stopped")
+        self._release()
 
     # ---- the loop
     def _tick(self) -> None:
@@ -798,16 +810,7 @@ class Supervisor:
             "stop_grace": self.stop_grace,
             "prewarm": None if self._warm is None else self._warm.prewarm,
         }
-        text = json.dumps(state, sort_keys=True)
-        if force or text != self._status_cache:
-            self._status_cache = text
-            try:
-                atomic_write_text(self.home / STATUS_NAME, json.dumps(state | {"updated": time.time()}, indent=1))
-            except OSError as e:
-                self._log(f"cannot write {STATUS_NAME}: {e}")
-
-    def _log(self, msg: str) -> None:
-        print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] supervisor {os.getpid()}: {msg}", file=sys.stderr, flush=True)
+        self._publish_status(state, force=force)
 
 
 # --------------------------------------------------------------------------- backends

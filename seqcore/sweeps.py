@@ -29,12 +29,9 @@ Importing this module is cheap: Optuna is imported inside the functions that nee
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -45,8 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import POOLING, WORD_VECTORS, RunSpec
-from .errors import SpecError, TrainingFailed, UserError
-from .store import ACTIVE_STATUSES, RunRecord, RunStore, atomic_write_text, default_home, is_valid_run_id, new_run_id
+from .errors import SpecError, UserError
+from .procs import Daemon, install_stop_handlers, log_line, release_lock, resolve_home, try_lock
+from .store import ACTIVE_STATUSES, RunRecord, RunStore, atomic_write_text, is_valid_run_id, new_run_id
 
 METHODS = ("grid", "random", "tpe")
 METHOD_TEXT = {
@@ -63,6 +61,8 @@ DRIVER_START_LOCK = "sweep_driver.start.lock"
 DRIVER_LOG = "sweep_driver.log"
 DRIVER_IDLE_EXIT_S = 15.0
 MAX_TRIAL_ATTEMPTS = 3          # an interrupted trial is resumed until it has started this many times
+#: The sweep driver of a data folder (see :mod:`seqcore.procs`).
+DRIVER = Daemon("sweep driver", DRIVER_LOCK, DRIVER_STATUS, DRIVER_START_LOCK, DRIVER_LOG, reaper="reap-sweep-driver")
 
 
 class SweepNotFound(UserError):
@@ -1091,102 +1091,47 @@ class SweepDriver:
 # --------------------------------------------------------------------------- the driver process
 
 def _log(msg: str) -> None:
-    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] sweep driver {os.getpid()}: {msg}", file=sys.stderr, flush=True)
-
-
-def _home(home: Path | str | None) -> Path:
-    return (Path(home).expanduser() if home is not None else default_home()).resolve()
+    log_line("sweep driver", msg)
 
 
 def driver_pid(home: Path | str | None = None) -> int | None:
     """The pid of the sweep driver serving ``home`` (None when none is alive): it holds an flock on
     ``<home>/sweep_driver.lock`` for its whole life."""
-    home = _home(home)
-    lock = home / DRIVER_LOCK
-    if not lock.exists():
-        return None
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pass
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        for _ in range(50):
-            try:
-                return int(json.loads((home / DRIVER_STATUS).read_text())["pid"])
-            except (OSError, ValueError, KeyError, TypeError):
-                time.sleep(0.02)
-        return -1
-    finally:
-        os.close(fd)
+    return DRIVER.pid(resolve_home(home))
 
 
 def run_driver(home: Path | str | None = None, *, poll: float = 0.5,
                idle_exit: float | None = DRIVER_IDLE_EXIT_S) -> int:
     """The driver process's main loop (``python -m seqcore.cli_sweep sweeps driver``). Returns an exit code:
     0, also when another driver already serves ``home`` (then it returns at once)."""
-    home = _home(home)
+    home = resolve_home(home)
     store = RunStore(home)
-    fd = os.open(home / DRIVER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+    fd = try_lock(home / DRIVER_LOCK)
+    if fd is None:
         _log(f"another sweep driver (pid {driver_pid(home)}) serves {home}")
         return 0
     stopping = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stopping.set())
+    install_stop_handlers(stopping.set)
     try:
         atomic_write_text(home / DRIVER_STATUS, json.dumps({"pid": os.getpid(), "started": time.time()}))
         _log(f"serving sweeps of {home}")
         SweepDriver(store).run_forever(poll=poll, idle_exit=idle_exit, stopping=stopping)
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        release_lock(fd)
     return 0
 
 
 def ensure_driver(home: Path | str | None = None, *, idle_exit: float | None = None, timeout: float = 30.0) -> int:
     """Start a detached sweep driver for ``home`` unless one is alive; returns its pid."""
-    home = _home(home)
-    home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(home / DRIVER_START_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        pid = driver_pid(home)
-        if pid is not None:
-            return pid
+    home = resolve_home(home)
+
+    def command() -> list[str]:
         cmd = [sys.executable, "-m", "seqcore.cli_sweep", "sweeps", "driver", "--home", str(home)]
         if idle_exit is not None:
             cmd += ["--idle-exit", str(float(idle_exit))]
-        env = dict(os.environ, SEQSTUDIO_HOME=str(home))
-        pkg_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        with open(home / DRIVER_LOG, "ab") as log:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                    cwd=str(home), start_new_session=True, close_fds=True)
-        threading.Thread(target=proc.wait, name="reap-sweep-driver", daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid = driver_pid(home)
-            if pid is not None and pid > 0:
-                return pid
-            if proc.poll() is not None:
-                if driver_pid(home):
-                    return driver_pid(home)
-                raise TrainingFailed(f"The sweep driver could not be started (exit code {proc.returncode}).",
-                                     hint=f"The details are in {home / DRIVER_LOG}.")
-            time.sleep(0.05)
-        raise TrainingFailed(f"The sweep driver did not start within {timeout:g} seconds.",
-                             hint=f"The details are in {home / DRIVER_LOG}.")
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        return cmd
+
+    return DRIVER.start(home, command, timeout=timeout)
 
 
 def ensure_driver_if_needed(store: RunStore) -> int | None:
@@ -1198,20 +1143,7 @@ def ensure_driver_if_needed(store: RunStore) -> int | None:
 
 def stop_driver(home: Path | str | None = None, *, timeout: float = 20.0) -> bool:
     """SIGTERM the driver of ``home``; True when none is alive afterwards (sweeps stay running)."""
-    pid = driver_pid(home)
-    if pid is None:
-        return True
-    if pid > 0:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if driver_pid(home) is None:
-            return True
-        time.sleep(0.05)
-    return False
+    return DRIVER.stop(resolve_home(home), timeout=timeout)
 
 
 def plan_params(cfg: SweepConfig, n: int | None = None) -> list[dict]:
