@@ -7,6 +7,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "seqcore" / "samples"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # `from helpers import ...` in any import mode
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -28,3 +29,10 @@ def _isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "seqstudio-home"
     monkeypatch.setenv("SEQSTUDIO_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def short_worker_idle(monkeypatch):
+    """Any supervisor a page or test starts exits after 20 idle seconds (use with
+    ``pytestmark = pytest.mark.usefixtures("short_worker_idle")``)."""
+    monkeypatch.setenv("SEQSTUDIO_WORKER_IDLE_EXIT", "20")

@@ -22,34 +22,11 @@ from seqcore.report import PRESET_PURPOSE, describe_preset
 from seqcore.tasks.classify import RNN_STEPS
 from seqcore.store import RunStore
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-SAMPLES = ROOT / "seqcore" / "samples"
+from helpers import APP, SAMPLES, app, texts, upload
+
 DATA, MODEL = "pages/1_Data.py", "pages/2_Model.py"
-TIMEOUT = 60
 
-
-@pytest.fixture(autouse=True)
-def _no_lingering_workers(monkeypatch):
-    """Any supervisor a page might start exits after 20 idle seconds."""
-    monkeypatch.setenv("SEQSTUDIO_WORKER_IDLE_EXIT", "20")
-
-
-def app(path: str | None = None, *, state: dict | None = None) -> AppTest:
-    """An AppTest entered through app.py (so page links resolve), on ``path``, already run."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    if path:
-        at.switch_page(path)
-        at.run()
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+pytestmark = pytest.mark.usefixtures("short_worker_idle")
 
 
 def metric(at: AppTest, label_start: str) -> str:
@@ -57,12 +34,6 @@ def metric(at: AppTest, label_start: str) -> str:
         if m.label.startswith(label_start):
             return m.value
     raise AssertionError(f"no metric {label_start!r} in {[m.label for m in at.metric]}")
-
-
-def upload(at: AppTest, name: str, data: bytes, key: str = "data_upload") -> AppTest:
-    at.file_uploader(key=key).set_value((name, data, "text/csv"))
-    at.run()
-    return at
 
 
 def semicolon_csv(n: int = 120, missing_at: tuple[int, ...] = ()) -> bytes:

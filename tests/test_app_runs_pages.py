@@ -10,9 +10,6 @@ stopped at teardown.
 from __future__ import annotations
 
 import math
-import os
-import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -21,42 +18,16 @@ from seqcore import runner
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.store import RunStore
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-SAMPLES = ROOT / "seqcore" / "samples"
+from helpers import SAMPLES, page, page_state, set_env, texts, wait_for
+
 TRAIN, RESULTS, RUNS, PREDICT = "pages/3_Train.py", "pages/4_Results.py", "pages/5_Runs.py", "pages/6_Predict.py"
-TIMEOUT = 60
 
 pytestmark = pytest.mark.slow
-
-
-def page(path: str, *, state: dict | None = None, query: dict | None = None) -> AppTest:
-    """An AppTest on ``path`` (entered through app.py so page links resolve), not run yet."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page(path)
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def sine_csv(n: int) -> bytes:
     rows = ["t,y"] + [f"{i},{math.sin(i / 6) + 0.1 * math.cos(i / 2):.5f}" for i in range(n)]
     return ("\n".join(rows) + "\n").encode()
-
-
-def wait_for(cond, timeout: float = 90.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # ----------------------------------------------------------------------------- empty state
@@ -70,16 +41,12 @@ def wait_for(cond, timeout: float = 90.0, what: str = "condition") -> None:
 ])
 def test_pages_empty_state(path, expected):
     at = page(path)
-    at.run()
-    assert not at.exception
     assert expected in texts(at.info)
     assert at.get("page_link"), "an empty state links to the page that fixes it"
 
 
 def test_results_bad_ids_in_empty_store():
     at = page(RESULTS, query={"run": "../../etc/passwd"})
-    at.run()
-    assert not at.exception
     assert "not valid" in texts(at.error)
 
 
@@ -89,15 +56,10 @@ def test_results_bad_ids_in_empty_store():
 @pytest.fixture(scope="module")
 def shared_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("app-runs") / "home"
-    old = {k: os.environ.get(k) for k in ("SEQSTUDIO_WORKER_IDLE_EXIT",)}
-    os.environ["SEQSTUDIO_WORKER_IDLE_EXIT"] = "20"
+    old = set_env(SEQSTUDIO_WORKER_IDLE_EXIT="20")
     yield home
     runner.stop_supervisor(home)
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    set_env(**old)
 
 
 @pytest.fixture
@@ -114,12 +76,9 @@ def store(home) -> RunStore:
 
 def airline_state(store: RunStore, epochs: int = 3) -> dict:
     """Session state as the Data and Model pages leave it for a tiny Airline forecast."""
-    data = (SAMPLES / "Airline.csv").read_bytes()
-    ds = store.add_dataset(data, "Airline.csv")
     spec = RunSpec(DataSpec(task="forecast", time="Date", targets=("Passengers",), window=12, horizon=3),
                    ModelSpec(units=(8,)), TrainSpec(epochs=epochs, batch_size=16, patience=0))
-    return {"dataset_id": ds, "dataset_name": "Airline.csv", "csv_options": {}, "task": "forecast",
-            "data_spec": spec.data.to_dict(), "model_spec": spec.model.to_dict(), "train_spec": spec.train.to_dict()}
+    return page_state(store, (SAMPLES / "Airline.csv").read_bytes(), "Airline.csv", spec)
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +101,6 @@ def a_finished_run(store, finished_run) -> str:
 
 def test_train_start_to_results(home, store, finished_run):
     at = page(TRAIN, state=airline_state(store))
-    at.run()
-    assert not at.exception
     start = at.button(key="train_start")
     assert not start.disabled
     start.click().run()
@@ -171,8 +128,6 @@ def test_train_start_to_results(home, store, finished_run):
     finished_run["id"] = run_id
 
     res = page(RESULTS, query={"run": run_id})
-    res.run()
-    assert not res.exception
     labels = [m.label for m in res.metric]
     assert labels == ["MAE", "RMSE", "MAPE", "MASE"]
     assert all(m.proto.delta_description.startswith("vs ") for m in res.metric)  # the baseline beside each
@@ -189,8 +144,6 @@ def test_train_reattaches_and_stops(home, store):
     run_id = runner.submit_run(store, spec, ds, name="long run")
     wait_for(lambda: store.count_history(run_id) > 0, 120, "the first loss point")
     at = page(TRAIN)
-    at.run()
-    assert not at.exception
     assert at.session_state["current_run_id"] == run_id
     assert at.session_state["train_live"].points, "the live chart read the history"
     seq1 = at.session_state["train_live"].last_seq
@@ -219,13 +172,9 @@ def _has_key(at: AppTest, key: str) -> bool:
 def test_results_messages(home, store, a_finished_run):
     for query, message in (({"run": "bad id!"}, "not valid"), ({"run": "AAAAAAAAAAAA"}, "no run AAAAAAAAAAAA")):
         at = page(RESULTS, query=query)
-        at.run()
-        assert not at.exception
         assert message in texts(at.error)
         assert at.metric, "the newest run is still shown below the message"
     at = page(RESULTS)  # no ?run= : the newest run with results
-    at.run()
-    assert not at.exception
     assert at.session_state["results_run"] == store.list_runs(kind="train", status=("finished", "stopped"))[0].id
 
 
@@ -235,8 +184,6 @@ def test_runs_page_table_compare_rename_delete(home, store, a_finished_run):
         runner.request_stop(store, runner.rerun(store, a_finished_run, start=False))  # a second (stopped) run
     n = len(store.list_runs())
     at = page(RUNS)
-    at.run()
-    assert not at.exception
     table = at.dataframe[0].value
     assert len(table) == n
     assert {"status", "task", "cell", "units", "best val loss", "test metric", "duration (s)", "created"} <= set(table)
@@ -283,8 +230,6 @@ def test_runs_page_table_compare_rename_delete(home, store, a_finished_run):
 def test_predict_with_worker(home, store, a_finished_run):
     run_id = a_finished_run
     at = page(PREDICT, query={"run": run_id})
-    at.run()
-    assert not at.exception
     assert at.session_state["predict_run"] == run_id
     at.file_uploader(key="predict_upload").set_value(("new.csv", (SAMPLES / "Airline.csv").read_bytes(), "text/csv"))
     at.run()
@@ -312,9 +257,7 @@ def test_predict_with_worker(home, store, a_finished_run):
 
 def test_pages_with_runs_have_no_exception(home, store):
     for path in (TRAIN, RESULTS, RUNS, PREDICT):
-        at = page(path)
-        at.run()
-        assert not at.exception, path
+        page(path)                                  # runs the page and fails on an exception, naming the page
 
 
 def test_train_page_gives_the_worker_a_prepare_hint(home, store):
@@ -326,8 +269,6 @@ def test_train_page_gives_the_worker_a_prepare_hint(home, store):
     state = airline_state(store)
     state["model_spec"] = ModelSpec(units=(6,)).to_dict()   # a configuration no other test trains
     at = page(TRAIN, state=state)
-    at.run()
-    assert not at.exception
     hint = runner.read_prepare_hint(home)
     assert hint is not None and hint["dataset_id"] == state["dataset_id"] and hint["test_dataset_id"] is None
     spec = RunSpec.from_dict({"data": state["data_spec"], "model": state["model_spec"], "train": state["train_spec"]})

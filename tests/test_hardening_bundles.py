@@ -44,17 +44,12 @@ from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import DataError
 from seqcore.store import RunNotFound, RunStore
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+from helpers import ROOT, page, texts
+
 PREDICT, RESULTS_PAGE = "pages/6_Predict.py", "pages/4_Results.py"
 REFUSED: dict[str, str] = {}
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _no_lingering_workers(monkeypatch):
-    monkeypatch.setenv("SEQSTUDIO_WORKER_IDLE_EXIT", "20")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("short_worker_idle")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -371,20 +366,6 @@ def test_model_config_allow_list_takes_only_exact_modules():
 # ----------------------------------------------------------------------------- through the Predict page
 
 
-def page(path: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page(path)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
 def _import(at: AppTest, name: str, data: bytes) -> AppTest:
     at.file_uploader(key="predict_import_upload").set_value((name, data, "application/zip"))
     at.run()
@@ -418,7 +399,7 @@ def test_predict_page_imports_a_real_bundle_without_loading_it(real, _isolated_h
     # the imported run shows on every page without errors (no dataset behind it)
     for path, query in ((RESULTS_PAGE, {"run": rec.id}), ("pages/5_Runs.py", {}), ("pages/3_Train.py", {}),
                         (PREDICT, {"run": rec.id})):
-        other = page(path, query)
+        other = page(path, query=query)
         assert not other.exception and not other.error, (path, texts(other.error))
 
 
@@ -482,10 +463,10 @@ def test_run_ids_from_the_url_are_validated(bad, real, _isolated_home):
         store.get_run(bad)
     with pytest.raises(RunNotFound):
         store.run_dir(bad)
-    at = page(RESULTS_PAGE, {"run": bad})
+    at = page(RESULTS_PAGE, query={"run": bad})
     assert "not valid" in texts(at.error)
     assert at.session_state["results_run"] == good          # the page falls back to a real run
-    at = page(PREDICT, {"run": bad})
+    at = page(PREDICT, query={"run": bad})
     assert at.session_state["predict_run"] == good and not at.error
     assert tree(_isolated_home).count("x") == 0 and not (_isolated_home.parent / "x").exists()
 

@@ -34,8 +34,9 @@ from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.runner import CRASHED_MESSAGE, INTERRUPTED_MESSAGE, pid_alive, supervisor_pid, supervisor_status
 from seqcore.store import ACTIVE_STATUSES, RunStore
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+from helpers import ROOT, page_state, set_env, texts, wait_for
+from helpers import page as _page
+
 HOME, TRAIN, RESULTS, RUNS, PREDICT = "app.py", "pages/3_Train.py", "pages/4_Results.py", "pages/5_Runs.py", \
     "pages/6_Predict.py"
 CHROMIUM = "/usr/bin/chromium"
@@ -60,10 +61,7 @@ def figure(text: str) -> None:
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     home = tmp_path_factory.mktemp("faults") / "home"
-    saved = {k: os.environ.get(k) for k in ("SEQSTUDIO_HOME", "SEQSTUDIO_WORKER_IDLE_EXIT", "SEQSTUDIO_RUNNER")}
-    os.environ["SEQSTUDIO_HOME"] = str(home)
-    os.environ["SEQSTUDIO_WORKER_IDLE_EXIT"] = "60"
-    os.environ.pop("SEQSTUDIO_RUNNER", None)
+    saved = set_env(SEQSTUDIO_HOME=str(home), SEQSTUDIO_WORKER_IDLE_EXIT="60", SEQSTUDIO_RUNNER=None)
     store = RunStore(home)
     runner.ensure_supervisor(home)
     yield store
@@ -88,14 +86,10 @@ def engine(tmp_path_factory):
     finally:
         kids = _worker_processes(home)
         assert runner.stop_supervisor(home)
-        _wait(lambda: not any(_alive(p) for p in kids), 20, "workers to exit")
+        wait_for(lambda: not any(_alive(p) for p in kids), 20, "workers to exit")
         assert supervisor_pid(home) is None
-        _wait(lambda: not _supervisors_for(home), 20, "the supervisor process to exit")
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        wait_for(lambda: not _supervisors_for(home), 20, "the supervisor process to exit")
+        set_env(**saved)
 
 
 @pytest.fixture
@@ -138,16 +132,6 @@ def _worker_processes(home: Path) -> list:
         return []
 
 
-def _wait(cond, timeout: float, what: str, poll: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def sine_csv(n: int, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     y = np.sin(np.arange(n) / 6) + 0.1 * rng.normal(size=n)
@@ -161,27 +145,12 @@ def spec(epochs: int, units: int = 8, batch: int = 16, **train) -> RunSpec:
 
 def session_state(store: RunStore, run_spec: RunSpec, rows: int = 600) -> dict:
     """What the Data and Model pages leave in session state for this spec on a sine series."""
-    ds = store.add_dataset(sine_csv(rows), f"sine{rows}.csv")
-    return {"dataset_id": ds, "dataset_name": f"sine{rows}.csv", "csv_options": {}, "task": "forecast",
-            "data_spec": run_spec.data.to_dict(), "model_spec": run_spec.model.to_dict(),
-            "train_spec": run_spec.train.to_dict()}
+    return page_state(store, sine_csv(rows), f"sine{rows}.csv", run_spec)
 
 
-def page(path: str, *, state: dict | None = None, query: dict | None = None, run: bool = True) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page(path)
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if run:
-        at.run()
-        assert not at.exception, at.exception
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+def page(path: str, **kw) -> AppTest:
+    """:func:`helpers.page` with this file's longer timeout (training runs share the 2 cores)."""
+    return _page(path, timeout=TIMEOUT, **kw)
 
 
 def epochs_done(store: RunStore, run_id: str) -> int:
@@ -227,8 +196,8 @@ def test_tab_closed_at_epoch_3_of_20_the_run_finishes_and_results_are_there(stor
     at.button(key="train_start").click().run()
     assert not at.exception
     run_id = track(at.session_state["current_run_id"], "finished")
-    _wait(lambda: epochs_done(store, run_id) >= 3 or store.get_run(run_id).status not in ACTIVE_STATUSES,
-          TIMEOUT, "epoch 3")
+    wait_for(lambda: epochs_done(store, run_id) >= 3 or store.get_run(run_id).status not in ACTIVE_STATUSES,
+             TIMEOUT, "epoch 3")
     closed_at = epochs_done(store, run_id)
     del at                      # the tab goes away: its session (and script thread) is discarded
     gc.collect()
@@ -286,7 +255,7 @@ def test_ten_clicks_and_two_page_changes_start_exactly_one_run(store):
     new = [r for r in store.list_runs(kind=None) if r.id not in before]
     assert [r.id for r in new] == [run_id], [(r.id, r.name) for r in new]
     assert all(t.session_state["current_run_id"] == run_id for t in tabs if t.session_state["current_run_id"])
-    _wait(lambda: store.get_run(run_id).status == "running", TIMEOUT, "the run to start")
+    wait_for(lambda: store.get_run(run_id).status == "running", TIMEOUT, "the run to start")
     jobs = supervisor_status(store.home).get("jobs", {})
     assert list(jobs) == [run_id], jobs
     workers = _worker_processes(store.home)
@@ -315,7 +284,7 @@ def test_stop_pressed_stops_within_a_second_and_the_bundle_is_usable(store):
     else:
         run_id, st_ = storm["run_id"], storm["state"]
     SUBMITTED[run_id] = "stopped"
-    _wait(lambda: epochs_done(store, run_id) >= 2, TIMEOUT, "two epochs")
+    wait_for(lambda: epochs_done(store, run_id) >= 2, TIMEOUT, "two epochs")
     at = page(TRAIN, state=st_ | {"current_run_id": run_id})
     n_before = store.count_history(run_id)
     t0 = time.time()
@@ -330,7 +299,7 @@ def test_stop_pressed_stops_within_a_second_and_the_bundle_is_usable(store):
             last_point.update(t=time.time(), n=n)
         return store.get_run(run_id).status not in ACTIVE_STATUSES
 
-    _wait(ended, 60, "the run to stop", poll=0.01)
+    wait_for(ended, 60, "the run to stop", poll=0.01)
     status_at = time.time()
     rec = store.get_run(run_id)
     assert rec.status == "stopped", (rec.error, log_of(store, run_id))
@@ -474,7 +443,7 @@ def _start_streamlit(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]
             assert proc.poll() is None, log_path.read_text()[-2000:]
             return False
 
-    _wait(healthy, 90, "streamlit to answer", poll=0.2)
+    wait_for(healthy, 90, "streamlit to answer", poll=0.2)
     return proc, base
 
 
@@ -522,7 +491,7 @@ def test_worker_sigkill_and_the_whole_app_killed_and_restarted(store, tmp_path):
         # a) one worker killed with SIGKILL: that run ends failed, the supervisor carries on
         ds = store.add_dataset(sine_csv(300), "sine300.csv")
         victim = track(runner.submit_run(store, spec(epochs=400, units=5), ds, name="victim"), "failed")
-        _wait(lambda: epochs_done(store, victim) >= 1, TIMEOUT, "the victim's first epoch")
+        wait_for(lambda: epochs_done(store, victim) >= 1, TIMEOUT, "the victim's first epoch")
         wpid = store.get_run(victim).worker_pid
         t0 = time.perf_counter()
         os.kill(wpid, signal.SIGKILL)
@@ -533,14 +502,14 @@ def test_worker_sigkill_and_the_whole_app_killed_and_restarted(store, tmp_path):
 
         # b) the whole app dies mid-run: Streamlit server, supervisor and its workers, all SIGKILLed
         mid = track(runner.submit_run(store, spec(epochs=12, units=7), ds, name=f"{EVIL} mid-run"), "finished")
-        _wait(lambda: epochs_done(store, mid) >= 3 and (store.run_dir(mid) / "checkpoint" / "checkpoint.json").exists(),
-              TIMEOUT, "three epochs and a checkpoint")
+        checkpoint = store.run_dir(mid) / "checkpoint" / "checkpoint.json"
+        wait_for(lambda: epochs_done(store, mid) >= 3 and checkpoint.exists(), TIMEOUT, "three epochs and a checkpoint")
         sup = supervisor_pid(home)
         worker = store.get_run(mid).worker_pid
         _kill_group(server.pid)
         _kill_group(sup)
         server.wait(10)
-        _wait(lambda: not pid_alive(worker) and supervisor_pid(home) is None, 20, "everything to be dead")
+        wait_for(lambda: not pid_alive(worker) and supervisor_pid(home) is None, 20, "everything to be dead")
         killed_at = epochs_done(store, mid)
         assert store.get_run(mid).status == "running", "nobody is left to notice yet"
 

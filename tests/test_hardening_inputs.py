@@ -25,7 +25,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 
 from seqcore.config import DataSpec, Limits, RunSpec
 from seqcore.errors import DataError, UserError
@@ -34,8 +33,8 @@ from seqcore.io import read_csv
 from seqcore.pipeline import prepare_data
 from seqcore.store import RunStore, display_name
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+from helpers import ROOT, app, texts, upload
+
 DATA = "pages/1_Data.py"
 EVIL_HTML = "<img src=x onerror=alert(1)>"
 EVIL_SCRIPT = "<script>alert('x')</script>"
@@ -43,10 +42,7 @@ FORMULA = "=HYPERLINK(\"http://evil\",\"click\")"
 
 RESULTS: dict[str, str] = {}      # case id -> "loaded" | "message" (handled cleanly) | what went wrong
 
-
-@pytest.fixture(autouse=True)
-def _no_lingering_workers(monkeypatch):
-    monkeypatch.setenv("SEQSTUDIO_WORKER_IDLE_EXIT", "20")
+pytestmark = pytest.mark.usefixtures("short_worker_idle")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -399,25 +395,6 @@ def test_csv_export_escapes_formulas_in_headers_and_cells():
 # ----------------------------------------------------------------------------- the Data page
 
 
-def app(path: str = DATA) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(path)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.file_uploader(key="data_upload").set_value((name, data, "text/csv"))
-    at.run()
-    return at
-
-
 def stored_files(home: Path) -> list[str]:
     # the app's own files: the run store, the supervisor's files, the prepare hint (runner.hint_prepare)
     return sorted(p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()
@@ -440,7 +417,7 @@ def test_data_page_refuses_unreadable_files_clearly_and_stores_nothing(name, mak
                                                                        _isolated_home):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    at = upload(app(), name, make())
+    at = upload(app(DATA), name, make())
     RESULTS[f"Data page: {name}"] = "untested"
     assert not at.exception
     assert len(at.error) == 1, texts(at.error)
@@ -464,7 +441,7 @@ PAGE_VALIDATION = [
 
 @pytest.mark.parametrize("name, make, choices, expected", PAGE_VALIDATION, ids=[p[0] for p in PAGE_VALIDATION])
 def test_data_page_explains_data_that_cannot_train(name, make, choices, expected):
-    at = upload(app(), name, make())
+    at = upload(app(DATA), name, make())
     RESULTS[f"Data page: {name}"] = "untested"
     assert not at.exception, at.exception
     for key, value in choices.items():
@@ -495,7 +472,7 @@ def test_uploaded_file_names_are_never_paths(name, accepted, _isolated_home, tmp
 
     data = lines("t,y", sine_rows(100))
     abs_before = Path("/tmp/abs.csv").exists()
-    at = upload(app(), name, data)
+    at = upload(app(DATA), name, data)
     RESULTS[f"Data page: file named {name!r}"] = "untested"
     ds = RunStore().list_datasets()
     if accepted:
@@ -529,7 +506,7 @@ def test_html_and_script_in_column_names_and_labels_are_shown_as_text():
     header = f't,"{EVIL_HTML}",label'
     quoted = '"' + FORMULA.replace('"', '""') + '"'
     rows = [f"{i},{math.sin(i / 4):.3f},{EVIL_SCRIPT if i % 2 else quoted}" for i in range(120)]
-    at = upload(app(), f"{EVIL_HTML}.csv", lines(header, rows))
+    at = upload(app(DATA), f"{EVIL_HTML}.csv", lines(header, rows))
     assert not at.exception and not at.error, texts(at.error)
     at.radio(key="data_role_task").set_value("forecast").run()
     at.multiselect(key="data_role_targets").set_value([EVIL_HTML]).run()
