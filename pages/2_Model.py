@@ -67,6 +67,7 @@ def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
         put("model_word_vectors", m.word_vectors)
     put("model_pooling", m.pooling)
     put("model_embedding_dropout", float(m.embedding_dropout))
+    put("model_word_pairs", int(m.word_pairs))
     put("model_optimizer", t.optimizer)
     put("model_lr", float(t.learning_rate))
     put("model_clipnorm", float(t.clipnorm or 0.0))
@@ -97,6 +98,8 @@ def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
         m = m.replace(pooling=ss["model_pooling"])
     if "model_embedding_dropout" in ss:
         m = m.replace(embedding_dropout=float(ss["model_embedding_dropout"]))
+    if "model_word_pairs" in ss:
+        m = m.replace(word_pairs=int(ss["model_word_pairs"]))
     clip = float(ss["model_clipnorm"])
     t = t_base.replace(optimizer=ss["model_optimizer"], learning_rate=float(ss["model_lr"]), clipnorm=clip or None,
                        loss=ss["model_loss"], batch_size=int(ss["model_batch_size"]), epochs=int(ss["model_epochs"]),
@@ -213,10 +216,16 @@ with left:
         w2.number_input("Word vector size when learned (embedding)", 2, 2048, step=16, key="model_embedding_dim",
                         help="Each word becomes a list of this many numbers the model learns (not used with "
                              "pretrained vectors, which have their own size). 32-128 is typical.")
-        st.slider("Word-vector dropout", 0.0, 0.9, step=0.05, key="model_embedding_dropout",
+        p1, p2 = st.columns(2)
+        p1.slider("Word-vector dropout", 0.0, 0.9, step=0.05, key="model_embedding_dropout",
                   help="While training, hides this share of the words' vectors in each text, so the model "
                        "learns from the whole sentence instead of memorising a few telling words. 0.2 is a good "
                        "start on a few thousand texts.")
+        p2.number_input("Word-pair vector size (0 = off)", 0, 256, step=8, key="model_word_pairs",
+                        help="Also learns a vector for every pair of neighbouring words, such as 'not good' or "
+                             "'well made', and passes their average to the output beside what the recurrent "
+                             "layer read. Short phrases often decide the label of a short text; 16 is a good "
+                             "start, 0 turns it off.")
 
     st.header("Training")
     t1, t2, t3 = st.columns(3)

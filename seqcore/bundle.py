@@ -53,6 +53,9 @@ _ALLOWED_OBJECTS = {
     ("keras.src.ops.core", "Cast"),
     *(("keras.src.ops.numpy", op) for op in ("ExpandDims", "Multiply", "Sum", "Maximum", "TrueDivide", "Add",
                                               "Subtract", "Max", "Mean", "Concatenate")),
+    # word-pair ids (models._word_pairs): neighbouring ids sliced, hashed with integer arithmetic
+    *(("keras.src.ops.numpy", op) for op in ("GetItem", "Mod", "Greater", "LogicalAnd", "Where")),
+    (None, "__slice__"),
     ("keras", "DTypePolicy"),
     ("keras", "FloatDTypePolicy"),
     (None, "__keras_tensor__"),

@@ -18,7 +18,7 @@ import datetime as _dt
 from . import wordvec
 from .config import RunSpec
 from .errors import SpecError
-from .models import PAD_VALUE
+from .models import PAD_VALUE, PAIR_BUCKETS, PAIR_MIX
 from .tasks.classify import RNN_STEPS
 from .tasks.common import MIN_VALIDATION
 from .text import TOKENIZER, token_pattern
@@ -804,7 +804,32 @@ _REAL_STEPS_TEXT = '''
 def real_steps(inputs):
     """(batch, MAX_LEN) word ids -> (batch, MAX_LEN) bool: True for words, False for the padding (id 0)."""
     return ops.not_equal(inputs, 0)
-'''
+
+
+# Word pairs: every pair of neighbouring words ("not good") gets a learned vector too, looked up by a hash
+# of the two word ids into PAIR_BUCKETS rows (unrelated pairs may share a row, as in fastText). The
+# arithmetic stays below 2**31 for any ids, so every backend computes the same rows.
+PAIR_BUCKETS = __PAIR_BUCKETS__
+PAIR_MIX = __PAIR_MIX__
+
+
+def pair_ids(ids):
+    """(batch, MAX_LEN) word ids -> (batch, MAX_LEN - 1) word-pair rows, 0 where either word is padding."""
+    a, b = ids[:, :-1], ids[:, 1:]
+    code = ops.mod(ops.mod(a, PAIR_BUCKETS) * PAIR_MIX[0] + ops.mod(b, PAIR_BUCKETS) * PAIR_MIX[1],
+                   PAIR_BUCKETS - 1) + 1
+    return ops.where(ops.logical_and(ops.greater(a, 0), ops.greater(b, 0)), code, 0)
+
+
+def word_pairs(inputs):
+    """(batch, MAX_LEN) word ids -> (batch, WORD_PAIRS): the mean of the vectors of every word pair."""
+    pair = pair_ids(inputs)
+    x = layers.Embedding(PAIR_BUCKETS, WORD_PAIRS, name="word_pairs")(pair)
+    if EMBEDDING_DROPOUT > 0:  # whole pair vectors switched off while training, like the word vectors
+        x = layers.SpatialDropout1D(EMBEDDING_DROPOUT, name="word_pair_dropout")(x)
+    w = ops.expand_dims(ops.cast(ops.not_equal(pair, 0), x.dtype), -1)
+    return ops.sum(x * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+'''.replace("__PAIR_BUCKETS__", repr(PAIR_BUCKETS)).replace("__PAIR_MIX__", repr(PAIR_MIX))
 
 _REAL_STEPS_CLASSIFY = '''
 def real_steps(inputs, masking):
@@ -1077,6 +1102,7 @@ def _word_vector_settings(m) -> list[str]:
         _set("WORD_VECTORS", m.word_vectors, "auto | glove-50 | none (learn them from scratch)"),
         _set("EMBEDDING_DROPOUT", m.embedding_dropout, "share of word vectors switched off while training"),
         _set("EMBEDDING_DIM", m.embedding_dim, "size of each word vector learned from scratch"),
+        _set("WORD_PAIRS", m.word_pairs, "size of the vector learned for each pair of neighbouring words (0 = off)"),
         "# GloVe 6B 50d word vectors (Stanford NLP, public domain: PDDL 1.0), shipped with Sequence Studio:",
         "# vectors.npy (float16, one row a word) and words.txt (one word a line). To use them elsewhere,",
         "# copy the folder and point WORD_VECTORS_DIR at the copy; pretrained vectors have 50 numbers a word",
@@ -1115,6 +1141,8 @@ _RNN_STACK_POOLED = """\
         x = rnn(x)
         if last and pooled:
             x = pool(x, REAL_STEPS)
+        if last and pairs is not None:  # the word-pair summary joins the recurrent one, side by side
+            x = ops.concatenate([x, pairs], axis=-1)
         if DROPOUT > 0:
             x = layers.Dropout(DROPOUT, name=f"dropout_{i + 1}")(x)
     if DENSE_UNITS:
@@ -1177,7 +1205,8 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                 input_block=('    inputs = keras.Input(shape=input_shape, name="inputs", dtype="float32")\n'
                              "    x = inputs\n"
                              "    if masking:  # skip the padded steps at the end of shorter sequences\n"
-                             '        x = layers.Masking(mask_value=PAD_VALUE, name="masking")(x)'),
+                             '        x = layers.Masking(mask_value=PAD_VALUE, name="masking")(x)\n'
+                             "    pairs = None  # (word pairs are for texts)"),
                 rnn_stack=_RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs, masking)"))
             build_call = 'build_model(data["x_train"].shape[1:], len(data["class_names"]), data["masking"])'
         else:
@@ -1200,7 +1229,8 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                     "    if matrix is not None:  # start from the pretrained vectors; training fine-tunes them\n"
                     "        embedding.set_weights([matrix])\n"
                     "    if EMBEDDING_DROPOUT > 0:  # whole word vectors switched off while training\n"
-                    '        x = layers.SpatialDropout1D(EMBEDDING_DROPOUT, name="embedding_dropout")(x)'),
+                    '        x = layers.SpatialDropout1D(EMBEDDING_DROPOUT, name="embedding_dropout")(x)\n'
+                    "    pairs = word_pairs(inputs) if WORD_PAIRS > 0 else None"),
                 rnn_stack=_RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs)"))
             build_call = ('build_model(data["x_train"].shape[1:], len(data["class_names"]), data["vocab_size"],\n'
                           '                        data["words"], data["word_vectors"])')

@@ -25,6 +25,13 @@ ALLOWED_LAYERS = frozenset({
 
 PAD_VALUE = -1000.0  # right padding of varying-length sequences; masked out
 
+# Word pairs (text): every pair of neighbouring words gets a learned vector, looked up by a hash of the two
+# word ids into PAIR_BUCKETS rows (as fastText does; unrelated pairs may share a row). The hash is integer
+# arithmetic that stays below 2**31 for any ids, so every backend computes the same rows:
+#   ((a mod B) * 20261 + (b mod B) * 12503) mod (B - 1) + 1, and 0 (padding) when either word is padding.
+PAIR_BUCKETS = 65536
+PAIR_MIX = (20261, 12503)
+
 
 @dataclass(frozen=True)
 class ModelShape:
@@ -97,7 +104,8 @@ def estimate(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
             layers.append({"name": "Masking (varying lengths)", "output_shape": f"({steps}, {n_in})", "params": 0})
     total = sum(layer["params"] for layer in layers)
     dirs = 2 if model.bidirectional else 1
-    act_floats = 0
+    pairs = shape.task == "text" and model.word_pairs > 0
+    act_floats = steps * model.word_pairs if pairs else 0
     for i, u in enumerate(model.units):
         last = i == len(model.units) - 1
         p = dirs * _rnn_params(model.cell, n_in, u)
@@ -112,6 +120,13 @@ def estimate(model: ModelSpec, train: TrainSpec, shape: ModelShape) -> Estimate:
             what = "mean" if model.pooling == "mean" else "mean and max"
             out_w *= 1 if model.pooling == "mean" else 2
             layers.append({"name": f"Pooling ({what} over the steps)", "output_shape": f"({out_w},)", "params": 0})
+        if last and pairs:
+            p = PAIR_BUCKETS * model.word_pairs
+            layers.append({"name": f"Word-pair vectors ({PAIR_BUCKETS:,} hashed rows, averaged)",
+                           "output_shape": f"({model.word_pairs},)", "params": p})
+            total += p
+            out_w += model.word_pairs
+            layers.append({"name": "Joined side by side", "output_shape": f"({out_w},)", "params": 0})
         if model.dropout > 0:
             layers.append({"name": f"Dropout {model.dropout:g}", "output_shape": layers[-1]["output_shape"], "params": 0})
         n_in = out_w
@@ -196,6 +211,7 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
             x = L.SpatialDropout1D(model.embedding_dropout, name="embedding_dropout")(x)
     elif shape.masking:
         x = L.Masking(mask_value=PAD_VALUE, name="masking")(x)
+    pairs = _word_pairs(inputs, model) if shape.task == "text" and model.word_pairs > 0 else None
     pooled = shape.task != "forecast" and model.pooling != "last"
     for i, units in enumerate(model.units):
         last = i == len(model.units) - 1
@@ -206,6 +222,8 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
         x = rnn(x)
         if last and pooled:
             x = _pool(x, inputs, shape, model.pooling)
+        if last and pairs is not None:
+            x = keras.ops.concatenate([x, pairs], axis=-1)
         if model.dropout > 0:
             x = L.Dropout(model.dropout, name=f"dropout_{i + 1}")(x)
     if model.dense_units:
@@ -231,6 +249,30 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
     net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=jit,
                 steps_per_execution=max(1, int(steps_per_execution)))
     return net
+
+
+def pair_ids(ids, ops):
+    """(batch, steps) word ids -> (batch, steps - 1) word-pair rows (see PAIR_BUCKETS): 0 where either
+    word is padding. ``ops``: ``keras.ops`` (in a model) or ``numpy`` (to check the arithmetic)."""
+    b_ = PAIR_BUCKETS
+    a, b = ids[:, :-1], ids[:, 1:]
+    code = ops.mod(ops.mod(a, b_) * PAIR_MIX[0] + ops.mod(b, b_) * PAIR_MIX[1], b_ - 1) + 1
+    return ops.where(ops.logical_and(ops.greater(a, 0), ops.greater(b, 0)), code, 0)
+
+
+def _word_pairs(inputs, model: ModelSpec):
+    """(batch, steps) word ids -> (batch, model.word_pairs): the mean of the learned vectors of every pair of
+    neighbouring words (padding left out), with the word-vector dropout applied to whole pair vectors too.
+    Built from Keras ops and standard layers (saved as plain op nodes, no custom code)."""
+    from keras import layers as L
+    from keras import ops
+
+    pair = pair_ids(inputs, ops)
+    x = L.Embedding(PAIR_BUCKETS, model.word_pairs, name="word_pairs")(pair)
+    if model.embedding_dropout > 0:
+        x = L.SpatialDropout1D(model.embedding_dropout, name="word_pair_dropout")(x)
+    w = ops.expand_dims(ops.cast(ops.not_equal(pair, 0), x.dtype), -1)
+    return ops.sum(x * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
 
 
 def _pool(seq, inputs, shape: ModelShape, how: str):

@@ -141,6 +141,8 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
     if d.task != "forecast" and getattr(m, "pooling", "last") != "last":
         net += (", reading the average" + (" and the strongest signal" if m.pooling == "mean+max" else "")
                 + " of every step's output")
+    if d.task == "text" and getattr(m, "word_pairs", 0):
+        net += f", plus the average of learned {m.word_pairs}-number vectors of every pair of neighbouring words"
     if d.task == "text" and getattr(m, "embedding_dropout", 0):
         net += f", word-vector dropout {m.embedding_dropout:g}"
     if m.dropout:
@@ -222,6 +224,7 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
                                    if task == "text" else ""),
         "embedding_dim": lambda v: f"learned word vectors of size {v}" if task == "text" else "",
         "embedding_dropout": lambda v: f"word-vector dropout {v:g}" if v and task == "text" else "",
+        "word_pairs": lambda v: f"vectors for word pairs ({v} numbers)" if v and task == "text" else "",
         "pooling": lambda v: ({"mean": "average of every step", "mean+max": "average and strongest signal of every "
                                "step"}.get(v, "") if task != "forecast" else ""),
         "units": lambda v: "", "bidirectional": lambda v: "", "cell": lambda v: "",
@@ -368,7 +371,7 @@ _TASK_FIELDS = {
     "forecast": {"time", "targets", "features", "window", "horizon", "log_transform", "relative", "season", "loss"},
     "classify": {"label", "id", "order", "features", "layout", "znorm", "max_steps", "group_steps", "pooling"},
     "text": {"text", "label", "max_vocab", "max_len", "lowercase", "embedding_dim", "word_vectors", "pooling",
-             "embedding_dropout"},
+             "embedding_dropout", "word_pairs"},
 }
 _TASK_SPECIFIC = set().union(*_TASK_FIELDS.values())
 

@@ -112,6 +112,8 @@ TUNABLES: dict[str, Tunable] = {t.name: t for t in (
                                       "vectors have their own size)."),
     Tunable("embedding_dropout", "Word-vector dropout", "model", "float", 0.0, 0.9, tasks=("text",),
             example="0,0.2,0.4", help="Share of word vectors hidden while training (text only)."),
+    Tunable("word_pairs", "Word-pair vector size", "model", "int", 0, 256, tasks=("text",), example="0,16,32",
+            help="Size of the vector learned for each pair of neighbouring words (text only; 0 = off)."),
     Tunable("pooling", "Sum up each sequence by", "model", "choice", choices=POOLING, tasks=("classify", "text"),
             example="last,mean+max", help="Last step, average, or average and strongest signal of every step."),
     Tunable("word_vectors", "Word vectors", "model", "choice", choices=WORD_VECTORS, tasks=("text",),

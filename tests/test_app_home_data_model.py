@@ -570,7 +570,14 @@ def test_model_pooling_and_word_vector_dropout_for_classifiers():
     assert params(at) < before                       # the output layer reads half as many numbers
     at.slider(key="model_embedding_dropout").set_value(0.35).run()
     assert at.session_state["model_spec"]["embedding_dropout"] == 0.35
-    # forecasting has neither
+    pairs = at.number_input(key="model_word_pairs")
+    assert pairs.value == 16 and "neighbouring words" in pairs.help              # the text preset's choice
+    with_pairs = params(at)
+    pairs.set_value(0).run()
+    assert not at.exception and at.session_state["model_spec"]["word_pairs"] == 0
+    assert with_pairs - params(at) >= 65536 * 16                    # the pair table is gone from the count
+    # forecasting has none of them
     at = model_page("airline")
     assert not [w for w in at.selectbox if w.key == "model_pooling"]
     assert not [w for w in at.slider if w.key == "model_embedding_dropout"]
+    assert not [w for w in at.number_input if w.key == "model_word_pairs"]

@@ -387,7 +387,8 @@ def _pooling_models(case, pooling, tmp_path, samples):
         return mod.build_model(shape.input_shape, 3, False), build_model(spec.model, spec.train, shape), x
     csv_path, spec = CASES[case](tmp_path, samples)
     spec = spec.replace(model=spec.model.replace(pooling=pooling, bidirectional=True,
-                                                 embedding_dropout=0.2 if case == "text" else 0.0))
+                                                 embedding_dropout=0.2 if case == "text" else 0.0,
+                                                 word_pairs=4 if case == "text" else 0))
     prep = _seqcore_prepare(csv_path, spec)
     mod = _load_script(_write(tmp_path / "train.py", training_script(spec)), f"gen_pool_{case}_{pooling}")
     data = mod.prepare(mod.read_table(str(csv_path)))
