@@ -313,7 +313,7 @@ with right:
               help=("Estimated from the model size, the number of training examples and a speed measured on "
                     "this kind of machine" + (", corrected by your finished runs" if factor else "") +
                     ". Real times vary with what else the computer is doing."))
-    k4.metric(f"At most, {t_spec.epochs} epochs", ui.fmt_seconds(per_epoch * t_spec.epochs),
+    k4.metric(f"At most, {t_spec.epochs} epochs", ui.fmt_rough_seconds(per_epoch * t_spec.epochs),
               help="The most it can take; early stopping usually ends training sooner.")
     st.caption(f"Estimates for {dr.sizes['train']:,} training and {dr.sizes['val']:,} validation examples of "
                f"{steps:,} steps. Real times vary.")

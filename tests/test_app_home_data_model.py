@@ -581,3 +581,12 @@ def test_model_pooling_and_word_vector_dropout_for_classifiers():
     assert not [w for w in at.selectbox if w.key == "model_pooling"]
     assert not [w for w in at.slider if w.key == "model_embedding_dropout"]
     assert not [w for w in at.number_input if w.key == "model_word_pairs"]
+
+
+def test_rough_durations_fit_a_metric_card():
+    from pages._ui.common import fmt_rough_seconds
+
+    assert fmt_rough_seconds(4.94) == "4.9 s" and fmt_rough_seconds(75) == "1 min 15 s"   # short ones stay exact
+    assert fmt_rough_seconds(294) == "about 5 min"
+    assert fmt_rough_seconds(3 * 3600 + 20 * 60) == "about 3 h 20 min"
+    assert fmt_rough_seconds(40 * 3600) == "about 40 h" and fmt_rough_seconds(None) == "-"

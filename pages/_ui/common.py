@@ -634,6 +634,17 @@ def fmt_seconds(seconds: float | None) -> str:
     return f"{h} h {m:02d} min"
 
 
+def fmt_rough_seconds(seconds: float | None) -> str:
+    """An estimate's duration, short enough for a metric card: ``294`` -> ``"about 5 min"``."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 90:
+        return fmt_seconds(seconds)
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"about {minutes} min"
+    h, m = divmod(minutes, 60)
+    return f"about {h} h {m:02d} min" if h < 10 else f"about {h} h"
+
+
 def fmt_bytes(n: int | None) -> str:
     if n is None:
         return "-"
