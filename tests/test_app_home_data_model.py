@@ -587,6 +587,6 @@ def test_rough_durations_fit_a_metric_card():
     from pages._ui.common import fmt_rough_seconds
 
     assert fmt_rough_seconds(4.94) == "4.9 s" and fmt_rough_seconds(75) == "1 min 15 s"   # short ones stay exact
-    assert fmt_rough_seconds(294) == "about 5 min"
-    assert fmt_rough_seconds(3 * 3600 + 20 * 60) == "about 3 h 20 min"
-    assert fmt_rough_seconds(40 * 3600) == "about 40 h" and fmt_rough_seconds(None) == "-"
+    assert fmt_rough_seconds(294) == "≈ 5 min"
+    assert fmt_rough_seconds(3 * 3600 + 20 * 60) == "≈ 3.3 h"
+    assert fmt_rough_seconds(40 * 3600) == "≈ 40 h" and fmt_rough_seconds(None) == "-"

@@ -635,14 +635,14 @@ def fmt_seconds(seconds: float | None) -> str:
 
 
 def fmt_rough_seconds(seconds: float | None) -> str:
-    """An estimate's duration, short enough for a metric card: ``294`` -> ``"about 5 min"``."""
+    """An estimate's duration, short enough for a metric card: ``294`` -> ``"≈ 5 min"``."""
     if seconds is None or not math.isfinite(seconds) or seconds < 90:
         return fmt_seconds(seconds)
     minutes = int(round(seconds / 60))
     if minutes < 60:
-        return f"about {minutes} min"
-    h, m = divmod(minutes, 60)
-    return f"about {h} h {m:02d} min" if h < 10 else f"about {h} h"
+        return f"≈ {minutes} min"
+    hours = minutes / 60
+    return f"≈ {hours:.1f} h" if hours < 10 else f"≈ {hours:.0f} h"
 
 
 def fmt_bytes(n: int | None) -> str:
