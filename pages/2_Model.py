@@ -78,6 +78,7 @@ def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
     put("model_lr_schedule", t.lr_schedule)
     put("model_seed", int(t.seed))
     put("model_jit", bool(t.jit_compile))
+    put("model_final_fit", bool(t.final_fit))
     put("model_max_memory", int(t.max_memory_mb))
 
 
@@ -105,6 +106,7 @@ def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
                        loss=ss["model_loss"], batch_size=int(ss["model_batch_size"]), epochs=int(ss["model_epochs"]),
                        patience=int(ss["model_patience"]), lr_schedule=ss["model_lr_schedule"],
                        seed=int(ss["model_seed"]), jit_compile=bool(ss["model_jit"]),
+                       final_fit=bool(ss.get("model_final_fit", t_base.final_fit)),
                        max_memory_mb=int(ss["model_max_memory"]))
     return m, t
 
@@ -262,6 +264,11 @@ with left:
                       help="Classification always minimises cross-entropy.")
     t9.number_input("Random seed", 0, 2**31 - 1, key="model_seed",
                     help="Fixes the random start, so the same settings give the same result again.")
+    st.toggle("Final fit on training + validation data", key="model_final_fit",
+              help="After the validation data has shown how many epochs work best, train a fresh model on the "
+                   "training and validation data together for that many epochs and keep it: it learns from "
+                   "more examples. Costs a second, shorter training pass; worth it on a few thousand examples. "
+                   "The test data is still never used for training.")
     with st.expander("Advanced"):
         a1, a2 = st.columns(2)
         a1.toggle("Compile with XLA", key="model_jit",

@@ -930,24 +930,41 @@ class KeepBestEpoch(keras.callbacks.Callback):
             print(f"Kept the weights of epoch {self.best_epoch}, the best by {self.monitor}.")
 
 
+def lr_callbacks(monitor, epochs, patience):
+    """The learning-rate schedule's callback (none for LR_SCHEDULE = "none")."""
+    if LR_SCHEDULE == "plateau":  # halve the learning rate when the monitored value stalls
+        return [keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, factor=0.5, mode="max" if monitor == "val_accuracy" else "min",
+            patience=max(2, patience // 3 if patience else 3), min_lr=LEARNING_RATE / 100)]
+    if LR_SCHEDULE == "cosine":  # glide the learning rate from LEARNING_RATE down to 0 along a cosine
+        return [keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: float(LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * min(epoch, epochs) / epochs))))]
+    return []
+
+
 def train(model, data):
+    """Train with early stopping; returns the number of the epoch whose weights were kept."""
     has_val = data["x_val"] is not None and len(data["x_val"]) > 0
     monitor = SELECT_BY if has_val else SELECT_BY_WITHOUT_VALIDATION
-    callbacks = []
-    if LR_SCHEDULE == "plateau":  # halve the learning rate when the monitored value stalls
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=0.5, mode="max" if monitor == "val_accuracy" else "min",
-            patience=max(2, PATIENCE // 3 if PATIENCE else 3), min_lr=LEARNING_RATE / 100))
-    elif LR_SCHEDULE == "cosine":  # glide the learning rate from LEARNING_RATE down to 0 along a cosine
-        callbacks.append(keras.callbacks.LearningRateScheduler(
-            lambda epoch, lr: float(LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * min(epoch, EPOCHS) / EPOCHS)))))
+    keeper = KeepBestEpoch(monitor)
     # after the learning-rate callbacks, like Sequence Studio; stop at once if the loss becomes NaN
-    callbacks += [KeepBestEpoch(monitor), keras.callbacks.TerminateOnNaN()]
-    return model.fit(
+    callbacks = lr_callbacks(monitor, EPOCHS, PATIENCE) + [keeper, keras.callbacks.TerminateOnNaN()]
+    model.fit(
         data["x_train"], data["y_train"],
         validation_data=(data["x_val"], data["y_val"]) if has_val else None,
         epochs=EPOCHS, batch_size=BATCH_SIZE, shuffle=True, callbacks=callbacks, verbose=2,
     )
+    return keeper.best_epoch
+
+
+def final_fit(model, data, epochs):
+    """FINAL_FIT: train a fresh model on the training and validation parts together for ``epochs`` epochs
+    (as many as validation picked) and keep its last epoch; nothing is held out, so nothing picks one."""
+    x = np.concatenate([data["x_train"], data["x_val"]])
+    y = np.concatenate([data["y_train"], data["y_val"]])
+    print(f"Final fit: {len(x)} training + validation examples, {epochs} epochs")
+    callbacks = lr_callbacks("loss", epochs, 0) + [keras.callbacks.TerminateOnNaN()]
+    model.fit(x, y, epochs=epochs, batch_size=BATCH_SIZE, shuffle=True, callbacks=callbacks, verbose=2)
 '''
 
 _MAIN = '''
@@ -964,7 +981,11 @@ def main():
     print(f"Input shape: {{tuple(data['x_train'].shape[1:])}}")
     model = {build_call}
     model.summary()
-    train(model, data)
+    best_epoch = train(model, data)
+    if FINAL_FIT and n_val and best_epoch:
+        keras.utils.set_random_seed(SEED)  # the fresh model starts like the first one did
+        model = {build_call}
+        final_fit(model, data, best_epoch)
     metrics = evaluate(model, data)
     model.save(MODEL_FILE)
     with open("preprocessing.json", "w", encoding="utf-8") as f:
@@ -1087,6 +1108,7 @@ def _settings(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) -> st
         _set("SELECT_BY_WITHOUT_VALIDATION", selection_metric(d.task, False)),
         _set("LR_SCHEDULE", t.lr_schedule, "none | plateau | cosine"),
         _set("SEED", t.seed),
+        _set("FINAL_FIT", t.final_fit, "then retrain on training + validation data for the epochs validation picked"),
         _set("JIT_COMPILE", t.jit_compile, "XLA compilation (faster on CPU)"),
         _set("MODEL_FILE", "model.keras", "where the trained model is saved"),
     ]

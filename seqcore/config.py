@@ -188,6 +188,8 @@ class TrainSpec(_Spec):
     lr_schedule: str = "plateau"       # none | plateau (halve on stall) | cosine
     seed: int = 42
     jit_compile: bool = False          # XLA: faster per epoch on big data, but compiling costs seconds up front
+    final_fit: bool = False            # after validation picks the epoch count, train a fresh model on the
+                                       # training + validation parts for that many epochs and keep it
     max_memory_mb: int = 4096          # refuse configurations whose estimate exceeds this
 
     def validate(self) -> "TrainSpec":
@@ -282,10 +284,10 @@ TASK_PRESETS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
                   "train": {"patience": 5, "learning_rate": 1e-3}},
         "balanced": {"model": {"bidirectional": True, "dropout": 0.5, "pooling": "mean+max",
                                "embedding_dropout": 0.2, "word_pairs": 16},
-                     "train": {"patience": 10, "learning_rate": 1e-3}},
+                     "train": {"patience": 10, "learning_rate": 1e-3, "final_fit": True}},
         "thorough": {"model": {"bidirectional": True, "dropout": 0.5, "pooling": "mean+max",
                                "embedding_dropout": 0.2, "word_pairs": 16},
-                     "train": {"patience": 15, "learning_rate": 1e-3}},
+                     "train": {"patience": 15, "learning_rate": 1e-3, "final_fit": True}},
     },
 }
 

@@ -281,6 +281,31 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
     return report
 
 
+_HEADLINE = ("accuracy", "balanced_accuracy", "mape", "mase", "mae", "rmse")
+
+
+def _headline(metrics: dict | None) -> dict:
+    """The headline test figures of an evaluation (for comparing the picked and the final model)."""
+    test = (metrics or {}).get("test")
+    return {k: test[k] for k in _HEADLINE if isinstance(test, dict) and isinstance(test.get(k), (int, float))}
+
+
+def _final_fit_note(final, best_epoch: int, picked: dict | None) -> str:
+    """The run's note on the final fit, in plain words."""
+    if not final.kept:
+        return (f"The final fit on the training and validation data was not kept ({final.reason}); the model "
+                f"of epoch {best_epoch}, picked on the validation data, is the one saved and scored.")
+    head = _headline(picked)
+    before = ""
+    if head:
+        k, v = next(iter(head.items()))
+        before = f" (the model picked on validation scored {k.replace('_', ' ')} {v:.3g} on the same test data)"
+    return (f"Final fit: validation picked epoch {best_epoch}, so a fresh model was trained on the training and "
+            f"validation data together ({final.examples:,} examples) for {final.epochs} epoch"
+            f"{'s' if final.epochs != 1 else ''}; it is the model saved and scored on the test data{before}. "
+            "The test data played no part in any choice.")
+
+
 def run_training(
     data: bytes,
     spec: RunSpec,
@@ -302,7 +327,7 @@ def run_training(
     from .bundle import save_bundle
     from .export import csv_bytes
     from .models import build_model, check_fits
-    from .training import fit, load_checkpoint_state, predict, set_seed
+    from .training import final_fit, fit, load_checkpoint_state, predict, set_seed
 
     quiet_tensorflow()
     out_dir = Path(out_dir)
@@ -331,7 +356,17 @@ def run_training(
     outcome = fit(model, prep.train, prep.val, spec.train, on_progress=on_progress, should_stop=should_stop,
                   checkpoint_dir=checkpoint_dir, resume_state=resume_state)
     train_seconds = time.perf_counter() - t0
-    outputs = predict(model, prep.test, batch_size=max(256, spec.train.batch_size))
+    batch = max(256, spec.train.batch_size)
+    final, picked_test = None, None
+    if spec.train.final_fit and prep.val is not None and len(prep.val) and outcome.best_epoch \
+            and not outcome.stopped:
+        picked_test, _ = task.evaluate(prep, predict(model, prep.test, batch_size=batch))
+        retrained, final = final_fit(
+            lambda: build_model(spec.model, spec.train, prep.shape, vocabulary=_vocabulary_words(prep)),
+            prep.train, prep.val, spec.train, outcome.best_epoch, on_progress=on_progress, should_stop=should_stop)
+        if retrained is not None:
+            model = retrained
+    outputs = predict(model, prep.test, batch_size=batch)
     metrics, predictions = task.evaluate(prep, outputs)
     metrics["training"] = {
         "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
@@ -342,6 +377,9 @@ def run_training(
         "seconds": round(train_seconds, 3), "params": estimate.params, "sizes": prep.sizes(),
     }
     metrics["notes"] = list(prep.notes) + list(metrics["test"].get("notes", []) if isinstance(metrics["test"], dict) else [])
+    if final is not None:
+        metrics["training"]["final_fit"] = dict(final.to_dict(), picked_model_test=_headline(picked_test))
+        metrics["notes"].append(_final_fit_note(final, outcome.best_epoch, picked_test))
     if prep.task == "forecast":
         from .tasks.forecast import future_frame, future_inputs
 
@@ -353,7 +391,8 @@ def run_training(
     atomic_write_bytes(out_dir / "predictions.csv", csv_bytes(predictions))
     bundle_dir = save_bundle(out_dir / "bundle", model, spec, prep.state, prep.shape, metrics, outcome.history)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, default=str, allow_nan=False))
-    return RunResult(status="stopped" if outcome.stopped else "finished", metrics=metrics, bundle_dir=bundle_dir,
+    stopped = outcome.stopped or (final is not None and final.reason == "it was stopped")
+    return RunResult(status="stopped" if stopped else "finished", metrics=metrics, bundle_dir=bundle_dir,
                      epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, history=outcome.history,
                      notes=metrics["notes"])
 

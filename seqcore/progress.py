@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass, field
 class Progress:
     """One point of training progress.
 
-    kind: "batch" (throttled, a few a second at most) or "epoch" (every epoch, always).
+    kind: "batch" (throttled, a few a second at most) or "epoch" (every epoch, always); "final" for the
+    batches and epochs of the final fit on training + validation data (``TrainSpec.final_fit``), which the
+    loss chart leaves out (they have no validation loss) and the progress bar shows as its own phase.
     loss / val_loss are the running training loss and the epoch's validation loss.
     """
 

@@ -159,6 +159,9 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
            f"{t.batch_size}, up to {t.epochs} epochs")
     how += (f", stopping after {t.patience} epochs without improvement and keeping the best epoch's weights."
             if t.patience else ", keeping the best epoch's weights.")
+    if getattr(t, "final_fit", False):
+        how += (" Then a fresh model was to be trained on the training and validation data together for the "
+                "number of epochs validation picked, and kept.")
     out.append(how)
     tr = (metrics or {}).get("training") or {}
     if tr:
@@ -171,6 +174,12 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
             bits.append("it was stopped by hand")
         elif tr.get("early_stopped"):
             bits.append("early stopping ended it")
+        ff = tr.get("final_fit") or {}
+        if ff.get("kept"):
+            bits.append(f"the final fit trained {ff.get('epochs')} epochs on {int(ff.get('examples') or 0):,} "
+                        "examples")
+        elif ff:
+            bits.append(f"the final fit was not kept ({ff.get('reason')})")
         if tr.get("seconds") is not None:
             bits.append(f"it took {_duration(tr['seconds'])}")
         if tr.get("params") is not None:
@@ -238,6 +247,7 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
         "optimizer": lambda v: f"{_OPTIMIZER_NAMES.get(v, v)} optimiser",
         "clipnorm": lambda v: f"gradient clipping {v:g}" if v else "no gradient clipping",
         "jit_compile": lambda v: "compiled with XLA" if v else "",
+        "final_fit": lambda v: "then retrained on training + validation data" if v else "",
         "loss": lambda v: f"{v.upper()} loss" if task == "forecast" else "",
         "seed": lambda v: "", "max_memory_mb": lambda v: "",
     }

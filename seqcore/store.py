@@ -712,14 +712,14 @@ class RunStore:
                " json_extract(point, '$.loss'),"
                " CASE WHEN kind = 'batch' THEN NULL ELSE json_extract(point, '$.val_loss') END,"
                " CASE WHEN kind = 'batch' THEN NULL ELSE json_extract(point, '$.metrics.val_accuracy') END"
-               " FROM history WHERE run_id = ? AND seq > ? ORDER BY seq")
+               " FROM history WHERE run_id = ? AND seq > ? AND kind != 'final' ORDER BY seq")
         try:
             cur = self._conn().execute(sql, (run_id, int(after_seq)))
             cur.row_factory = None
             rows = cur.fetchall()
         except sqlite3.OperationalError:  # malformed JSON for SQLite (NaN / Infinity written by json.dumps)
             cur = self._conn().execute("SELECT seq, kind, point FROM history WHERE run_id = ? AND seq > ?"
-                                       " ORDER BY seq", (run_id, int(after_seq)))
+                                       " AND kind != 'final' ORDER BY seq", (run_id, int(after_seq)))
             cur.row_factory = None
             rows = []
             for seq, kind, point in cur.fetchall():
@@ -753,7 +753,7 @@ class RunStore:
             else:
                 new = self.read_history_columns(run_id, after_seq=cached.last_seq)
                 cols = cached.concat(new)
-                if len(cols) != self.count_history(run_id):
+                if len(cols) != self.count_history(run_id, curve=True):
                     cols = self.read_history_columns(run_id)
         finally:
             if own:
@@ -765,18 +765,23 @@ class RunStore:
                 cache.popitem(last=False)
         return cols
 
-    def count_history(self, run_id: str, *, kind: str | None = None) -> int:
+    def count_history(self, run_id: str, *, kind: str | None = None, curve: bool = False) -> int:
+        """How many points a run has (of ``kind``; ``curve``: those a loss chart draws, without the final fit's)."""
         sql, params = "SELECT COUNT(*) FROM history WHERE run_id = ?", [run_id]
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
+        if curve:
+            sql += " AND kind != 'final'"
         return int(self._query(sql, params)[0][0])
 
     def trim_history(self, run_id: str, from_epoch: int) -> int:
-        """Delete points of epochs >= ``from_epoch`` (a resumed run redoes them). Returns how many."""
+        """Delete points of epochs >= ``from_epoch`` and any final fit's (a resumed run redoes them).
+        Returns how many."""
         with self._tx() as c:
             n = c.execute(
-                "DELETE FROM history WHERE run_id = ? AND CAST(json_extract(point, '$.epoch') AS INTEGER) >= ?",
+                "DELETE FROM history WHERE run_id = ? AND (kind = 'final'"
+                " OR CAST(json_extract(point, '$.epoch') AS INTEGER) >= ?)",
                 (run_id, int(from_epoch))).rowcount
             c.execute(
                 "UPDATE runs SET"
@@ -935,6 +940,8 @@ class HistoryColumns:
             seq = seqs[i] if seqs is not None else i + 1
             if isinstance(p, tuple) and len(p) == 2:
                 seq, p = p
+            if getattr(p, "kind", None) == "final" or (isinstance(p, dict) and p.get("kind") == "final"):
+                continue                         # the final fit's points are not part of the loss curves
             if isinstance(p, Progress):
                 rows.append((seq, p.kind == "batch", p.epoch, p.batch, p.batches, p.loss, p.val_loss,
                              (p.metrics or {}).get("val_accuracy") if p.kind != "batch" else None))

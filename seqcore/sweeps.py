@@ -118,6 +118,8 @@ TUNABLES: dict[str, Tunable] = {t.name: t for t in (
             example="last,mean+max", help="Last step, average, or average and strongest signal of every step."),
     Tunable("word_vectors", "Word vectors", "model", "choice", choices=WORD_VECTORS, tasks=("text",),
             example="glove-50,none", help="Start from pretrained English vectors, or learn them from scratch."),
+    Tunable("final_fit", "Final fit on training + validation", "train", "bool", choices=(False, True),
+            example="false,true", help="Retrain on training + validation data for the epochs validation picked."),
     Tunable("learning_rate", "Learning rate", "train", "float", 1e-7, 10.0, log=True, example="1e-4:1e-2:log",
             help="Size of each weight update."),
     Tunable("batch_size", "Batch size", "train", "int", 1, 65_536, log=True, example="16,32,64",

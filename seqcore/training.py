@@ -11,7 +11,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -20,7 +20,7 @@ import numpy as np
 from .config import TrainSpec
 from .errors import TrainingFailed
 from .progress import Progress
-from .windows import Source
+from .windows import ConcatSource, Source
 
 BATCH_POINT_INTERVAL = 0.25  # seconds between batch-level progress points (at most ~4 a second)
 
@@ -324,6 +324,7 @@ def fit(
     should_stop: Callable[[], bool] | None = None,
     checkpoint_dir: Path | None = None,
     resume_state: dict | None = None,
+    restore_best: bool = True,
 ) -> FitOutcome:
     """Train ``model``; returns the per-epoch history and whether/why it stopped.
 
@@ -335,7 +336,8 @@ def fit(
       accuracy still climbs for several more: bench/RESULTS.md);
     - NaN/inf loss raises :class:`TrainingFailed` with a suggestion;
     - checkpoint_dir: after every epoch the model (with optimizer state) and the fit state are saved there,
-      and ``resume_state`` (read back by :func:`load_checkpoint_state`) continues from it.
+      and ``resume_state`` (read back by :func:`load_checkpoint_state`) continues from it;
+    - ``restore_best=False`` keeps the last epoch's weights (the final fit runs a fixed number of epochs).
     """
     import keras
 
@@ -487,7 +489,9 @@ def fit(
                  "or check the data for extreme values.",
         )
     # restore the best weights (also when the user stopped or patience ran out)
-    if best_weights["w"] is not None:
+    if not restore_best:
+        pass
+    elif best_weights["w"] is not None:
         model.set_weights(best_weights["w"])
     elif checkpoint_dir is not None and (Path(checkpoint_dir) / "best.weights.h5").exists():
         model.load_weights(str(Path(checkpoint_dir) / "best.weights.h5"))
@@ -500,6 +504,43 @@ def fit(
         early_stopped=flags["early"],
         epochs_run=len(state.history),
     )
+
+
+@dataclass
+class FinalFit:
+    """What the final fit (``TrainSpec.final_fit``) did."""
+
+    epochs: int                    # as many as validation picked
+    examples: int                  # training + validation examples it trained on
+    seconds: float
+    kept: bool                     # False: stopped by the user or failed, so the picked model was kept
+    reason: str | None = None      # why it was not kept
+
+    def to_dict(self) -> dict:
+        return {"epochs": self.epochs, "examples": self.examples, "seconds": round(self.seconds, 3),
+                "kept": self.kept, "reason": self.reason}
+
+
+def final_fit(build: Callable[[], object], train: Source, val: Source, spec: TrainSpec, epochs: int, *,
+              on_progress: Callable[[Progress], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> tuple[object | None, FinalFit]:
+    """Train a fresh model (``build()``, same seed) on ``train`` and ``val`` together for ``epochs`` epochs
+    (the count validation picked) and keep its last epoch: nothing is held out, so nothing can pick an
+    epoch. Progress points come as kind "final". Returns (the model, or None when the user stopped it or
+    it failed, in which case the caller keeps the picked model; what happened)."""
+    set_seed(spec.seed, strict=not spec.jit_compile)
+    model = build()
+    both = ConcatSource(train, val)
+    forward = (lambda p: on_progress(replace(p, kind="final"))) if on_progress is not None else None
+    t0 = time.perf_counter()
+    try:
+        out = fit(model, both, None, spec.replace(epochs=int(epochs), patience=0), on_progress=forward,
+                  should_stop=should_stop, restore_best=False)
+    except TrainingFailed as err:
+        return None, FinalFit(int(epochs), len(both), time.perf_counter() - t0, False, f"it failed: {err}")
+    if out.stopped:
+        return None, FinalFit(int(epochs), len(both), time.perf_counter() - t0, False, "it was stopped")
+    return model, FinalFit(int(epochs), len(both), time.perf_counter() - t0, True)
 
 
 def load_checkpoint_state(checkpoint_dir: Path) -> dict | None:

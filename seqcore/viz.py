@@ -159,6 +159,8 @@ def _split_points(points) -> tuple[list[dict], list[dict]]:
     batches: list[dict] = []
     for p in points or []:
         d = _as_point(p)
+        if d["kind"] == "final":   # the final fit on training + validation: not part of these curves
+            continue
         if d["kind"] == "batch":
             batches.append(d)
         else:

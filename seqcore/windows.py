@@ -114,6 +114,35 @@ class ArraySource(Source):
         return self.x[idx]
 
 
+class ConcatSource(Source):
+    """Two sources as one: examples ``0 .. len(a) - 1`` are ``a``'s, the rest ``b``'s (the final fit trains
+    on the training and validation parts together this way, without copying windows)."""
+
+    def __init__(self, a: Source, b: Source):
+        self.a, self.b = a, b
+
+    def __len__(self) -> int:
+        return len(self.a) + len(self.b)
+
+    def _parts(self, idx):
+        idx = np.asarray(idx)
+        in_a = idx < len(self.a)
+        order = np.concatenate([np.flatnonzero(in_a), np.flatnonzero(~in_a)])
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))          # rows of the joined parts back in the order asked
+        return idx[in_a], idx[~in_a] - len(self.a), back
+
+    def gather(self, idx):
+        ia, ib, back = self._parts(idx)
+        (xa, ya), (xb, yb) = self.a.gather(ia), self.b.gather(ib)
+        y = None if ya is None or yb is None else np.concatenate([ya, yb])[back]
+        return np.concatenate([xa, xb])[back], y
+
+    def inputs(self, idx):
+        ia, ib, back = self._parts(idx)
+        return np.concatenate([self.a.inputs(ia), self.b.inputs(ib)])[back]
+
+
 def iterate_inputs(src: Source, batch_size: int):
     """Yield input batches of ``src`` in order (for prediction)."""
     n = len(src)

@@ -211,12 +211,13 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
             rec.status, "No progress recorded")
         return ProgressInfo(frac, text, elapsed, None, None, 0, epochs, None, rec.best_val_loss)
     epochs = last.epochs or epochs or 1
-    if last.kind == "epoch" or not last.batches:
+    phase = "Final fit on training + validation data: " if last.kind == "final" else ""
+    if last.kind == "epoch" or not last.batches or (last.kind == "final" and last.batch >= last.batches):
         done = float(last.epoch)
-        text = f"Epoch {last.epoch} of {epochs} done"
+        text = f"{phase}Epoch {last.epoch} of {epochs} done"
     else:
         done = (last.epoch - 1) + min(1.0, last.batch / last.batches)
-        text = f"Epoch {last.epoch} of {epochs} · batch {last.batch} of {last.batches}"
+        text = f"{phase}Epoch {last.epoch} of {epochs} · batch {last.batch} of {last.batches}"
     frac = min(1.0, max(0.0, done / epochs))
     if rec.status == "finished":
         frac = 1.0
