@@ -132,7 +132,8 @@ with st.container(border=True):
                     f"{f', dropout {m.dropout:g}' if m.dropout else ''}")
             st.text(f"Training: up to {t.epochs} epochs, batch {t.batch_size}, learning rate {t.learning_rate:g}, "
                     f"{t.optimizer}" + (f", stops early after {t.patience} epochs without progress"
-                                        if t.patience else ""))
+                                        if t.patience else "")
+                    + (", then a final fit on training + validation data" if t.final_fit else ""))
             st.page_link(ui.PAGES["model"], label="Change the model or training settings", icon="⚙️")
         key = live.spec_key(spec, ss["dataset_id"], ss.get("test_dataset_id"), _csv_options())
         already = _active_with_key(key)
@@ -259,7 +260,7 @@ def live_panel(run_id: str) -> None:
     n_epochs = sum(1 for p in hist.points if p.kind == "epoch")
     st.caption(f"{len(hist.points)} progress points ({n_epochs} epochs) · updated {time.strftime('%H:%M:%S')}. "
                "Dots: loss at the end of each epoch; light line: smoothed loss per batch; star: best epoch.")
-    hint = viz.overfit_hint(hist.points)
+    hint = viz.overfit_hint(hist.points, final_fit=bool(((rec.spec or {}).get("train") or {}).get("final_fit")))
     if hint:
         st.warning(hint, icon="💡")
 

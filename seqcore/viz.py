@@ -336,9 +336,10 @@ def loss_figure(points, *, title: str | None = None, max_points: int = 2000,
     return fig
 
 
-def overfit_hint(points: Sequence, *, min_epochs: int = OVERFIT_EPOCHS) -> str | None:
+def overfit_hint(points: Sequence, *, min_epochs: int = OVERFIT_EPOCHS, final_fit: bool = False) -> str | None:
     """A plain-language hint when validation loss has been rising for ``min_epochs`` or more epochs
-    (counted from its best epoch) while training loss kept falling; None otherwise."""
+    (counted from its best epoch) while training loss kept falling; None otherwise. It names the epoch the
+    trainer keeps (:func:`best_epoch`), and with ``final_fit`` what happens after."""
     epochs, _ = _split_points(points)
     rows = [(int(p["epoch"]), _finite(p.get("loss")), _finite(p.get("val_loss"))) for p in epochs]
     rows = [r for r in rows if r[1] is not None and r[2] is not None]
@@ -355,9 +356,13 @@ def overfit_hint(points: Sequence, *, min_epochs: int = OVERFIT_EPOCHS) -> str |
     falling = rows[-1][1] < rows[best_i][1]
     if not (rising and falling):
         return None
+    kept = best_epoch(points)
+    kept_epoch = kept[0] if kept else rows[best_i][0]
+    after = (f"; the final fit then trains a fresh model for {kept_epoch} epoch{'s' if kept_epoch != 1 else ''} "
+             "on the training and validation data" if final_fit else "")
     return (f"Validation loss has been rising for {since} epochs while training loss keeps falling: "
-            "the model is starting to memorise. Early stopping will keep the best epoch "
-            f"(epoch {rows[best_i][0]}); more dropout or a smaller model may help.")
+            f"the model is starting to memorise. Early stopping will keep the best epoch (epoch {kept_epoch})"
+            f"{after}; more dropout or a smaller model may help.")
 
 
 def compare_loss_figure(runs: Mapping[str, Sequence], *, max_points: int = 2000) -> go.Figure:

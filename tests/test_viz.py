@@ -204,6 +204,10 @@ def test_overfit_hint():
     assert viz.overfit_hint(both_up) is None
     assert viz.overfit_hint([]) is None
     assert viz.overfit_hint([{"epoch": e, "loss": 1.0 / e} for e in range(1, 9)]) is None  # no validation
+    # a classifier keeps the most accurate epoch (6 here), not the one with the lowest validation loss
+    accurate = [dict(p, metrics={"val_accuracy": a}) for p, a in zip(rising, [.5, .6, .7, .7, .72, .75, .74, .73])]
+    hint = viz.overfit_hint(accurate, final_fit=True)
+    assert "best epoch (epoch 6)" in hint and "final fit then trains a fresh model for 6 epochs" in hint
 
 
 def test_compare_loss_figure():
