@@ -32,6 +32,8 @@ def test_presets_are_task_aware_and_keep_the_signature():
     assert seq.model.bidirectional and seq.train.epochs == TASK_PRESETS["classify"]["balanced"]["train"]["epochs"]
     text = apply_preset(RunSpec(data=DataSpec(task="text", text="t", label="y")), "balanced")
     assert text.model.bidirectional and text.model.dropout >= 0.3
+    assert text.model.word_pairs > 0 and text.train.final_fit                 # bench/RESULTS.md, movie reviews
+    assert not forecast.train.final_fit and not seq.train.final_fit          # measured on text only
     with pytest.raises(SpecError):
         apply_preset(RunSpec(), "fastest")
     with pytest.raises(SpecError):
