@@ -92,15 +92,36 @@ def lock_holder_pid(lock: Path | str, status: Path | str, *, tries: int = 50, wa
             return None
         for _ in range(tries):
             try:
-                return int(json.loads(Path(status).read_text())["pid"])
+                pid = int(json.loads(Path(status).read_text())["pid"])
             except (OSError, ValueError, KeyError, TypeError):
-                time.sleep(wait)
+                pid = None
+            # a dead pid is the previous holder's, left in the file (the new holder has taken the lock but
+            # not yet written its own pid): read again
+            if pid is not None and pid > 0 and pid_alive(pid):
+                return pid
+            time.sleep(wait)
         return -1
     finally:
         os.close(fd)
 
 
 # --------------------------------------------------------------------------- processes
+
+def pid_alive(pid: int | None, create_time: float | None = None) -> bool:
+    """True when ``pid`` runs (a zombie does not count) and, when given, was created at ``create_time``
+    (not a reused pid)."""
+    if not pid or pid < 0:
+        return False
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return create_time is None or abs(p.create_time() - create_time) < 1.0
+    except (psutil.Error, ValueError):
+        return False
+
 
 def install_stop_handlers(stop: Callable[[], object]) -> None:
     """Call ``stop()`` on SIGTERM and SIGINT (only possible, and only done, in the main thread)."""

@@ -43,6 +43,7 @@ from .procs import (
     install_stop_handlers,
     lock_is_ours,
     log_line,
+    pid_alive,
     release_lock,
     resolve_home,
     try_lock,
@@ -290,21 +291,6 @@ def process_create_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except (psutil.Error, ValueError):
         return None
-
-
-def pid_alive(pid: int | None, create_time: float | None = None) -> bool:
-    """True when ``pid`` runs and (when given) was created at ``create_time`` (not a reused pid)."""
-    if not pid:
-        return False
-    import psutil
-
-    try:
-        p = psutil.Process(pid)
-        if p.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return create_time is None or abs(p.create_time() - create_time) < 1.0
-    except (psutil.Error, ValueError):
-        return False
 
 
 def mark_orphans(store: RunStore) -> list[str]:

@@ -89,8 +89,10 @@ def test_lock_holder_pid(tmp_path):
     fd = try_lock(lock)
     try:
         assert lock_holder_pid(lock, status, tries=2, wait=0.01) == -1   # held, pid not published
-        status.write_text(json.dumps({"pid": 4321}))
-        assert lock_holder_pid(lock, status) == 4321
+        status.write_text(json.dumps({"pid": 999_999}))            # a dead holder's pid, not yet replaced
+        assert lock_holder_pid(lock, status, tries=2, wait=0.01) == -1
+        status.write_text(json.dumps({"pid": os.getpid()}))
+        assert lock_holder_pid(lock, status) == os.getpid()
     finally:
         release_lock(fd)
     assert lock_holder_pid(lock, status) is None                   # a stale status file does not count
