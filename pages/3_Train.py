@@ -226,10 +226,18 @@ def live_panel(run_id: str) -> None:
         summary = rec.summary or {}
         best = summary.get("best_epoch")
         early = (summary.get("training") or {}).get("early_stopped")
+        final = (summary.get("training") or {}).get("final_fit") or {}
+        if final.get("kept"):
+            then = (f" Then a fresh model trained {final.get('epochs')} epoch(s) on the training and validation "
+                    f"data together ({int(final.get('examples') or 0):,} examples): that is the model kept.")
+        elif final:
+            then = f" The final fit was not kept ({final.get('reason')}); the model of epoch {best} was kept."
+        else:
+            then = ""
         st.success(f"Finished after {rec.epochs_run or 0} epoch(s)"
                    + (f"; the best was epoch {best}" if best else "")
-                   + (" (stopped early: the validation score had stopped improving)" if early else "") + ".",
-                   icon="✅")
+                   + (" (stopped early: the validation score had stopped improving)" if early else "") + "."
+                   + then, icon="✅")
 
     st.progress(info.fraction, text=info.text)
     c = st.columns(5)

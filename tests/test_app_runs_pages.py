@@ -278,3 +278,18 @@ def test_train_page_gives_the_worker_a_prepare_hint(home, store):
     at.run()
     assert not at.exception
     assert runner.read_prepare_hint(home)["time"] == hint["time"]
+
+
+def test_finished_message_says_what_the_final_fit_did(home, store):
+    state = airline_state(store)
+    rid = store.create_run(spec=RunSpec.from_dict({"data": state["data_spec"], "model": state["model_spec"],
+                                                    "train": state["train_spec"]}).to_dict(),
+                           dataset_id=state["dataset_id"], task="forecast", name="with a final fit",
+                           status="running")            # never queued: no worker picks it up
+    training = {"early_stopped": True, "final_fit": {"epochs": 4, "examples": 4136, "seconds": 11.5, "kept": True,
+                                                     "reason": None}}
+    assert store.finish_run(rid, "finished", summary={"best_epoch": 4, "training": training}, epochs_run=14)
+    at = page(TRAIN, state=dict(state, current_run_id=rid))
+    msg = texts(at.success)
+    assert "the best was epoch 4" in msg and "trained 4 epoch(s) on the training and validation data" in msg
+    assert "4,136 examples" in msg
