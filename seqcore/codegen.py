@@ -784,9 +784,14 @@ def pool(seq, real):
         mean, top = ops.mean(seq, axis=1), ops.max(seq, axis=1)
     else:
         w = ops.expand_dims(ops.cast(real, seq.dtype), -1)          # (batch, steps, 1): 1 real, 0 padding
-        mean = ops.sum(seq * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+        mean = masked_mean(seq, w)
         top = ops.max(seq + (w - 1.0) * 1e4, axis=1)                # padding can never be the maximum
     return mean if POOLING == "mean" else ops.concatenate([mean, top], axis=-1)
+
+
+def masked_mean(seq, w):
+    """(batch, steps, D) -> (batch, D): the mean over the steps whose weight w (batch, steps, 1) is 1."""
+    return ops.sum(seq * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
 
 
 def build_model({args}):
@@ -827,8 +832,7 @@ def word_pairs(inputs):
     x = layers.Embedding(PAIR_BUCKETS, WORD_PAIRS, name="word_pairs")(pair)
     if EMBEDDING_DROPOUT > 0:  # whole pair vectors switched off while training, like the word vectors
         x = layers.SpatialDropout1D(EMBEDDING_DROPOUT, name="word_pair_dropout")(x)
-    w = ops.expand_dims(ops.cast(ops.not_equal(pair, 0), x.dtype), -1)
-    return ops.sum(x * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+    return masked_mean(x, ops.expand_dims(ops.cast(ops.not_equal(pair, 0), x.dtype), -1))
 '''.replace("__PAIR_BUCKETS__", repr(PAIR_BUCKETS)).replace("__PAIR_MIX__", repr(PAIR_MIX))
 
 _REAL_STEPS_CLASSIFY = '''

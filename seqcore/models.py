@@ -271,8 +271,22 @@ def _word_pairs(inputs, model: ModelSpec):
     x = L.Embedding(PAIR_BUCKETS, model.word_pairs, name="word_pairs")(pair)
     if model.embedding_dropout > 0:
         x = L.SpatialDropout1D(model.embedding_dropout, name="word_pair_dropout")(x)
-    w = ops.expand_dims(ops.cast(ops.not_equal(pair, 0), x.dtype), -1)
-    return ops.sum(x * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+    return _masked_mean(x, _step_weights(ops.not_equal(pair, 0), x))
+
+
+def _step_weights(real, seq):
+    """(batch, steps) bool, True for a real step -> (batch, steps, 1) weights of ``seq``'s dtype: 1 or 0."""
+    from keras import ops
+
+    return ops.expand_dims(ops.cast(real, seq.dtype), -1)
+
+
+def _masked_mean(seq, w):
+    """(batch, steps, D) -> (batch, D): the mean over the steps whose weight ``w`` (from :func:`_step_weights`)
+    is 1; a sequence with none gives zeros."""
+    from keras import ops
+
+    return ops.sum(seq * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
 
 
 def _pool(seq, inputs, shape: ModelShape, how: str):
@@ -290,8 +304,8 @@ def _pool(seq, inputs, shape: ModelShape, how: str):
     if real is None:
         mean, top = ops.mean(seq, axis=1), ops.max(seq, axis=1)
     else:
-        w = ops.expand_dims(ops.cast(real, seq.dtype), -1)          # (batch, steps, 1): 1 real, 0 padding
-        mean = ops.sum(seq * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+        w = _step_weights(real, seq)                                 # (batch, steps, 1): 1 real, 0 padding
+        mean = _masked_mean(seq, w)
         top = ops.max(seq + (w - 1.0) * 1e4, axis=1)                # padding can never be the max
     return mean if how == "mean" else ops.concatenate([mean, top], axis=-1)
 
