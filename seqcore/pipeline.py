@@ -343,6 +343,7 @@ def run_training(
     import keras
 
     set_seed(spec.train.seed, strict=not spec.train.jit_compile)
+    words = _vocabulary_words(prep)
     resume_state = load_checkpoint_state(checkpoint_dir) if (resume and checkpoint_dir) else None
     if resume_state is not None:
         from .bundle import check_model_config, inspect_keras_file  # noqa: F401 - same checks as bundles
@@ -350,7 +351,7 @@ def run_training(
         inspect_keras_file(Path(checkpoint_dir) / "checkpoint.keras")
         model = keras.saving.load_model(str(Path(checkpoint_dir) / "checkpoint.keras"), safe_mode=True)
     else:
-        model = build_model(spec.model, spec.train, prep.shape, vocabulary=_vocabulary_words(prep))
+        model = build_model(spec.model, spec.train, prep.shape, vocabulary=words)
     _note_word_vectors(spec, prep)
     t0 = time.perf_counter()
     outcome = fit(model, prep.train, prep.val, spec.train, on_progress=on_progress, should_stop=should_stop,
@@ -362,7 +363,7 @@ def run_training(
             and not outcome.stopped:
         picked_test, _ = task.evaluate(prep, predict(model, prep.test, batch_size=batch))
         retrained, final = final_fit(
-            lambda: build_model(spec.model, spec.train, prep.shape, vocabulary=_vocabulary_words(prep)),
+            lambda: build_model(spec.model, spec.train, prep.shape, vocabulary=words),
             prep.train, prep.val, spec.train, outcome.best_epoch, on_progress=on_progress, should_stop=should_stop)
         if retrained is not None:
             model = retrained
@@ -391,7 +392,7 @@ def run_training(
     atomic_write_bytes(out_dir / "predictions.csv", csv_bytes(predictions))
     bundle_dir = save_bundle(out_dir / "bundle", model, spec, prep.state, prep.shape, metrics, outcome.history)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, default=str, allow_nan=False))
-    stopped = outcome.stopped or (final is not None and final.reason == "it was stopped")
+    stopped = outcome.stopped or (final is not None and final.stopped)
     return RunResult(status="stopped" if stopped else "finished", metrics=metrics, bundle_dir=bundle_dir,
                      epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, history=outcome.history,
                      notes=metrics["notes"])

@@ -362,8 +362,6 @@ def fit(
     n_batches = len(train_feed)
     flags = {"stopped": False, "early": False, "nan": None}
     best_weights = {"w": None}
-    if checkpoint_dir is not None and resume_state and (Path(checkpoint_dir) / "best.weights.h5").exists():
-        best_weights["file"] = True
     t0 = time.perf_counter()
     elapsed_before = float(state.history[-1]["elapsed"]) if state.history else 0.0
     epochs = spec.epochs
@@ -489,12 +487,11 @@ def fit(
                  "or check the data for extreme values.",
         )
     # restore the best weights (also when the user stopped or patience ran out)
-    if not restore_best:
-        pass
-    elif best_weights["w"] is not None:
-        model.set_weights(best_weights["w"])
-    elif checkpoint_dir is not None and (Path(checkpoint_dir) / "best.weights.h5").exists():
-        model.load_weights(str(Path(checkpoint_dir) / "best.weights.h5"))
+    if restore_best:
+        if best_weights["w"] is not None:
+            model.set_weights(best_weights["w"])
+        elif checkpoint_dir is not None and (Path(checkpoint_dir) / "best.weights.h5").exists():
+            model.load_weights(str(Path(checkpoint_dir) / "best.weights.h5"))
     return FitOutcome(
         history=state.history,
         best_epoch=state.best_epoch,
@@ -515,6 +512,7 @@ class FinalFit:
     seconds: float
     kept: bool                     # False: stopped by the user or failed, so the picked model was kept
     reason: str | None = None      # why it was not kept
+    stopped: bool = False          # the user stopped it
 
     def to_dict(self) -> dict:
         return {"epochs": self.epochs, "examples": self.examples, "seconds": round(self.seconds, 3),
@@ -539,7 +537,7 @@ def final_fit(build: Callable[[], object], train: Source, val: Source, spec: Tra
     except TrainingFailed as err:
         return None, FinalFit(int(epochs), len(both), time.perf_counter() - t0, False, f"it failed: {err}")
     if out.stopped:
-        return None, FinalFit(int(epochs), len(both), time.perf_counter() - t0, False, "it was stopped")
+        return None, FinalFit(int(epochs), len(both), time.perf_counter() - t0, False, "it was stopped", stopped=True)
     return model, FinalFit(int(epochs), len(both), time.perf_counter() - t0, True)
 
 
