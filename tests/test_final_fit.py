@@ -149,3 +149,13 @@ def test_script_final_fit_trains_on_both_parts_for_the_given_epochs(tmp_path):
     data = {"x_train": np.zeros((5, 3)), "y_train": np.zeros(5), "x_val": np.ones((2, 3)), "y_val": np.ones(2)}
     mod.final_fit(Recorder(), data, 7)
     assert seen == {"n": 7, "labels": [0.0] * 5 + [1.0] * 2, "epochs": 7}
+
+
+def test_baselines_are_computed_once_per_prepared_data():
+    from seqcore.tasks.common import baseline_outputs
+
+    prep = SimpleNamespace(extra={})
+    calls = []
+    first = baseline_outputs(prep, lambda: calls.append(1) or {"naive": np.zeros(3)})
+    again = baseline_outputs(prep, lambda: calls.append(1) or {"naive": np.ones(3)})
+    assert calls == [1] and again is first           # the final fit's second evaluation reuses them

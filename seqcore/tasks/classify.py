@@ -24,8 +24,8 @@ from ..config import DataSpec
 from ..errors import DataError
 from ..models import PAD_VALUE, ModelShape
 from ..windows import ArraySource, pad_sequences
-from .common import (Prepared, encode_labels, evaluate_classification, labels_as_strings, probability_frame,
-                     require_columns, stratified_split, train_on_small_validation)
+from .common import (Prepared, baseline_outputs, encode_labels, evaluate_classification, labels_as_strings,
+                     probability_frame, require_columns, stratified_split, train_on_small_validation)
 
 RNN_STEPS = 30  # automatic grouping keeps the recurrent layer at about this many steps
 
@@ -274,13 +274,13 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
 
     ex, c = prep.extra, len(prep.state["class_names"])
     n_test = len(ex["y_test"])
-    base = {
+    base = baseline_outputs(prep, lambda: {
         "majority_class": majority_baseline(ex["y_train"], n_test, c),
         "nearest_neighbour": nearest_neighbour_baseline(
             np.where(ex["x_train"] == PAD_VALUE, np.nan, ex["x_train"]), ex["y_train"],
             np.where(ex["x_test"] == PAD_VALUE, np.nan, ex["x_test"]), c,
             lengths_train=ex["lengths_train"], lengths_test=ex["lengths_test"]),
-    }
+    })
     return evaluate_classification(prep, np.asarray(outputs, dtype=np.float64), base, ex["ids_test"])
 
 

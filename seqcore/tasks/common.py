@@ -155,6 +155,14 @@ def train_on_small_validation(train: np.ndarray, val: np.ndarray) -> tuple[np.nd
     return np.sort(np.concatenate([train, val])), val[:0], [note]
 
 
+def baseline_outputs(prep: Prepared, compute) -> dict:
+    """The baselines' outputs on ``prep``'s test part, from ``compute()`` the first time and kept in
+    ``prep.extra`` after that: they depend on the data only, and a run with a final fit evaluates two models."""
+    if "baseline_outputs" not in prep.extra:
+        prep.extra["baseline_outputs"] = compute()
+    return prep.extra["baseline_outputs"]
+
+
 def evaluate_classification(prep: Prepared, proba: np.ndarray, baseline_probas: dict[str, np.ndarray],
                             id_frame: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Metrics for the model and each baseline on the same test split, plus a predictions table."""

@@ -15,7 +15,7 @@ from ..config import DataSpec
 from ..errors import DataError
 from ..models import ModelShape
 from ..windows import WindowSource, chronological_split, window_starts
-from .common import Prepared, require_columns
+from .common import Prepared, baseline_outputs, require_columns
 
 
 def _clean_frame(df: pd.DataFrame, spec: DataSpec, columns: list[str], *, what: str):
@@ -162,7 +162,7 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     actual = series[steps]  # (n, H, T)
     y_train = series[: split.train_end]
     test = forecast_metrics(actual, pred, y_train=y_train, target_names=names)
-    base = forecast_baselines(series, starts, H, split.train_end, st["season"])
+    base = baseline_outputs(prep, lambda: forecast_baselines(series, starts, H, split.train_end, st["season"]))
     baselines = {k: forecast_metrics(actual, p, y_train=y_train, target_names=names) for k, p in base.items()}
     metrics = {"test": test, "baselines": baselines,
                "comparison": compare_to_baselines(test, baselines, MAIN_METRIC["forecast"])}

@@ -15,8 +15,8 @@ from ..models import ModelShape
 from .. import wordvec
 from ..text import Vocabulary, count_tokens
 from ..windows import ArraySource
-from .common import (Prepared, encode_labels, evaluate_classification, labels_as_strings, probability_frame,
-                     require_columns, stratified_split, train_on_small_validation)
+from .common import (Prepared, baseline_outputs, encode_labels, evaluate_classification, labels_as_strings,
+                     probability_frame, require_columns, stratified_split, train_on_small_validation)
 
 
 def _texts(df: pd.DataFrame, col: str) -> list[str]:
@@ -97,10 +97,10 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     from ..baselines import bag_of_words_baseline, majority_baseline
 
     ex, c = prep.extra, len(prep.state["class_names"])
-    base = {
+    base = baseline_outputs(prep, lambda: {
         "majority_class": majority_baseline(ex["y_train"], len(ex["y_test"]), c),
         "bag_of_words": bag_of_words_baseline(ex["texts_train"], ex["y_train"], ex["texts_test"], c),
-    }
+    })
     return evaluate_classification(prep, np.asarray(outputs, dtype=np.float64), base,
                                    pd.DataFrame({"text": ex["texts_test"]}))
 
