@@ -348,6 +348,10 @@ class RunRecord:
 
 # --------------------------------------------------------------------------- store
 
+# The points a loss chart draws: all but the final fit's (kind "final", see seqcore.progress.Progress).
+_CURVE_POINTS = "kind != 'final'"
+
+
 class RunStore:
     """Datasets, runs, history and artifact folders under one ``home`` folder.
 
@@ -712,14 +716,14 @@ class RunStore:
                " json_extract(point, '$.loss'),"
                " CASE WHEN kind = 'batch' THEN NULL ELSE json_extract(point, '$.val_loss') END,"
                " CASE WHEN kind = 'batch' THEN NULL ELSE json_extract(point, '$.metrics.val_accuracy') END"
-               " FROM history WHERE run_id = ? AND seq > ? AND kind != 'final' ORDER BY seq")
+               f" FROM history WHERE run_id = ? AND seq > ? AND {_CURVE_POINTS} ORDER BY seq")
         try:
             cur = self._conn().execute(sql, (run_id, int(after_seq)))
             cur.row_factory = None
             rows = cur.fetchall()
         except sqlite3.OperationalError:  # malformed JSON for SQLite (NaN / Infinity written by json.dumps)
             cur = self._conn().execute("SELECT seq, kind, point FROM history WHERE run_id = ? AND seq > ?"
-                                       " AND kind != 'final' ORDER BY seq", (run_id, int(after_seq)))
+                                       f" AND {_CURVE_POINTS} ORDER BY seq", (run_id, int(after_seq)))
             cur.row_factory = None
             rows = []
             for seq, kind, point in cur.fetchall():
@@ -772,7 +776,7 @@ class RunStore:
             sql += " AND kind = ?"
             params.append(kind)
         if curve:
-            sql += " AND kind != 'final'"
+            sql += f" AND {_CURVE_POINTS}"
         return int(self._query(sql, params)[0][0])
 
     def trim_history(self, run_id: str, from_epoch: int) -> int:
