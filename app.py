@@ -9,10 +9,10 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui.live import md
-from seqcore import runner
+from seqcore.runs import runner
 from seqcore.config import DataSpec, RunSpec, apply_preset
-from seqcore.io import CsvOptions
-from seqcore.report import describe_preset
+from seqcore.data.io import CsvOptions
+from seqcore.outputs.report import describe_preset
 
 ui.setup("Home", "📈")
 

@@ -2,7 +2,7 @@
 published figures.
 
 Every dataset goes through the same path as the app's "Train with defaults" button: the CSV is read with
-:func:`seqcore.io.read_csv`, column roles come from :func:`seqcore.schema.suggest_roles`, the preset is
+:func:`seqcore.data.io.read_csv`, column roles come from :func:`seqcore.data.schema.suggest_roles`, the preset is
 applied with :func:`seqcore.config.apply_preset` and training runs through
 :func:`seqcore.pipeline.run_training` with a fixed seed. Only the split settings are benchmark-specific
 (they define the published protocols).
@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from seqcore import schema  # noqa: E402
+from seqcore.data import schema  # noqa: E402
 from seqcore.config import PRESETS, DataSpec, RunSpec, apply_preset  # noqa: E402
-from seqcore.io import read_csv  # noqa: E402
+from seqcore.data.io import read_csv  # noqa: E402
 
 SAMPLES = ROOT / "seqcore" / "samples"
 OUT = ROOT / "bench" / "out"
@@ -112,8 +112,8 @@ def run_spec(case: Case, preset: str, seed: int = SEED) -> RunSpec:
 def published_protocol_seasonal_naive(case: Case, prep) -> float | None:
     """Seasonal naive scored like the published Airline figure: one origin at the end of the training
     data, all 36 test months forecast at once (horizon 1..36), so months 13-36 repeat last year's values."""
-    from seqcore.baselines import forecast_baselines
-    from seqcore.metrics import forecast_metrics
+    from seqcore.modeling.baselines import forecast_baselines
+    from seqcore.modeling.metrics import forecast_metrics
 
     season = prep.state.get("season")
     split = prep.extra["split"]
@@ -152,7 +152,7 @@ def run_case(case: Case, preset: str, work: Path, seed: int = SEED) -> dict:
     res = run_training(data, spec, work / f"{case.key}_{seed}", test_data=test, name=case.train_file)
     wall = time.perf_counter() - t0
     m = res.metrics
-    from seqcore.training import backend_name
+    from seqcore.modeling.training import backend_name
     ours = m["test"][case.metric]
     base = {k: v.get(case.metric) for k, v in m["baselines"].items()}
     usable = {k: v for k, v in base.items() if v is not None}
@@ -207,7 +207,7 @@ def versions() -> str:
     """The Keras backend in use and the library versions behind it."""
     import importlib.metadata as md
 
-    from seqcore.training import backend_name
+    from seqcore.modeling.training import backend_name
 
     backend = backend_name()
     names = ["keras", "jax" if backend == "jax" else "tensorflow", "numpy"]

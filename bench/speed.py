@@ -248,7 +248,7 @@ def machine() -> dict:
             info[pkg] = version(pkg)
         except PackageNotFoundError:
             info[pkg] = None
-    from seqcore.training import backend_name
+    from seqcore.modeling.training import backend_name
 
     info["default_backend"] = backend_name()
     return info

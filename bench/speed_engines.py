@@ -6,7 +6,7 @@ parent (:mod:`bench.speed`) sends ``go`` to its engines in turn (A, B, C, A, B, 
 compared with each other run their epochs side by side under the same machine load, one at a time.
 
 Engines (``kind``):
-  seqcore  the app's path: ``seqcore.models.build_model`` + ``seqcore.training.fit`` (PyDataset feeder
+  seqcore  the app's path: ``seqcore.modeling.models.build_model`` + ``seqcore.modeling.training.fit`` (PyDataset feeder
            gathering windows by index, the Stream callback), progress written into a RunStore through
            the worker's ``HistoryWriter`` and ``StopFlag``;
   keras    plain ``model.fit`` on materialised NumPy arrays, what a user would write by hand, with the
@@ -57,7 +57,7 @@ def make_series(rows: int, features: int, seed: int = 0) -> np.ndarray:
 
 def make_sources(cfg: dict):
     """(train, val or None) WindowSources over the synthetic series; val = the last ``val_rows`` origins."""
-    from seqcore.windows import WindowSource
+    from seqcore.data.windows import WindowSource
 
     series = make_series(cfg["rows"], cfg["features"], cfg["seed"])
     starts = np.arange(cfg["window"], cfg["rows"], dtype=np.int64)
@@ -116,8 +116,8 @@ class Pacer:
 
 def run_seqcore(cfg: dict) -> dict:
     from seqcore.config import ModelSpec, TrainSpec
-    from seqcore.models import ModelShape, build_model
-    from seqcore.training import fit, quiet_tensorflow, set_seed
+    from seqcore.modeling.models import ModelShape, build_model
+    from seqcore.modeling.training import fit, quiet_tensorflow, set_seed
 
     quiet_tensorflow()
     import keras
@@ -135,8 +135,8 @@ def run_seqcore(cfg: dict) -> dict:
     writer = stop = None
     tmp = None
     if cfg["store"]:
-        from seqcore.store import RunStore
-        from seqcore.worker import HistoryWriter, StopFlag
+        from seqcore.runs.store import RunStore
+        from seqcore.runs.worker import HistoryWriter, StopFlag
 
         tmp = tempfile.TemporaryDirectory(prefix="seqbench-")
         store = RunStore(Path(tmp.name) / "home")
@@ -170,7 +170,7 @@ def run_seqcore(cfg: dict) -> dict:
 
 def run_keras(cfg: dict) -> dict:
     # a plain process: none of seqcore's start-up (no compile cache, no TensorFlow avoidance)
-    from seqcore.training import backend_name
+    from seqcore.modeling.training import backend_name
 
     os.environ["KERAS_BACKEND"] = backend_name() if cfg["backend"] == "auto" else cfg["backend"]
     import keras
@@ -280,7 +280,7 @@ def main(argv: list[str]) -> int:
         os.environ["SEQSTUDIO_BACKEND"] = cfg["backend"]
         os.environ["KERAS_BACKEND"] = cfg["backend"]
     if cfg["threads"] and cfg["kind"] != "torch":
-        from seqcore.training import configure_threads
+        from seqcore.modeling.training import configure_threads
 
         configure_threads(int(cfg["threads"]))
     info = ENGINES[cfg["kind"]](cfg)

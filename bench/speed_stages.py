@@ -93,9 +93,9 @@ def scale_child(rows: int, batches: int, csv_path: str) -> dict:
     out["start_rss_mb"] = sampler.take()
     t0 = time.perf_counter()
     from seqcore.config import DataSpec, ModelSpec, TrainSpec
-    from seqcore.io import read_csv
-    from seqcore.schema import validate
-    from seqcore.tasks import get_task
+    from seqcore.data.io import read_csv
+    from seqcore.data.schema import validate
+    from seqcore.modeling.tasks import get_task
 
     data = Path(csv_path).read_bytes()
     table = read_csv(data, name="w3.csv")
@@ -122,9 +122,9 @@ def scale_child(rows: int, batches: int, csv_path: str) -> dict:
         return out
     # one epoch capped at `batches` batches, through the app's trainer
     t0 = time.perf_counter()
-    from seqcore.models import build_model
-    from seqcore.training import fit, quiet_tensorflow, set_seed
-    from seqcore.windows import WindowSource
+    from seqcore.modeling.models import build_model
+    from seqcore.modeling.training import fit, quiet_tensorflow, set_seed
+    from seqcore.data.windows import WindowSource
 
     quiet_tensorflow()
     import keras
@@ -180,7 +180,7 @@ def _first_loss(store, run_id: str, t0: float, timeout: float = 180.0) -> float:
 
 
 def _wait_warm(home: Path, timeout: float = 120.0) -> None:
-    from seqcore.runner import supervisor_status
+    from seqcore.runs.runner import supervisor_status
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -193,7 +193,7 @@ def _wait_warm(home: Path, timeout: float = 120.0) -> None:
 def _prewarm_state(home: Path, key: str) -> str | None:
     """The warm worker's prewarm state for the hint ``key`` (None until it has taken that hint), with the
     stages it had finished when it last reported (after the training step, then at the end)."""
-    from seqcore.runner import supervisor_status
+    from seqcore.runs.runner import supervisor_status
 
     pw = supervisor_status(home).get("prewarm") or {}
     if pw.get("key") != key:
@@ -207,7 +207,7 @@ def _timed_run(store, home: Path, spec, ds: str, *, hint_gap: float | None = Non
     """One warm measurement: wait for the warm worker, optionally give the app's prepare hint ``hint_gap``
     seconds before submitting (or wait until the worker has finished preparing), submit, time the first
     loss point, wait for the end. Returns {"first_s", "total_s", "prewarm"}."""
-    from seqcore.runner import hint_prepare, read_prepare_hint, submit_run, wait_run
+    from seqcore.runs.runner import hint_prepare, read_prepare_hint, submit_run, wait_run
 
     _wait_warm(home)
     time.sleep(0.5)
@@ -256,8 +256,8 @@ def measure_latency(warm_runs: int = 3, *, w1_rows: int = 0, w1_epochs: int = 3,
     With ``w1_rows`` it also trains a W1-sized run (LSTM 64, window 48, batch 32, no validation) through
     the real worker and returns its epoch times from the store (for Figure 1)."""
     from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
-    from seqcore.runner import ensure_supervisor, stop_supervisor, submit_run, wait_run
-    from seqcore.store import RunStore
+    from seqcore.runs.runner import ensure_supervisor, stop_supervisor, submit_run, wait_run
+    from seqcore.runs.store import RunStore
 
     tmp = tempfile.TemporaryDirectory(prefix="seqbench-runs-")
     home = Path(tmp.name) / "home"
@@ -348,7 +348,7 @@ CHART_READS = {
 def measure_chart(sizes=((20, 24), (200, 24), (2000, 24)), repeats: int = 5) -> list[dict]:
     """Milliseconds per redraw of the live loss chart, and bytes sent, for runs of 500 / 5,000 / 50,000 points.
 
-    Every redraw is: read the history from the store + ``seqcore.viz.loss_figure`` + ``fig.to_json()``.
+    Every redraw is: read the history from the store + ``seqcore.outputs.viz.loss_figure`` + ``fig.to_json()``.
     The read differs by row (``read``):
       live redraw   what the Train page pays on each poll while a run trains: one new point is written,
                     then ``RunStore.history_columns`` reads only the points written since its last call
@@ -360,9 +360,9 @@ def measure_chart(sizes=((20, 24), (200, 24), (2000, 24)), repeats: int = 5) -> 
     Curves are downsampled to 2,000 points each (the default) or not at all ("every point").
     ``ms_per_redraw`` is wall time, ``cpu_ms_per_redraw`` this process's CPU time (steadier on a busy machine).
     """
-    from seqcore.progress import Progress
-    from seqcore.store import RunStore
-    from seqcore.viz import loss_figure
+    from seqcore.modeling.progress import Progress
+    from seqcore.runs.store import RunStore
+    from seqcore.outputs.viz import loss_figure
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="seqbench-chart-") as tmp:

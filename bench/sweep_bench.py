@@ -30,9 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seqcore import runner, sweeps  # noqa: E402
+from seqcore import sweeps
+from seqcore.runs import runner  # noqa: E402
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec  # noqa: E402
-from seqcore.store import RunStore  # noqa: E402
+from seqcore.runs.store import RunStore  # noqa: E402
 from seqcore.sweeps import SweepConfig, parse_vary  # noqa: E402
 
 CONFIGS = {

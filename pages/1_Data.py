@@ -10,11 +10,12 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui.live import md
-from seqcore import schema, viz
+from seqcore.data import schema
+from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec
 from seqcore.errors import UserError
-from seqcore.io import CsvOptions, read_csv, sha256_bytes
-from seqcore.tasks.classify import RNN_STEPS
+from seqcore.data.io import CsvOptions, read_csv, sha256_bytes
+from seqcore.modeling.tasks.classify import RNN_STEPS
 
 ui.setup("Data", "📄")
 ss = st.session_state
@@ -467,7 +468,7 @@ try:
     if task == "forecast":
         fig = viz.series_figure(df, spec.time, list(spec.targets) + list(spec.features))
     elif task == "classify":
-        from seqcore.tasks.classify import extract_sequences, resolve_layout, value_columns
+        from seqcore.modeling.tasks.classify import extract_sequences, resolve_layout, value_columns
 
         lay = resolve_layout(spec)
         small = df.head(500) if lay == "wide" else df[df[spec.id].isin(pd.unique(df[spec.id])[:200])]

@@ -11,11 +11,12 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui.live import md
-from seqcore import codegen, models
+from seqcore.outputs import codegen
+from seqcore.modeling import models
 from seqcore.config import (CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec, TrainSpec,
                             apply_preset)
 from seqcore.errors import SpecError, UserError
-from seqcore.report import PRESET_PURPOSE, TASK_NAMES, describe_preset
+from seqcore.outputs.report import PRESET_PURPOSE, TASK_NAMES, describe_preset
 
 ui.setup("Model", "🧠")
 ss = st.session_state
@@ -208,7 +209,7 @@ with left:
     if task == "text":
         w1, w2 = st.columns(2)
         if HAS_WORD_VECTORS:
-            from seqcore.wordvec import CHOICES, TABLES
+            from seqcore.data.wordvec import CHOICES, TABLES
 
             w1.selectbox("Word vectors", CHOICES, key="model_word_vectors",
                          format_func=lambda c: WORD_VECTOR_TEXT.get(c) or f"Pretrained: {TABLES[c][1]}",

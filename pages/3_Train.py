@@ -15,10 +15,12 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
-from seqcore import models, runner, viz
+from seqcore.modeling import models
+from seqcore.runs import runner
+from seqcore.outputs import viz
 from seqcore.config import RunSpec
 from seqcore.errors import SpecError
-from seqcore.store import ACTIVE_STATUSES, FINAL_STATUSES
+from seqcore.runs.store import ACTIVE_STATUSES, FINAL_STATUSES
 
 ui.setup("Train", "🏋️")
 live.init_state()

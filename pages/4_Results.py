@@ -13,10 +13,10 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
-from seqcore import viz
+from seqcore.outputs import viz
 from seqcore.config import RunSpec
-from seqcore.report import verdict
-from seqcore.store import ACTIVE_STATUSES, is_valid_run_id
+from seqcore.outputs.report import verdict
+from seqcore.runs.store import ACTIVE_STATUSES, is_valid_run_id
 
 ui.setup("Results", "📊")
 live.init_state()

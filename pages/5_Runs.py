@@ -6,8 +6,9 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
-from seqcore import runner, viz
-from seqcore.store import ACTIVE_STATUSES, RESUMABLE_STATUSES
+from seqcore.runs import runner
+from seqcore.outputs import viz
+from seqcore.runs.store import ACTIVE_STATUSES, RESUMABLE_STATUSES
 
 ui.setup("Runs", "🗂️")
 live.init_state()

@@ -13,11 +13,12 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
-from seqcore import bundle as bundle_mod
-from seqcore import runner, viz
+from seqcore.outputs import bundle as bundle_mod
+from seqcore.runs import runner
+from seqcore.outputs import viz
 from seqcore.config import RunSpec
 from seqcore.errors import UserError
-from seqcore.store import ACTIVE_STATUSES, FINAL_STATUSES
+from seqcore.runs.store import ACTIVE_STATUSES, FINAL_STATUSES
 
 ui.setup("Predict", "🔮")
 live.init_state()

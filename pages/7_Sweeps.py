@@ -14,7 +14,8 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import sweeps_ui as sui
-from seqcore import runner, sweeps
+from seqcore import sweeps
+from seqcore.runs import runner
 from seqcore.errors import UserError
 from seqcore.sweeps import METHOD_TEXT, METHODS, METRICS
 

@@ -1,8 +1,8 @@
-"""``python -m seqcore``: see :mod:`seqcore.cli`."""
+"""``python -m seqcore``: see :mod:`seqcore.cli.main`."""
 
 import sys
 
-from .cli import main
+from seqcore.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

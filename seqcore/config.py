@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import SpecError
+from seqcore.errors import SpecError
 
 TASKS = ("forecast", "classify", "text")
 CELLS = ("lstm", "gru")

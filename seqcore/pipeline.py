@@ -15,11 +15,11 @@ from typing import Callable
 
 import numpy as np
 
-from .config import RunSpec
-from .errors import UserError
-from .fsutil import atomic_write_bytes, atomic_write_text
-from .progress import Progress
-from .training import configure_threads, quiet_tensorflow  # noqa: F401 - re-exported for workers
+from seqcore.config import RunSpec
+from seqcore.errors import UserError
+from seqcore.fsutil import atomic_write_bytes, atomic_write_text
+from seqcore.modeling.progress import Progress
+from seqcore.modeling.training import configure_threads, quiet_tensorflow  # noqa: F401 - re-exported for workers
 
 
 def _vocabulary_words(prep) -> list[str] | None:
@@ -32,7 +32,7 @@ def _note_word_vectors(spec: RunSpec, prep) -> None:
     """Tell the user which word vectors a text model starts from, and why."""
     if prep.task != "text":
         return
-    from .models import word_vectors
+    from seqcore.modeling.models import word_vectors
 
     name, _ = word_vectors(spec.model, prep.shape)
     cov = prep.shape.vector_coverage
@@ -57,7 +57,7 @@ class RunResult:
 
 def warm_up() -> None:
     """What a warm worker does while it waits: import the Keras backend (JAX or TensorFlow, see
-    :func:`seqcore.training.backend_name`) and Keras; under JAX also train a tiny network for one step,
+    :func:`seqcore.modeling.training.backend_name`) and Keras; under JAX also train a tiny network for one step,
     which sets up the XLA compiler (about a second saved on the next run's first compilation)."""
     quiet_tensorflow()
     import keras
@@ -76,7 +76,7 @@ def warm_up() -> None:
 
 
 def load_tables(data: bytes, spec: RunSpec, csv_options=None, test_data: bytes | None = None, name: str = "data.csv"):
-    from .io import read_csv
+    from seqcore.data.io import read_csv
 
     table = read_csv(data, csv_options, name=name)
     test_table = read_csv(test_data, csv_options, name="test.csv") if test_data is not None else None
@@ -86,7 +86,7 @@ def load_tables(data: bytes, spec: RunSpec, csv_options=None, test_data: bytes |
 def prepare_data(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | None = None,
                  name: str = "data.csv"):
     """Parse and prepare without touching TensorFlow (also used by the app for a dry run / estimate)."""
-    from .tasks import get_task
+    from seqcore.modeling.tasks import get_task
 
     spec.validate()
     table, test_table = load_tables(data, spec, csv_options, test_data, name)
@@ -168,7 +168,7 @@ class PrewarmReport:
 
 
 class _Subset:
-    """The first ``n`` examples of a batch source (a :class:`~seqcore.windows.Source`)."""
+    """The first ``n`` examples of a batch source (a :class:`~seqcore.data.windows.Source`)."""
 
     def __init__(self, src, n: int):
         self.src, self.n = src, int(n)
@@ -215,8 +215,8 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
     is built, bad data its ``DataError``. Keras's global state is cleared before returning and the
     throwaway model never touches the global random state, so the run trains exactly as without.
     """
-    from .models import build_model, check_fits
-    from .training import make_feeder
+    from seqcore.modeling.models import build_model, check_fits
+    from seqcore.modeling.training import make_feeder
 
     interrupted = interrupted or (lambda: False)
     report = PrewarmReport()
@@ -254,7 +254,7 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
         for n in _batch_sizes(len(prep.test), max(256, bs)):
             box["model"].predict_on_batch(prep.test.inputs(np.arange(n)))
         if prep.task == "forecast":
-            from .tasks.forecast import future_inputs
+            from seqcore.modeling.tasks.forecast import future_inputs
 
             box["model"].predict_on_batch(future_inputs(prep)[0])
         box.clear()
@@ -324,10 +324,10 @@ def run_training(
     Writes ``out_dir/bundle/``, ``out_dir/metrics.json``, ``out_dir/predictions.csv`` and, for forecasts,
     ``out_dir/forecast.csv`` (the next H steps past the end of the data).
     """
-    from .bundle import save_bundle
-    from .export import csv_bytes
-    from .models import build_model, check_fits
-    from .training import final_fit, fit, load_checkpoint_state, predict, set_seed
+    from seqcore.outputs.bundle import save_bundle
+    from seqcore.outputs.export import csv_bytes
+    from seqcore.modeling.models import build_model, check_fits
+    from seqcore.modeling.training import final_fit, fit, load_checkpoint_state, predict, set_seed
 
     quiet_tensorflow()
     out_dir = Path(out_dir)
@@ -346,7 +346,7 @@ def run_training(
     words = _vocabulary_words(prep)
     resume_state = load_checkpoint_state(checkpoint_dir) if (resume and checkpoint_dir) else None
     if resume_state is not None:
-        from .bundle import check_model_config, inspect_keras_file  # noqa: F401 - same checks as bundles
+        from seqcore.outputs.bundle import check_model_config, inspect_keras_file  # noqa: F401 - same checks as bundles
 
         inspect_keras_file(Path(checkpoint_dir) / "checkpoint.keras")
         model = keras.saving.load_model(str(Path(checkpoint_dir) / "checkpoint.keras"), safe_mode=True)
@@ -382,7 +382,7 @@ def run_training(
         metrics["training"]["final_fit"] = dict(final.to_dict(), picked_model_test=_headline(picked_test))
         metrics["notes"].append(_final_fit_note(final, outcome.best_epoch, picked_test))
     if prep.task == "forecast":
-        from .tasks.forecast import future_frame, future_inputs
+        from seqcore.modeling.tasks.forecast import future_frame, future_inputs
 
         times = prep.extra["times"]
         x_future, last = future_inputs(prep)
@@ -404,10 +404,10 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
     forecast: the next H steps after the end of the uploaded history; classify/text: a class per sequence/text.
     The schema is checked first: a missing or mistyped column is a clear DataError.
     """
-    from .bundle import load_model, read_bundle
-    from .io import read_csv
-    from .tasks import get_task
-    from .tasks.common import check_columns
+    from seqcore.outputs.bundle import load_model, read_bundle
+    from seqcore.data.io import read_csv
+    from seqcore.modeling.tasks import get_task
+    from seqcore.modeling.tasks.common import check_columns
 
     table = read_csv(data, csv_options, name=name)
     b = read_bundle(bundle_dir)  # JSON only: a wrong upload fails here, before Keras is even imported

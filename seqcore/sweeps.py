@@ -14,14 +14,14 @@ then
 
 - prunes: for each new epoch of a running trial it asks the study's pruner (Optuna's ``MedianPruner``)
   and, when told to, tags the run ``pruned`` and asks it to stop the ordinary way
-  (:func:`seqcore.runner.request_stop`: it ends after the current batch with its best weights saved);
+  (:func:`seqcore.runs.runner.request_stop`: it ends after the current batch with its best weights saved);
 - launches: while the budget is not spent and fewer trials are active than the backend can run at
-  once, it asks the study for the next parameters and queues a run (:func:`seqcore.runner.submit_run`);
+  once, it asks the study for the next parameters and queues a run (:func:`seqcore.runs.runner.submit_run`);
 - resumes trials that were ``interrupted`` by a restart, stops every trial when the whole sweep is asked
   to stop, and marks the sweep ``finished`` / ``stopped`` / ``failed`` with its best trial.
 
 Because the study is a pure function of the store, a sweep survives refreshes and restarts like a run:
-one detached driver process per data folder (:func:`ensure_driver`, ``python -m seqcore.cli_sweep
+one detached driver process per data folder (:func:`ensure_driver`, ``python -m seqcore.cli.sweeps
 sweeps driver``) serves every running sweep and exits when none is left; the app and the CLI start it.
 
 Importing this module is cheap: Optuna is imported inside the functions that need it.
@@ -41,10 +41,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import POOLING, WORD_VECTORS, RunSpec
-from .errors import SpecError, UserError
-from .procs import Daemon, install_stop_handlers, log_line, release_lock, resolve_home, try_lock
-from .store import ACTIVE_STATUSES, RunRecord, RunStore, atomic_write_text, is_valid_run_id, new_run_id
+from seqcore.config import POOLING, WORD_VECTORS, RunSpec
+from seqcore.errors import SpecError, UserError
+from seqcore.runs.procs import Daemon, install_stop_handlers, log_line, release_lock, resolve_home, try_lock
+from seqcore.runs.store import ACTIVE_STATUSES, RunRecord, RunStore, atomic_write_text, is_valid_run_id, new_run_id
 
 METHODS = ("grid", "random", "tpe")
 METHOD_TEXT = {
@@ -61,7 +61,7 @@ DRIVER_START_LOCK = "sweep_driver.start.lock"
 DRIVER_LOG = "sweep_driver.log"
 DRIVER_IDLE_EXIT_S = 15.0
 MAX_TRIAL_ATTEMPTS = 3          # an interrupted trial is resumed until it has started this many times
-#: The sweep driver of a data folder (see :mod:`seqcore.procs`).
+#: The sweep driver of a data folder (see :mod:`seqcore.runs.procs`).
 DRIVER = Daemon("sweep driver", DRIVER_LOCK, DRIVER_STATUS, DRIVER_START_LOCK, DRIVER_LOG, reaper="reap-sweep-driver")
 
 
@@ -651,7 +651,7 @@ def start_sweep(store: RunStore, base: RunSpec | dict, config: SweepConfig | dic
     """Validate and store a sweep (status ``running``); its driver then queues the trials. Returns its id.
 
     Raises :class:`SpecError` (nothing stored) for a bad base spec or sweep configuration and
-    :class:`~seqcore.store.DatasetNotFound` for an unknown dataset. ``start``: make sure a driver runs.
+    :class:`~seqcore.runs.store.DatasetNotFound` for an unknown dataset. ``start``: make sure a driver runs.
     """
     base = RunSpec.from_dict(base) if isinstance(base, dict) else base
     base.validate()
@@ -709,7 +709,7 @@ def stop_sweep(store: RunStore, sweep_id: str) -> str:
 
     The sweep ends ``stopped`` once its trials have ended (at once when none is active).
     """
-    from .runner import request_stop
+    from seqcore.runs.runner import request_stop
 
     sw = get_sweep(store, sweep_id)
     if sw.status != "running":
@@ -856,7 +856,7 @@ class _Trial:
 
 def backend_slots(home: Path | str) -> int:
     """How many training runs the configured backend runs at once (what a sweep keeps active)."""
-    from .runner import backend_status
+    from seqcore.runs.runner import backend_status
 
     info = backend_status(home)
     for key in ("slots", "max_workers"):
@@ -912,7 +912,7 @@ class SweepDriver:
 
     def drive(self, sweep_id: str) -> SweepRecord:
         """One step of one sweep: stop-all, resume, prune, launch, finish. Returns its record."""
-        from .runner import get_backend, request_stop
+        from seqcore.runs.runner import get_backend, request_stop
 
         sw = get_sweep(self.store, sweep_id)
         if sw.status != "running":
@@ -931,7 +931,7 @@ class SweepDriver:
 
         for t in trials:   # a restart interrupted it: continue from its checkpoint
             if t.rec.status == "interrupted" and t.rec.attempt < MAX_TRIAL_ATTEMPTS:
-                from .runner import resume_run
+                from seqcore.runs.runner import resume_run
 
                 resume_run(self.store, t.rec.id, start=self.start_runs)
                 self.store.append_log(t.rec.id, f"resumed by sweep {sw.id} after an interruption")
@@ -1018,7 +1018,7 @@ class SweepDriver:
 
     # ---- steps
     def _launch(self, sw: SweepRecord, cfg: SweepConfig, base: RunSpec, number: int) -> bool:
-        from .runner import submit_run
+        from seqcore.runs.runner import submit_run
 
         trials, _ = self._trials(sw)
         study, dists = self._study(sw, cfg, trials, number)
@@ -1040,7 +1040,7 @@ class SweepDriver:
     def _prune(self, sw: SweepRecord, cfg: SweepConfig, trials: list[_Trial]) -> None:
         from optuna.trial import TrialState, create_trial
 
-        from .runner import request_stop
+        from seqcore.runs.runner import request_stop
 
         todo = [t for t in trials if t.rec.status == "running" and not t.rec.stop_requested
                 and max(t.seen.values, default=0) > t.seen.checked]
@@ -1068,7 +1068,7 @@ class SweepDriver:
                 break
 
     def _stop_trials(self, sweep_id: str) -> None:
-        from .runner import request_stop
+        from seqcore.runs.runner import request_stop
 
         for r in trial_runs(self.store, sweep_id):
             if r.status in ACTIVE_STATUSES:
@@ -1106,7 +1106,7 @@ def driver_pid(home: Path | str | None = None) -> int | None:
 
 def run_driver(home: Path | str | None = None, *, poll: float = 0.5,
                idle_exit: float | None = DRIVER_IDLE_EXIT_S) -> int:
-    """The driver process's main loop (``python -m seqcore.cli_sweep sweeps driver``). Returns an exit code:
+    """The driver process's main loop (``python -m seqcore.cli.sweeps sweeps driver``). Returns an exit code:
     0, also when another driver already serves ``home`` (then it returns at once)."""
     home = resolve_home(home)
     store = RunStore(home)
@@ -1130,7 +1130,7 @@ def ensure_driver(home: Path | str | None = None, *, idle_exit: float | None = N
     home = resolve_home(home)
 
     def command() -> list[str]:
-        cmd = [sys.executable, "-m", "seqcore.cli_sweep", "sweeps", "driver", "--home", str(home)]
+        cmd = [sys.executable, "-m", "seqcore.cli.sweeps", "sweeps", "driver", "--home", str(home)]
         if idle_exit is not None:
             cmd += ["--idle-exit", str(float(idle_exit))]
         return cmd

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 if TYPE_CHECKING:  # pragma: no cover
     from seqcore.config import RunSpec
-    from seqcore.store import RunStore
+    from seqcore.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

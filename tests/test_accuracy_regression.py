@@ -16,10 +16,10 @@ from bench.accuracy import CASES, default_data_spec, run_case, run_spec
 from seqcore.config import PRESETS, TASK_PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, apply_preset, \
     preset_overrides
 from seqcore.errors import SpecError
-from seqcore.io import read_csv
-from seqcore.models import PAD_VALUE
-from seqcore.tasks import classify, get_task
-from seqcore.tasks.common import MIN_VALIDATION, train_on_small_validation
+from seqcore.data.io import read_csv
+from seqcore.modeling.models import PAD_VALUE
+from seqcore.modeling.tasks import classify, get_task
+from seqcore.modeling.tasks.common import MIN_VALIDATION, train_on_small_validation
 
 # ----------------------------------------------------------------------------- presets
 

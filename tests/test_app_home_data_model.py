@@ -16,11 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages._ui.live import md
-from seqcore import runner
+from seqcore.runs import runner
 from seqcore.config import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, preset_overrides
-from seqcore.report import PRESET_PURPOSE, describe_preset
-from seqcore.tasks.classify import RNN_STEPS
-from seqcore.store import RunStore
+from seqcore.outputs.report import PRESET_PURPOSE, describe_preset
+from seqcore.modeling.tasks.classify import RNN_STEPS
+from seqcore.runs.store import RunStore
 
 from helpers import APP, SAMPLES, app, texts, upload
 

@@ -14,9 +14,9 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seqcore import runner
+from seqcore.runs import runner
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
-from seqcore.store import RunStore
+from seqcore.runs.store import RunStore
 
 from helpers import SAMPLES, page, page_state, set_env, texts, wait_for
 

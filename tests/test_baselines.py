@@ -1,4 +1,4 @@
-"""Tests for seqcore.baselines, with real sample data where it is cheap."""
+"""Tests for seqcore.modeling.baselines, with real sample data where it is cheap."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcore.baselines import (
+from seqcore.modeling.baselines import (
     bag_of_words_baseline,
     forecast_baselines,
     guess_season,
     majority_baseline,
     nearest_neighbour_baseline,
 )
-from seqcore.metrics import classification_metrics, forecast_metrics
+from seqcore.modeling.metrics import classification_metrics, forecast_metrics
 
 SAMPLES = Path(__file__).resolve().parents[1] / "seqcore" / "samples"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from seqcore import runner
+from seqcore.runs import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

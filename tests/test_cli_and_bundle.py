@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcore.bundle import (BundleError, bundle_zip_bytes, check_model_config, extract_bundle_zip, load_bundle,
+from seqcore.outputs.bundle import (BundleError, bundle_zip_bytes, check_model_config, extract_bundle_zip, load_bundle,
                             read_bundle)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,8 +133,8 @@ def test_model_config_allow_list():
 
 
 def _train_spec(*flags):
-    from seqcore.cli import build_spec, make_parser
-    from seqcore.io import read_csv
+    from seqcore.cli.main import build_spec, make_parser
+    from seqcore.data.io import read_csv
 
     path = SAMPLES / "BasicMotions_TRAIN.csv"
     args = make_parser().parse_args(["train", str(path), "--task", "classify", *map(str, flags)])
@@ -143,7 +143,7 @@ def _train_spec(*flags):
 
 
 def test_group_steps_flag_reaches_the_spec_and_the_prepared_data():
-    from seqcore.tasks import classify
+    from seqcore.modeling.tasks import classify
 
     spec, df = _train_spec("--group-steps", 4, "--max-steps", 60, "--preset", "quick")
     assert spec.data.group_steps == 4 and spec.data.max_steps == 60
@@ -162,7 +162,7 @@ def test_group_steps_flag_reaches_the_spec_and_the_prepared_data():
 
 
 def test_group_steps_flag_is_documented_and_checked():
-    from seqcore.tasks.classify import RNN_STEPS
+    from seqcore.modeling.tasks.classify import RNN_STEPS
 
     r = cli("train", "--help")
     assert r.returncode == 0

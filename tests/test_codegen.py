@@ -15,16 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcore import text as seqtext
-from seqcore import wordvec
-from seqcore.codegen import script_filename, training_script
+from seqcore.data import text as seqtext
+from seqcore.data import wordvec
+from seqcore.outputs.codegen import script_filename, training_script
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import SpecError
-from seqcore.io import read_csv
-from seqcore.models import ModelShape
-from seqcore.tasks import get_task
-from seqcore.training import selection_metric
-from seqcore.windows import ArraySource
+from seqcore.data.io import read_csv
+from seqcore.modeling.models import ModelShape
+from seqcore.modeling.tasks import get_task
+from seqcore.modeling.training import selection_metric
+from seqcore.data.windows import ArraySource
 
 ALLOWED_IMPORTS = {"csv", "json", "math", "os", "sys", "re", "collections", "numpy", "pandas", "keras", "sklearn"}
 TINY_TRAIN = TrainSpec(epochs=2, batch_size=16, patience=1, jit_compile=False, seed=3)
@@ -139,7 +139,7 @@ def test_settings_follow_the_spec():
                  "CLIPNORM = None", "BATCH_SIZE = 7", "EPOCHS = 9", "PATIENCE = 0", "LR_SCHEDULE = 'cosine'",
                  "SEED = 11", "JIT_COMPILE = True"):
         assert re.search(rf"^{re.escape(line)}(?=\s|$)", s, re.M), line
-    # the network is built from those settings, like seqcore.models.build_model
+    # the network is built from those settings, like seqcore.modeling.models.build_model
     assert "for i, units in enumerate(UNITS):" in s and "layers.Bidirectional(rnn" in s
     assert "layers.Dropout(DROPOUT" in s and "mask_zero=True" in s
     values = _settings(s)
@@ -331,7 +331,7 @@ def _embedding_case(tmp_path, samples, word_vectors, english=True):
 def test_script_starts_from_the_same_embedding(word_vectors, english, pretrained, tmp_path, samples):
     import keras
 
-    from seqcore.models import build_model, word_vectors as chosen_vectors
+    from seqcore.modeling.models import build_model, word_vectors as chosen_vectors
 
     csv_path, spec = _embedding_case(tmp_path, samples, word_vectors, english)
     prep = _seqcore_prepare(csv_path, spec)
@@ -376,7 +376,7 @@ def test_missing_word_vectors_fail_clearly(tmp_path, samples):
 
 def _pooling_models(case, pooling, tmp_path, samples):
     """(the script's model, seqcore's build_model, example inputs) for one pooling choice."""
-    from seqcore.models import build_model
+    from seqcore.modeling.models import build_model
 
     if case == "classify_plain":  # sequences of one length: no masking, plain mean / max
         spec = RunSpec(data=DataSpec(task="classify", label="y"),
@@ -465,7 +465,7 @@ SELECTION_LOGS = [  # (loss, val_loss, val_accuracy) per epoch
     ("classify", False, 2), ("forecast", False, 0),
 ])
 def test_script_keeps_the_same_epoch_as_seqcore(task, has_val, patience, tmp_path):
-    from seqcore.training import fit
+    from seqcore.modeling.training import fit
 
     data_spec = {"forecast": DataSpec(task="forecast", targets=("a",)),
                  "classify": DataSpec(task="classify", label="y"),
@@ -499,7 +499,7 @@ def test_script_keeps_the_same_epoch_as_seqcore(task, has_val, patience, tmp_pat
 def test_script_runs_and_builds_the_same_model(case, tmp_path, samples):
     import keras
 
-    from seqcore.models import build_model, estimate
+    from seqcore.modeling.models import build_model, estimate
 
     csv_path, spec = CASES[case](tmp_path, samples)
     script = _write(tmp_path / script_filename(spec), training_script(spec))

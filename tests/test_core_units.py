@@ -9,16 +9,16 @@ import pytest
 
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec, apply_preset
 from seqcore.errors import SpecError
-from seqcore.export import csv_bytes
-from seqcore.models import ModelShape, estimate
-from seqcore.text import Vocabulary, tokenize
-from seqcore.windows import WindowSource, chronological_split, pad_sequences, window_starts
+from seqcore.outputs.export import csv_bytes
+from seqcore.modeling.models import ModelShape, estimate
+from seqcore.data.text import Vocabulary, tokenize
+from seqcore.data.windows import WindowSource, chronological_split, pad_sequences, window_starts
 
 
 def test_import_does_not_load_tensorflow_or_streamlit():
-    code = ("import sys, seqcore, seqcore.config, seqcore.io, seqcore.schema, seqcore.pipeline, seqcore.cli, "
-            "seqcore.tasks, seqcore.tasks.forecast, seqcore.tasks.classify, seqcore.tasks.textclass, seqcore.bundle, "
-            "seqcore.models, seqcore.training, seqcore.metrics, seqcore.baselines;"
+    code = ("import sys, seqcore, seqcore.config, seqcore.data.io, seqcore.data.schema, seqcore.pipeline, seqcore.cli.main, "
+            "seqcore.modeling.tasks, seqcore.modeling.tasks.forecast, seqcore.modeling.tasks.classify, seqcore.modeling.tasks.textclass, seqcore.outputs.bundle, "
+            "seqcore.modeling.models, seqcore.modeling.training, seqcore.modeling.metrics, seqcore.modeling.baselines;"
             "bad=[m for m in ('tensorflow','keras','streamlit','torch','jax') if m in sys.modules];"
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -96,7 +96,7 @@ def test_vocabulary_is_built_deterministically_and_round_trips():
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("task", ["forecast", "classify", "text"])
 def test_model_shapes_and_exact_parameter_estimate(cell, task):
-    from seqcore.models import build_model
+    from seqcore.modeling.models import build_model
 
     shape = {
         "forecast": ModelShape("forecast", (12, 3), (4, 2)),
@@ -114,7 +114,7 @@ def test_model_shapes_and_exact_parameter_estimate(cell, task):
 
 
 def test_memory_estimate_refuses_huge_models():
-    from seqcore.models import check_fits
+    from seqcore.modeling.models import check_fits
 
     shape = ModelShape("forecast", (500, 8), (24, 1))
     with pytest.raises(SpecError, match="MB"):

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec, apply_preset
-from seqcore.progress import Progress
-from seqcore.windows import ArraySource, ConcatSource
+from seqcore.modeling.progress import Progress
+from seqcore.data.windows import ArraySource, ConcatSource
 
 
 def test_concat_source_gathers_rows_of_both_parts_in_the_order_asked():
@@ -38,7 +38,7 @@ def _text_spec(**train) -> RunSpec:
 def test_final_fit_trains_on_training_and_validation_and_is_the_model_kept(tmp_path, sample_bytes):
     pytest.importorskip("keras")
     from seqcore.pipeline import predict_from_bundle, run_training
-    from seqcore.store import HistoryColumns
+    from seqcore.runs.store import HistoryColumns
 
     points = []
     data = _reviews(sample_bytes)
@@ -89,7 +89,7 @@ def test_without_validation_there_is_no_final_fit(tmp_path, sample_bytes):
 
 
 def test_store_keeps_final_points_out_of_the_curves_and_trims_them_on_resume(tmp_path):
-    from seqcore.store import RunStore
+    from seqcore.runs.store import RunStore
 
     store = RunStore(tmp_path / "home")
     ds = store.add_dataset(b"t,y\n1,2\n2,3\n", "d.csv")
@@ -118,8 +118,8 @@ def test_progress_bar_names_the_final_fit_phase():
 
 
 def test_text_presets_turn_it_on_and_the_report_and_script_say_so(tmp_path):
-    from seqcore.codegen import training_script
-    from seqcore.report import describe_preset
+    from seqcore.outputs.codegen import training_script
+    from seqcore.outputs.report import describe_preset
 
     spec = apply_preset(RunSpec(data=DataSpec(task="text", text="t", label="y")), "balanced")
     assert spec.train.final_fit
@@ -133,7 +133,7 @@ def test_text_presets_turn_it_on_and_the_report_and_script_say_so(tmp_path):
 def test_script_final_fit_trains_on_both_parts_for_the_given_epochs(tmp_path):
     import importlib.util
 
-    from seqcore.codegen import training_script
+    from seqcore.outputs.codegen import training_script
 
     path = tmp_path / "train.py"
     path.write_text(training_script(_text_spec(lr_schedule="none")))
@@ -152,7 +152,7 @@ def test_script_final_fit_trains_on_both_parts_for_the_given_epochs(tmp_path):
 
 
 def test_baselines_are_computed_once_per_prepared_data():
-    from seqcore.tasks.common import baseline_outputs
+    from seqcore.modeling.tasks.common import baseline_outputs
 
     prep = SimpleNamespace(extra={})
     calls = []

@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seqcore import bundle as bundle_mod
-from seqcore.bundle import (
+from seqcore.outputs import bundle as bundle_mod
+from seqcore.outputs.bundle import (
     ALL_FILES,
     BundleError,
     bundle_zip_bytes,
@@ -42,7 +42,7 @@ from seqcore.bundle import (
 )
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import DataError
-from seqcore.store import RunNotFound, RunStore
+from seqcore.runs.store import RunNotFound, RunStore
 
 from helpers import ROOT, page, texts
 
@@ -472,7 +472,7 @@ def test_run_ids_from_the_url_are_validated(bad, real, _isolated_home):
 
 
 def test_runs_cli_refuses_bad_ids(_isolated_home, capsys):
-    from seqcore import cli_runs
+    from seqcore.cli import runs as cli_runs
 
     assert cli_runs.main(["runs", "show", "../../etc/passwd", "--home", str(_isolated_home)]) == 2
     assert "not a valid run id" in capsys.readouterr().err

@@ -28,11 +28,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seqcore import runner
-from seqcore.bundle import bundle_zip_bytes
+from seqcore.runs import runner
+from seqcore.outputs.bundle import bundle_zip_bytes
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
-from seqcore.runner import CRASHED_MESSAGE, INTERRUPTED_MESSAGE, pid_alive, supervisor_pid, supervisor_status
-from seqcore.store import ACTIVE_STATUSES, RunStore
+from seqcore.runs.runner import CRASHED_MESSAGE, INTERRUPTED_MESSAGE, pid_alive, supervisor_pid, supervisor_status
+from seqcore.runs.store import ACTIVE_STATUSES, RunStore
 
 from helpers import ROOT, page_state, set_env, texts, wait_for
 from helpers import page as _page

@@ -1,6 +1,6 @@
 """Hardening, bad input: every case of issue 6 loads correctly or gives one clear message, never a traceback.
 
-Each case goes through :func:`seqcore.io.read_csv` and :func:`seqcore.pipeline.prepare_data` (the same
+Each case goes through :func:`seqcore.data.io.read_csv` and :func:`seqcore.pipeline.prepare_data` (the same
 path the Data page's dry run and the worker take); a representative subset also goes through the Data
 page (AppTest uploads): one clear ``st.error``, no exception, nothing stored. Property-based tests feed
 arbitrary bytes / CSV-ish text to ``prepare_data`` for every task. User text (HTML, script, spreadsheet
@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 
 from seqcore.config import DataSpec, Limits, RunSpec
 from seqcore.errors import DataError, UserError
-from seqcore.export import csv_bytes
-from seqcore.io import read_csv
+from seqcore.outputs.export import csv_bytes
+from seqcore.data.io import read_csv
 from seqcore.pipeline import prepare_data
-from seqcore.store import RunStore, display_name
+from seqcore.runs.store import RunStore, display_name
 
 from helpers import ROOT, app, texts, upload
 
@@ -468,7 +468,7 @@ def test_uploaded_file_names_are_never_paths(name, accepted, _isolated_home, tmp
     A NUL byte or a name without .csv is refused by Streamlit itself while it reads the widget states,
     before the page's code runs (browsers never send such names; only a forged request can): the page
     shows Streamlit's redacted error (client.showErrorDetails = "none": no traceback, no internals)."""
-    from seqcore.io import sha256_bytes
+    from seqcore.data.io import sha256_bytes
 
     data = lines("t,y", sine_rows(100))
     abs_before = Path("/tmp/abs.csv").exists()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from seqcore.config import Limits
 from seqcore.errors import DataError, SpecError, UserError
-from seqcore.io import CsvFormat, CsvOptions, Table, line_number, line_numbers, read_csv, sha256_bytes
+from seqcore.data.io import CsvFormat, CsvOptions, Table, line_number, line_numbers, read_csv, sha256_bytes
 
 SAMPLES = Path(__file__).resolve().parents[1] / "seqcore" / "samples"
 

@@ -1,4 +1,4 @@
-"""Tests for seqcore.metrics: hand-computed values, edge cases, JSON-safety."""
+"""Tests for seqcore.modeling.metrics: hand-computed values, edge cases, JSON-safety."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from seqcore.metrics import (
+from seqcore.modeling.metrics import (
     HIGHER_IS_BETTER,
     MAIN_METRIC,
     classification_metrics,
@@ -237,7 +237,7 @@ def test_main_metric_keys_are_known():
 
 
 def test_forecast_and_baseline_end_to_end_json():
-    from seqcore.baselines import forecast_baselines
+    from seqcore.modeling.baselines import forecast_baselines
 
     series = np.sin(np.arange(60) / 3.0)[:, None] * 5 + 10
     starts = np.arange(40, 55)

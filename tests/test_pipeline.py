@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcore.bundle import read_bundle
+from seqcore.outputs.bundle import read_bundle
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import DataError, SpecError, TrainingFailed
 from seqcore.pipeline import predict_from_bundle, prepare_data, run_training
@@ -125,7 +125,7 @@ def test_text_classification_and_vocabulary_from_training_split(tmp_path, sample
     assert set(m["baselines"]) == {"majority_class", "bag_of_words"}
     _, prep, _ = prepare_data(df.to_csv(index=False).encode(), spec)
     train_words = set()
-    from seqcore.text import tokenize
+    from seqcore.data.text import tokenize
     for t in prep.extra["texts_train"]:
         train_words.update(tokenize(t))
     assert set(prep.state["vocab"]["words"]) <= train_words
@@ -191,21 +191,21 @@ def test_bad_specs_and_data_are_user_errors(tmp_path):
 def test_prediction_schema_errors_name_the_column(tmp_path, monkeypatch):
     res = run_training(sine_csv(), forecast_spec(), tmp_path / "run")
     df = pd.read_csv(__import__("io").BytesIO(sine_csv()))
-    import seqcore.bundle
+    import seqcore.outputs.bundle
 
-    real_load = seqcore.bundle.load_model
+    real_load = seqcore.outputs.bundle.load_model
 
     def no_model_load(b):
         raise AssertionError("the model was loaded before the uploaded columns were checked")
 
-    monkeypatch.setattr(seqcore.bundle, "load_model", no_model_load)  # a wrong upload fails before Keras
+    monkeypatch.setattr(seqcore.outputs.bundle, "load_model", no_model_load)  # a wrong upload fails before Keras
     with pytest.raises(DataError, match="'x'"):
         predict_from_bundle(res.bundle_dir, df.drop(columns=["x"]).to_csv(index=False).encode())
     df2 = df.astype({"y": str})
     df2.loc[5, "y"] = "abc"
     with pytest.raises(DataError, match="'y'"):
         predict_from_bundle(res.bundle_dir, df2.to_csv(index=False).encode())
-    monkeypatch.setattr(seqcore.bundle, "load_model", real_load)
+    monkeypatch.setattr(seqcore.outputs.bundle, "load_model", real_load)
     with pytest.raises(DataError, match="last 12 rows"):
         predict_from_bundle(res.bundle_dir, df.iloc[:5].to_csv(index=False).encode())
 
@@ -231,7 +231,7 @@ def _record_compiles() -> None:
 
 
 def _jax_or_skip():
-    from seqcore.training import quiet_tensorflow
+    from seqcore.modeling.training import quiet_tensorflow
 
     quiet_tensorflow()
     import keras

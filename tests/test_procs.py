@@ -1,4 +1,4 @@
-"""seqcore.procs: lock files, the pid a lock holder publishes, SIGTERM-and-wait, and a real detached Daemon."""
+"""seqcore.runs.procs: lock files, the pid a lock holder publishes, SIGTERM-and-wait, and a real detached Daemon."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from seqcore.errors import TrainingFailed
-from seqcore.procs import (
+from seqcore.runs.procs import (
     Daemon,
     install_stop_handlers,
     lock_holder_pid,
@@ -30,7 +30,7 @@ from seqcore.procs import (
 DAEMON_SCRIPT = textwrap.dedent("""
     import json, os, sys, threading
     from pathlib import Path
-    from seqcore.procs import install_stop_handlers, release_lock, try_lock
+    from seqcore.runs.procs import install_stop_handlers, release_lock, try_lock
     home = Path(sys.argv[1])
     fd = try_lock(home / "t.lock")
     if fd is None:
@@ -173,7 +173,7 @@ def test_daemon_start_is_not_fooled_by_a_stale_status(tmp_path):
 
 
 def test_importing_procs_stays_light():
-    code = ("import sys, seqcore.procs; "
+    code = ("import sys, seqcore.runs.procs; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'optuna', 'ray') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])

@@ -10,9 +10,9 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
-from seqcore.metrics import classification_metrics, compare_to_baselines, forecast_metrics
-from seqcore.report import describe_run, run_report_html, verdict
-from seqcore.viz import format_number
+from seqcore.modeling.metrics import classification_metrics, compare_to_baselines, forecast_metrics
+from seqcore.outputs.report import describe_run, run_report_html, verdict
+from seqcore.outputs.viz import format_number
 
 EVIL_NAME = "<script>alert(1)</script>"
 EVIL_LABEL = "<b>x</b>"
@@ -178,7 +178,7 @@ def test_spec_table_shows_each_tasks_own_data_settings(classify_run, forecast_ru
 
 
 def test_describe_run_says_how_sequences_and_texts_were_read():
-    from seqcore.tasks.classify import RNN_STEPS
+    from seqcore.modeling.tasks.classify import RNN_STEPS
 
     def lines(**kw):
         return " ".join(describe_run(RunSpec(data=DataSpec(**kw))))
@@ -197,7 +197,7 @@ def test_describe_run_says_how_sequences_and_texts_were_read():
 @pytest.mark.parametrize("preset", ["quick", "balanced", "thorough"])
 def test_describe_preset_follows_the_task_presets(task, preset):
     from seqcore.config import apply_preset, preset_overrides
-    from seqcore.report import PRESET_PURPOSE, describe_preset
+    from seqcore.outputs.report import PRESET_PURPOSE, describe_preset
 
     text = describe_preset(preset, task)
     spec = apply_preset(RunSpec(data=DataSpec(task=task)), preset)
@@ -221,7 +221,7 @@ def test_describe_preset_follows_the_task_presets(task, preset):
 
 def test_describe_preset_changes_when_the_presets_change(monkeypatch):
     from seqcore import config
-    from seqcore.report import describe_preset
+    from seqcore.outputs.report import describe_preset
 
     text = {p: dict(v) for p, v in config.TASK_PRESETS["text"].items()}
     text["balanced"] = {"model": {"units": (48, 24), "bidirectional": False, "dropout": 0.3},

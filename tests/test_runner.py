@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from seqcore import cli_runs
+from seqcore.cli import runs as cli_runs
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import SpecError, UserError
-from seqcore.runner import (
+from seqcore.runs.runner import (
     CRASHED_MESSAGE,
     HINT_NAME,
     INTERRUPTED_MESSAGE,
@@ -42,9 +42,9 @@ from seqcore.runner import (
     supervisor_status,
     wait_run,
 )
-from seqcore.progress import Progress
-from seqcore.store import DatasetNotFound, RunStore
-from seqcore.worker import HistoryWriter, StopFlag
+from seqcore.modeling.progress import Progress
+from seqcore.runs.store import DatasetNotFound, RunStore
+from seqcore.runs.worker import HistoryWriter, StopFlag
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +118,7 @@ def supervisors_serving(home: Path) -> list[int]:
     found = []
     for p in psutil.process_iter(["pid", "cmdline"]):
         cmd = p.info["cmdline"] or []
-        if "seqcore.cli_runs" in cmd and "worker" in cmd and str(home) in cmd:
+        if "seqcore.cli.runs" in cmd and "worker" in cmd and str(home) in cmd:
             found.append(p.info["pid"])
     return found
 

@@ -10,8 +10,8 @@ import pytest
 
 from seqcore.config import DataSpec
 from seqcore.errors import DataError, SpecError
-from seqcore.io import read_csv
-from seqcore.schema import (
+from seqcore.data.io import read_csv
+from seqcore.data.schema import (
     KINDS,
     ValidationReport,
     apply_missing,
@@ -414,7 +414,7 @@ def test_numeric_column_message_names_column_line_and_value_once():
 
 
 def test_check_columns_names_each_bad_column_once():
-    from seqcore.tasks.common import check_columns
+    from seqcore.modeling.tasks.common import check_columns
 
     df = csv("time,a,b,c\n1,1,x,5\n2,2,3,1e999\n3,3,4,6\n")
     with pytest.raises(DataError) as err:
@@ -432,7 +432,7 @@ def test_check_columns_names_each_bad_column_once():
 
 
 def test_stratified_split_refuses_a_training_part_with_one_class():
-    from seqcore.tasks.common import stratified_split
+    from seqcore.modeling.tasks.common import stratified_split
 
     # two examples, one per class: one goes to the test, training would hold a single class
     with pytest.raises(DataError) as err:
@@ -459,7 +459,7 @@ def test_stratified_split_refuses_a_training_part_with_one_class():
 
 
 def test_stratified_split_keeps_working_when_classes_are_large_enough():
-    from seqcore.tasks.common import stratified_split
+    from seqcore.modeling.tasks.common import stratified_split
 
     y = np.repeat([0, 1, 2], [20, 12, 8])
     tr, va, te, notes = stratified_split(y, 0.15, 0.15, seed=3)

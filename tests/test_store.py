@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from seqcore.errors import UserError
-from seqcore.progress import Progress
-from seqcore.store import (
+from seqcore.modeling.progress import Progress
+from seqcore.runs.store import (
     SCHEMA_VERSION,
     DatasetNotFound,
     RunNotFound,

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from seqcore import cli, cli_sweep, sweeps
+from seqcore import sweeps
+from seqcore.cli import main as cli
+from seqcore.cli import sweeps as cli_sweep
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import SpecError, UserError
-from seqcore.progress import Progress
-from seqcore.runner import stop_supervisor
-from seqcore.store import RunStore
+from seqcore.modeling.progress import Progress
+from seqcore.runs.runner import stop_supervisor
+from seqcore.runs.store import RunStore
 from seqcore.sweeps import ParamRange, SweepConfig, SweepDriver, parse_vary
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""How the trainer picks the epoch whose weights it keeps (seqcore.training.fit)."""
+"""How the trainer picks the epoch whose weights it keeps (seqcore.modeling.training.fit)."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from seqcore.config import TrainSpec
-from seqcore.training import _selects_by_accuracy, epoch_score, improves
-from seqcore.windows import ArraySource
+from seqcore.modeling.training import _selects_by_accuracy, epoch_score, improves
+from seqcore.data.windows import ArraySource
 
 
 class _M:
@@ -35,8 +35,8 @@ def test_score_is_lower_is_better_with_the_loss_breaking_ties():
 def test_fit_keeps_the_most_accurate_epoch_and_marks_it():
     pytest.importorskip("keras")
     from seqcore.config import ModelSpec
-    from seqcore.models import ModelShape, build_model
-    from seqcore.training import fit
+    from seqcore.modeling.models import ModelShape, build_model
+    from seqcore.modeling.training import fit
 
     rng = np.random.default_rng(0)
     x = rng.integers(2, 40, size=(240, 12)).astype(np.int32)

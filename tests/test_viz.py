@@ -12,9 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from seqcore import viz
-from seqcore.metrics import classification_metrics, compare_to_baselines, forecast_metrics
-from seqcore.progress import Progress
+from seqcore.outputs import viz
+from seqcore.modeling.metrics import classification_metrics, compare_to_baselines, forecast_metrics
+from seqcore.modeling.progress import Progress
 
 
 def _names(fig: go.Figure) -> list:
@@ -120,7 +120,7 @@ def _trace_xy(fig: go.Figure) -> list:
 
 
 def test_loss_figure_from_columns_matches_points_and_keeps_last_point():
-    from seqcore.store import HistoryColumns
+    from seqcore.runs.store import HistoryColumns
 
     pts = _curve(n_epochs=30, batches=400)
     pts.append(Progress(kind="epoch", epoch=3, epochs=30, loss=9.0, val_loss=9.0))   # epoch 3 again: last one wins
@@ -140,7 +140,7 @@ def test_loss_figure_from_columns_matches_points_and_keeps_last_point():
 
 
 def test_history_columns_are_read_incrementally_and_restart_after_deletes(tmp_path):
-    from seqcore.store import RunStore
+    from seqcore.runs.store import RunStore
 
     store = RunStore(tmp_path / "home")
     rid = store.create_run(spec={"t": 1}, dataset_id=None, task="forecast", status="running")
@@ -170,7 +170,7 @@ def test_history_columns_are_read_incrementally_and_restart_after_deletes(tmp_pa
 
 def test_long_run_redraw_is_fast(tmp_path):
     """Figure 5: a 50,000-point run redrawn while it trains (new points read incrementally)."""
-    from seqcore.store import RunStore
+    from seqcore.runs.store import RunStore
 
     store = RunStore(tmp_path / "home")
     rid = store.create_run(spec={"t": 1}, dataset_id=None, task="forecast", status="running")
@@ -382,7 +382,7 @@ def test_plain_text_and_json_safety():
 
 
 def test_import_is_light():
-    code = "import sys, seqcore.viz; print('tensorflow' in sys.modules, 'keras' in sys.modules, 'streamlit' in sys.modules)"
+    code = "import sys, seqcore.outputs.viz; print('tensorflow' in sys.modules, 'keras' in sys.modules, 'streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert out.stdout.strip() == "False False False", out.stderr
@@ -391,8 +391,8 @@ def test_import_is_light():
 def test_best_epoch_follows_the_trainers_rule_for_classifiers(tmp_path):
     """A classifier with validation data keeps the most accurate epoch (ties: lower val_loss), and the
     star marks that epoch, from Progress objects and from the store's columns alike."""
-    from seqcore.progress import Progress
-    from seqcore.store import RunStore
+    from seqcore.modeling.progress import Progress
+    from seqcore.runs.store import RunStore
 
     accs, losses = [0.60, 0.72, 0.72, 0.70], [0.65, 0.70, 0.66, 0.80]  # val_loss lowest at epoch 1
     pts = [Progress(kind="epoch", epoch=i + 1, epochs=4, batch=1, batches=1, seen=0, elapsed=float(i), loss=0.5,
@@ -412,8 +412,8 @@ def test_best_epoch_follows_the_trainers_rule_for_classifiers(tmp_path):
 
 def test_train_page_progress_reports_the_best_validation_accuracy_of_classifiers():
     from pages._ui.live import progress_info
-    from seqcore.progress import Progress
-    from seqcore.store import RunRecord
+    from seqcore.modeling.progress import Progress
+    from seqcore.runs.store import RunRecord
 
     rec = RunRecord(id="r", name="r", kind="train", status="running", task="text", spec={"train": {"epochs": 5}},
                     dataset_id=None, test_dataset_id=None, csv_options=None, created=0.0, started=0.0)

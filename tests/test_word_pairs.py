@@ -8,7 +8,7 @@ import pytest
 
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from seqcore.errors import SpecError
-from seqcore.models import PAIR_BUCKETS, ModelShape, estimate, pair_ids
+from seqcore.modeling.models import PAIR_BUCKETS, ModelShape, estimate, pair_ids
 
 
 def test_pair_ids_stay_in_range_without_overflow_and_skip_padding():
@@ -48,7 +48,7 @@ def test_word_pairs_validated_and_counted_in_the_estimate():
 
 def test_text_run_with_word_pairs_round_trips_through_a_safe_bundle(tmp_path, sample_bytes):
     pytest.importorskip("keras")
-    from seqcore.bundle import load_bundle
+    from seqcore.outputs.bundle import load_bundle
     from seqcore.pipeline import predict_from_bundle, run_training
 
     df = pd.read_csv(io.BytesIO(sample_bytes("rt_polarity_subset.csv"))).iloc[:400]

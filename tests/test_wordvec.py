@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcore import wordvec
+from seqcore.data import wordvec
 from seqcore.config import DataSpec, ModelSpec, TrainSpec
 from seqcore.errors import SpecError
-from seqcore.models import ModelShape, estimate, word_vectors
-from seqcore.text import Vocabulary, tokenize
+from seqcore.modeling.models import ModelShape, estimate, word_vectors
+from seqcore.data.text import Vocabulary, tokenize
 
 
 def test_shipped_table_is_the_documented_glove_subset():

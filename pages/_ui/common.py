@@ -23,11 +23,11 @@ from typing import Any
 
 import streamlit as st
 
-from seqcore import runner
+from seqcore.runs import runner
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec, apply_preset
 from seqcore.errors import UserError
-from seqcore.io import CsvOptions, Table, read_csv
-from seqcore.store import RunStore, default_home, is_valid_run_id
+from seqcore.data.io import CsvOptions, Table, read_csv
+from seqcore.runs.store import RunStore, default_home, is_valid_run_id
 
 LOG = logging.getLogger("seqstudio.app")
 
@@ -66,7 +66,7 @@ def _state_defaults() -> dict[str, Any]:
         "dataset_name": None,        # its display name (never a path)
         "test_dataset_id": None,     # optional separate test CSV (classify / text)
         "test_dataset_name": None,
-        "csv_options": {},           # seqcore.io.CsvOptions.to_dict(); {} = detect everything
+        "csv_options": {},           # seqcore.data.io.CsvOptions.to_dict(); {} = detect everything
         "task": "forecast",          # "forecast" | "classify" | "text"
         "data_spec": None,           # DataSpec.to_dict(), set by the Data page once the data checks out
         "model_spec": _BALANCED.model.to_dict(),   # the "balanced" preset on the defaults
@@ -163,7 +163,7 @@ def hint_prepare(*, start: bool = False) -> bool:
     """Tell the background worker which run is probably next: the current setup, with exactly the inputs
     the Train page's Start submits. A waiting worker then prepares the data and compiles the model ahead,
     so the first loss point comes about as fast for new settings as for a rerun
-    (:func:`seqcore.runner.hint_prepare`). ``start``: also start the worker when none runs (in the
+    (:func:`seqcore.runs.runner.hint_prepare`). ``start``: also start the worker when none runs (in the
     background). Cheap (one small file, rewritten only when the setup changes); never raises or blocks.
     Returns True when a new hint was written."""
     ss = st.session_state
@@ -397,7 +397,7 @@ def load_table(dataset_id: str, csv_options: dict | None = None, name: str | Non
 class DryRun:
     """What preparing the data gave (no TensorFlow): the model's input/output shape and the split sizes."""
 
-    shape: dict            # seqcore.models.ModelShape.to_dict()
+    shape: dict            # seqcore.modeling.models.ModelShape.to_dict()
     sizes: dict            # {"train": n, "val": n, "test": n} examples (windows / sequences / texts)
     notes: list[str]
     seconds: float
@@ -466,7 +466,7 @@ def suggested_data_spec(table: Table, task: str | None = None, extra: dict | Non
     """A DataSpec with the suggested task and column roles for ``table`` (plus ``extra`` fields).
 
     Wide sequence data keeps ``features`` empty: "every numeric column except the label"."""
-    from seqcore import schema
+    from seqcore.data import schema
 
     infos = schema.infer_columns(table.df)
     task = task or schema.suggest_task(table.df, infos)
@@ -567,7 +567,7 @@ def _speed_factor(home: str) -> float | None:
     start-up and the first epoch's graph building do not count). Estimated: :func:`epoch_seconds`
     for the run's spec and split sizes. Sequence-classification runs are skipped (their sequence
     length is not stored with the run)."""
-    from seqcore.models import ModelShape, estimate
+    from seqcore.modeling.models import ModelShape, estimate
 
     store_ = RunStore(home)
     ratios = []

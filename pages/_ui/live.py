@@ -3,8 +3,8 @@
 Thin glue between the run store and the pages: which run a page follows, the live history
 read incrementally, progress and time estimates, artifacts read back from a run folder, and the
 downloads (predictions CSV, bundle zip, training script, HTML report). All figures come from
-:mod:`seqcore.viz`; nothing here imports TensorFlow or loads a model (prediction jobs run in a
-worker through :func:`seqcore.runner.submit_predict`).
+:mod:`seqcore.outputs.viz`; nothing here imports TensorFlow or loads a model (prediction jobs run in a
+worker through :func:`seqcore.runs.runner.submit_predict`).
 
 Cached readers use ``st.cache_resource`` keyed on the file's path, size and modification time, so
 nothing is pickled; treat the frames they return as read-only.
@@ -27,9 +27,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from seqcore.config import RunSpec
-from seqcore.export import FORMULA_PREFIXES
-from seqcore.progress import Progress
-from seqcore.store import ACTIVE_STATUSES, FINAL_STATUSES, HistoryColumns, RunRecord, RunStore, is_valid_run_id
+from seqcore.outputs.export import FORMULA_PREFIXES
+from seqcore.modeling.progress import Progress
+from seqcore.runs.store import ACTIVE_STATUSES, FINAL_STATUSES, HistoryColumns, RunRecord, RunStore, is_valid_run_id
 
 #: Page-local session keys of the Train / Results / Runs / Predict pages (initialised by :func:`init_state`).
 STATE_DEFAULTS: dict[str, Any] = {
@@ -342,7 +342,7 @@ def file_bytes(path: Path) -> bytes:
 
 def bundle_zip(store: RunStore, run_id: str) -> bytes:
     """The run's model bundle as zip bytes (files only; no model is loaded)."""
-    from seqcore.bundle import bundle_zip_bytes
+    from seqcore.outputs.bundle import bundle_zip_bytes
 
     return bundle_zip_bytes(store.run_dir(run_id) / "bundle")
 
@@ -371,7 +371,7 @@ def dataset_name(store: RunStore, dataset_id: str | None, default: str = "data.c
 
 def training_script(store: RunStore, rec: RunRecord) -> tuple[str, str]:
     """(script text, file name) of the standalone Keras script that trains this run's model."""
-    from seqcore.codegen import script_filename, training_script as make
+    from seqcore.outputs.codegen import script_filename, training_script as make
 
     spec = RunSpec.from_dict(rec.spec)
     text = make(spec, csv_name=dataset_name(store, rec.dataset_id), csv_format=csv_format_of(store, rec),
@@ -381,7 +381,7 @@ def training_script(store: RunStore, rec: RunRecord) -> tuple[str, str]:
 
 def report_html(store: RunStore, rec: RunRecord) -> bytes:
     """The self-contained HTML report of a run (plotly.js and figures embedded)."""
-    from seqcore.report import run_report_html
+    from seqcore.outputs.report import run_report_html
 
     from pages._ui.common import fmt_when
 
@@ -416,14 +416,14 @@ def confident_mistakes(pred: pd.DataFrame | None, n: int = 10) -> pd.DataFrame:
 
 def mistake_sequences(store: RunStore, rec: RunRecord, mistakes: pd.DataFrame,
                       csv_options: dict | None = None) -> tuple[dict[str, list[np.ndarray]], list[str]]:
-    """The input sequences of the given mistakes, for :func:`seqcore.viz.sequences_figure`.
+    """The input sequences of the given mistakes, for :func:`seqcore.outputs.viz.sequences_figure`.
 
     Returns ({"A predicted as B (line 12, 93% sure)": [(steps, features) array]}, feature names).
     The test examples come from the run's test file when it had one, else from its training file;
     wide data is identified by file line, long data by sequence id.
     """
-    from seqcore.io import CsvOptions, read_csv
-    from seqcore.tasks.classify import extract_sequences
+    from seqcore.data.io import CsvOptions, read_csv
+    from seqcore.modeling.tasks.classify import extract_sequences
 
     state = bundle_state(store, rec.id)
     if state is None or len(mistakes) == 0:
@@ -453,7 +453,7 @@ def class_counts_figure(pred: pd.DataFrame) -> go.Figure:
     """Predicted classes of a prediction job: how many of each, and how sure the model was."""
     from plotly.subplots import make_subplots
 
-    from seqcore.viz import PALETTE, plain
+    from seqcore.outputs.viz import PALETTE, plain
 
     counts = pred["predicted"].astype(str).value_counts()
     has_conf = "confidence" in pred.columns
@@ -481,7 +481,7 @@ def class_counts_figure(pred: pd.DataFrame) -> go.Figure:
 
 def main_metric(summary: dict | None) -> tuple[str | None, float | None]:
     """(metric label, value) of a run's main test metric (MAE for forecasts, accuracy otherwise)."""
-    from seqcore.viz import METRIC_INFO
+    from seqcore.outputs.viz import METRIC_INFO
 
     comp = (summary or {}).get("comparison") or {}
     key, value = comp.get("metric"), comp.get("model")
@@ -502,7 +502,7 @@ def main_metric(summary: dict | None) -> tuple[str | None, float | None]:
 
 def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
     """One row per training run with its key settings and results (for the Runs page table)."""
-    from seqcore.viz import format_number
+    from seqcore.outputs.viz import format_number
 
     rows = []
     for r in runs:
@@ -533,7 +533,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
 
 def compare_metrics_frame(runs: list[RunRecord], metrics_by_run: dict[str, dict | None]) -> pd.DataFrame:
     """Test metrics of several runs side by side (rows = metrics, one column per run)."""
-    from seqcore.viz import CARD_METRICS, METRIC_INFO, format_number
+    from seqcore.outputs.viz import CARD_METRICS, METRIC_INFO, format_number
 
     keys: list[str] = []
     for r in runs:

@@ -241,7 +241,7 @@ def parallel_figure(trials: list[TrialInfo], cfg: SweepConfig) -> go.Figure | No
 # ----------------------------------------------------------------------------- the backend
 
 def describe_backend(info: dict) -> str:
-    """One plain sentence about where runs execute (from :func:`seqcore.runner.backend_status`)."""
+    """One plain sentence about where runs execute (from :func:`seqcore.runs.runner.backend_status`)."""
     if info.get("error"):
         return f"Runs cannot start: {info['error']}"
     if info.get("backend") == "ray":
