@@ -6,7 +6,7 @@ Streamlit. Heavy imports happen inside the functions that train or predict.
 
 from __future__ import annotations
 
-from seqcore.errors import BundleError, DataError, SpecError, TrainingFailed, UserError
+from seqcore.errors import BundleError, DataError, SettingsError, SpecError, TrainingFailed, UserError
 
 __version__ = "0.1.0"
 
@@ -18,6 +18,7 @@ __all__ = [
     "SpecError",
     "TrainingFailed",
     "UserError",
+    "SettingsError",
     "TASKS",
     "__version__",
 ]

@@ -322,12 +322,10 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> "Limits":
+        """The limits with SEQSTUDIO_MAX_UPLOAD_MB / _MAX_ROWS / _MAX_COLUMNS applied; a malformed value is
+        refused (:class:`~seqcore.errors.SettingsError` naming the variable), never silently ignored."""
+        from seqcore import settings
+
         d = cls()
-        try:
-            return cls(
-                max_bytes=int(float(os.environ.get("SEQSTUDIO_MAX_UPLOAD_MB", d.max_bytes / 2**20)) * 2**20),
-                max_rows=int(os.environ.get("SEQSTUDIO_MAX_ROWS", d.max_rows)),
-                max_columns=int(os.environ.get("SEQSTUDIO_MAX_COLUMNS", d.max_columns)),
-            )
-        except ValueError:
-            return d
+        lim = settings.upload_limits(d.max_bytes, d.max_rows, d.max_columns)
+        return cls(max_bytes=lim.max_bytes, max_rows=lim.max_rows, max_columns=lim.max_columns)

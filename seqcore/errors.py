@@ -31,3 +31,7 @@ class BundleError(UserError):
 
 class TrainingFailed(UserError):
     """Training could not finish (NaN loss, out of memory, worker killed...)."""
+
+
+class SettingsError(UserError):
+    """An environment variable (``SEQSTUDIO_*``) holds a value the app cannot use; the message names it."""

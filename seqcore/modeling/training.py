@@ -18,15 +18,14 @@ from typing import Callable, Mapping
 import numpy as np
 
 from seqcore.config import TrainSpec
-from seqcore.errors import TrainingFailed
+from seqcore.errors import SettingsError, TrainingFailed
 from seqcore.modeling.progress import Progress
 from seqcore.data.windows import ConcatSource, Source
 
 BATCH_POINT_INTERVAL = 0.25  # seconds between batch-level progress points (at most ~4 a second)
 
 
-BACKEND_ENV = "SEQSTUDIO_BACKEND"  # "auto" (default), "jax" or "tensorflow"
-BACKEND_CHOICES = ("auto", "jax", "tensorflow")
+BACKEND_ENV = "SEQSTUDIO_BACKEND"  # "auto" (default), "jax" or "tensorflow" (seqcore.settings.BACKENDS)
 
 
 def _jax_installed() -> bool:
@@ -49,16 +48,17 @@ def backend_name() -> str:
             return str(sys.modules["keras"].backend.backend())
         except AttributeError:  # keras half-imported
             pass
-    choice = os.environ.get(BACKEND_ENV, "auto").strip().lower() or "auto"
-    if choice not in BACKEND_CHOICES:
-        choice = "auto"
+    from seqcore import settings
+
+    choice = settings.backend()   # refuses an unknown value, naming the variable
     if choice == "auto":
         explicit = os.environ.get("KERAS_BACKEND", "").strip().lower()
         if explicit in ("jax", "tensorflow"):
             return explicit
         return "jax" if _jax_installed() else "tensorflow"
     if choice == "jax" and not _jax_installed():
-        return "tensorflow"
+        raise SettingsError(f"{BACKEND_ENV}=jax but JAX is not installed: install it (pip install jax jaxlib), "
+                            f"or set {BACKEND_ENV}=tensorflow or auto.")
     return choice
 
 
@@ -132,13 +132,14 @@ def enable_compile_cache(folder: str | os.PathLike | None = None) -> str | None:
     (a rerun, another learning rate or seed, the same window/batch/units) skips XLA compilation: measured
     here a tiny run went from 10.7 s to 2.0 s and its first loss point from 5.3 s to 1.4 s. Returns the
     folder, or None when off. Entries are keyed by the program, so a hit is the same executable."""
-    folder = folder or os.environ.get(COMPILE_CACHE_ENV, "").strip()
-    if folder.lower() in ("off", "0", "no", "false"):
-        return None
-    if not folder:
-        from seqcore.runs.store import default_home
+    from seqcore import settings
 
-        folder = str(default_home() / "cache" / "xla")
+    if folder is None:
+        folder = settings.compile_cache()
+        if folder is None:
+            return None
+    if not folder:
+        folder = str(settings.default_home() / "cache" / "xla")
     try:
         import jax
 

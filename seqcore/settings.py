@@ -1,0 +1,170 @@
+"""Settings from the environment: every ``SEQSTUDIO_*`` variable is read and checked here.
+
+A malformed value is refused with a one-line :class:`~seqcore.errors.SettingsError` that names the
+variable, the value and what it accepts; nothing falls back silently to a default. The app checks all of
+them when a page starts (:func:`check`) and the CLI before it runs a command, so a typo shows at once
+instead of as odd behaviour later.
+
+Only the standard library is imported here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqcore.errors import SettingsError
+
+HOME = "SEQSTUDIO_HOME"
+RUNNER = "SEQSTUDIO_RUNNER"
+BACKEND = "SEQSTUDIO_BACKEND"
+COMPILE_CACHE = "SEQSTUDIO_COMPILE_CACHE"
+PREWARM = "SEQSTUDIO_PREWARM"
+MAX_WORKERS = "SEQSTUDIO_MAX_WORKERS"
+WORKER_NICE = "SEQSTUDIO_WORKER_NICE"
+WORKER_IDLE_EXIT = "SEQSTUDIO_WORKER_IDLE_EXIT"
+MAX_UPLOAD_MB = "SEQSTUDIO_MAX_UPLOAD_MB"
+MAX_ROWS = "SEQSTUDIO_MAX_ROWS"
+MAX_COLUMNS = "SEQSTUDIO_MAX_COLUMNS"
+
+RUNNERS = ("local", "ray")
+BACKENDS = ("auto", "jax", "tensorflow")
+_ON = ("on", "1", "yes", "true")
+_OFF = ("off", "0", "no", "false")
+
+
+def _raw(name: str) -> str:
+    """The variable's value, stripped; '' when unset or blank (blank counts as unset)."""
+    return os.environ.get(name, "").strip()
+
+
+def choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """A value from ``choices`` (case-insensitive)."""
+    raw = _raw(name).lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise SettingsError(f"{name}={_raw(name)!r} is not a valid setting: use one of {', '.join(choices)} "
+                            f"(or leave it unset for {default}).")
+    return raw
+
+
+def flag(name: str, default: bool) -> bool:
+    """An on/off switch: on/1/yes/true or off/0/no/false."""
+    raw = _raw(name).lower()
+    if not raw:
+        return default
+    if raw in _ON:
+        return True
+    if raw in _OFF:
+        return False
+    raise SettingsError(f"{name}={_raw(name)!r} is not a valid setting: use on or off "
+                        f"(or leave it unset for {'on' if default else 'off'}).")
+
+
+def number(name: str, default: float | None, *, minimum: float | None = None, maximum: float | None = None,
+           integer: bool = False, strict_minimum: bool = False) -> float | None:
+    """A finite number within [minimum, maximum] (``strict_minimum``: above minimum); ``integer``: whole."""
+    raw = _raw(name)
+    if not raw:
+        return default
+    kind = "a whole number" if integer else "a number"
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not {kind}; set it to {kind} or leave it unset.") from None
+    if not math.isfinite(value) or (integer and value != int(value)):
+        raise SettingsError(f"{name}={raw!r} is not {kind}; set it to {kind} or leave it unset.")
+    low_bad = minimum is not None and (value <= minimum if strict_minimum else value < minimum)
+    if low_bad or (maximum is not None and value > maximum):
+        if minimum is not None and maximum is not None:
+            rng = f"between {minimum:g} and {maximum:g}"
+        elif minimum is not None:
+            rng = f"above {minimum:g}" if strict_minimum else f"{minimum:g} or more"
+        else:
+            rng = f"{maximum:g} or less"
+        raise SettingsError(f"{name}={raw!r} is out of range: it must be {rng}.")
+    return int(value) if integer else value
+
+
+# ----------------------------------------------------------------------------- the settings
+
+
+def default_home() -> Path:
+    """The data folder: ``$SEQSTUDIO_HOME`` or ``~/.seqstudio``."""
+    raw = _raw(HOME)
+    if "\x00" in raw:
+        raise SettingsError(f"{HOME} contains a NUL character; set it to a folder path.")
+    return Path(raw).expanduser() if raw else Path.home() / ".seqstudio"
+
+
+def runner() -> str:
+    """Which runner backend executes runs (``local`` or ``ray``)."""
+    return choice(RUNNER, RUNNERS, "local")
+
+
+def backend() -> str:
+    """The requested Keras backend: ``auto`` (JAX when installed, else TensorFlow), ``jax`` or ``tensorflow``."""
+    return choice(BACKEND, BACKENDS, "auto")
+
+
+def compile_cache() -> str | None:
+    """``None`` when the compile cache is off; else a folder ('' = the default under the data folder)."""
+    raw = _raw(COMPILE_CACHE)
+    if raw.lower() in _OFF:
+        return None
+    return "" if raw.lower() in _ON else raw
+
+
+def prewarm() -> bool:
+    """Whether the warm worker prepares the Train page's run before Start is pressed."""
+    return flag(PREWARM, True)
+
+
+def max_workers() -> int:
+    """Training runs at once."""
+    return int(number(MAX_WORKERS, 1, minimum=1, maximum=64, integer=True))
+
+
+def worker_nice() -> int:
+    """The niceness increment of worker processes (0 = same priority as the app)."""
+    return int(number(WORKER_NICE, 2, minimum=0, maximum=19, integer=True))
+
+
+def worker_idle_exit() -> float | None:
+    """Seconds after which an idle supervisor exits; None = never."""
+    return number(WORKER_IDLE_EXIT, None, minimum=0, strict_minimum=True)
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int
+    max_rows: int
+    max_columns: int
+
+
+def upload_limits(default_bytes: int, default_rows: int, default_columns: int) -> UploadLimits:
+    """Upload size limits; each variable on its own (a bad one is refused, the others are not reset)."""
+    mb = number(MAX_UPLOAD_MB, default_bytes / 2**20, minimum=0, strict_minimum=True, maximum=1024 * 1024)
+    return UploadLimits(
+        max_bytes=int(mb * 2**20),
+        max_rows=int(number(MAX_ROWS, default_rows, minimum=1, integer=True)),
+        max_columns=int(number(MAX_COLUMNS, default_columns, minimum=1, integer=True)),
+    )
+
+
+def check() -> None:
+    """Read every setting once; raises :class:`SettingsError` (naming the variable) for the first bad one."""
+    from seqcore.config import Limits
+
+    default_home()
+    runner()
+    backend()
+    compile_cache()
+    prewarm()
+    max_workers()
+    worker_nice()
+    worker_idle_exit()
+    Limits.from_env()
