@@ -23,8 +23,9 @@ FINAL_STATUSES = ("finished", "stopped", "failed", "interrupted")
 RESUMABLE_STATUSES = ("interrupted", "failed", "stopped")
 JOB_KINDS = ("train", "predict")
 
-_RUN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,40}$")
-_DATASET_ID_RE = re.compile(r"^[0-9a-f]{64}$")
+# whole-string patterns: always use .fullmatch (with .match, "$" also matches before a trailing newline)
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{6,40}")
+_DATASET_ID_RE = re.compile(r"[0-9a-f]{64}")
 
 
 class RunNotFound(UserError):
@@ -54,7 +55,7 @@ def is_valid_run_id(run_id: object) -> bool:
     Used on anything that comes from a URL or the command line before it reaches
     a file path or the database.
     """
-    return isinstance(run_id, str) and bool(_RUN_ID_RE.match(run_id))
+    return isinstance(run_id, str) and bool(_RUN_ID_RE.fullmatch(run_id))
 
 
 def display_name(name: object, default: str = "data.csv") -> str:
@@ -68,7 +69,7 @@ def display_name(name: object, default: str = "data.csv") -> str:
 
 def is_valid_dataset_id(dataset_id: object) -> bool:
     """True when ``dataset_id`` is a lowercase hex sha256."""
-    return isinstance(dataset_id, str) and bool(_DATASET_ID_RE.match(dataset_id))
+    return isinstance(dataset_id, str) and bool(_DATASET_ID_RE.fullmatch(dataset_id))
 
 
 def _now() -> float:
