@@ -20,6 +20,7 @@ from seqcore.runs.store import (
     atomic_write_text,
     connect,
     default_home,
+    is_valid_dataset_id,
     is_valid_run_id,
     migrate,
     new_run_id,
@@ -59,6 +60,26 @@ def test_run_ids():
     assert all(is_valid_run_id(i) for i in ids)
     for bad in ["", "abc", "../../etc", "a b c d e f", "x" * 41, None, 12345678, "abc/def12"]:
         assert not is_valid_run_id(bad)
+
+
+@pytest.mark.parametrize("bad", ["abcdef\n", "abcdef\r\n", "\nabcdef", "abcdef\x00", "abcdef ", " abcdef",
+                                 "abc\ndef", "abcdé1", "abcdef\u0660", "ab.cdef", "abcdef/", "x" * 41 + "\n"])
+def test_near_miss_run_ids_are_refused(store, bad):
+    assert is_valid_run_id("abcdef") and is_valid_run_id("x" * 40)
+    assert not is_valid_run_id(bad)
+    with pytest.raises(RunNotFound):
+        store.get_run(bad)
+    with pytest.raises(RunNotFound):
+        store.run_dir(bad)
+
+
+def test_near_miss_dataset_ids_are_refused(store):
+    good = "a" * 64
+    assert is_valid_dataset_id(good)
+    for bad in [good + "\n", good + "\r\n", "\n" + good, good[:-1] + "A", good + "0", good[:-1], good + " "]:
+        assert not is_valid_dataset_id(bad)
+        with pytest.raises(DatasetNotFound):
+            store.dataset_path(bad)
 
 
 def test_dataset_round_trip(store):

@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from seqcore.modeling.progress import Progress
-from seqcore.runs.store import HistoryColumns
+from seqcore.modeling.progress import HistoryColumns
 
 # Colours (plotly's default qualitative palette, named for readability).
 TRAIN_COLOUR = "#1f77b4"
