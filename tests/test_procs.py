@@ -1,8 +1,11 @@
-"""seqcore.runs.procs: lock files, the pid a lock holder publishes, SIGTERM-and-wait, and a real detached Daemon."""
+"""seqcore.runs.procs: lock files, the pid a lock holder publishes, SIGTERM-and-wait, a real detached Daemon,
+and where background processes write: log lines into the rotating file of their component
+(``<home>/logs/<component>.log``), raw output into a size-bounded capture file."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from seqcore import logs
 from seqcore.errors import TrainingFailed
 from seqcore.runs.procs import (
     Daemon,
+    bounded_output,
     install_stop_handlers,
     lock_holder_pid,
     lock_is_ours,
@@ -135,6 +140,90 @@ def test_log_line(capsys):
     log_line("test thing", "hello")
     err = capsys.readouterr().err
     assert err.startswith("[") and err.endswith(f"] test thing {os.getpid()}: hello\n")
+
+
+@pytest.fixture
+def log_files():
+    """Log files set up by a test are closed and detached afterwards (no handler leaks into other tests)."""
+    yield
+    for component in logs.COMPONENTS:
+        logger = logs.get(component)
+        for h in list(logger.handlers):
+            if getattr(h, "_seqstudio", False):
+                logger.removeHandler(h)
+                h.close()
+
+
+def _flush(component: str) -> None:
+    for h in logs.get(component).handlers:
+        h.flush()
+
+
+def test_log_line_goes_to_the_log_file_of_its_component(tmp_path, capsys, log_files):
+    home = tmp_path / "home"
+    path = logs.setup(home, "supervisor")
+    assert path == (home / "logs" / "supervisor.log").resolve()
+    log_line("supervisor", "claimed run abc", component="supervisor")
+    log_line("ray supervisor", "connected", component="supervisor", level=logging.WARNING)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log_line("supervisor", "it failed", component="supervisor", level=logging.ERROR, exc_info=True)
+    _flush("supervisor")
+    text = path.read_text()
+    assert f"INFO seqstudio.supervisor pid={os.getpid()}: claimed run abc\n" in text
+    assert "WARNING seqstudio.supervisor" in text and ": ray supervisor: connected" in text
+    assert "it failed" in text and "ValueError: boom" in text       # the traceback is in the file
+    assert capsys.readouterr().err == ""       # stderr (a detached process's raw capture) gets none of it
+    # a component without a file (not set up in this process): the line goes to stderr as before
+    log_line("worker", "hello", component="worker")
+    assert capsys.readouterr().err.endswith(f"] worker {os.getpid()}: hello\n")
+
+
+def test_log_files_rotate(tmp_path, monkeypatch, log_files):
+    monkeypatch.setattr(logs, "MAX_BYTES", 2000)
+    home = tmp_path / "home"
+    path = logs.setup(home, "worker")
+    for i in range(200):
+        log_line("worker", f"line {i:03d} " + "x" * 80, component="worker")
+    _flush("worker")
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == ["worker.log", "worker.log.1", "worker.log.2", "worker.log.3"]   # BACKUPS = 3 kept
+    assert all(p.stat().st_size <= 2000 for p in path.parent.iterdir())
+    assert "line 199" in path.read_text() and "line 000" not in "".join(p.read_text() for p in path.parent.iterdir())
+
+
+def test_bounded_output_moves_a_large_capture_aside(tmp_path, monkeypatch):
+    monkeypatch.setattr(logs, "MAX_BYTES", 100)
+    out = tmp_path / "home" / "logs" / "supervisor.out"
+    assert bounded_output(out) == out and out.parent.is_dir() and not out.exists()   # folder made, no file
+    out.write_bytes(b"a" * 100)
+    bounded_output(out)
+    assert out.read_bytes() == b"a" * 100                                             # at the limit: kept
+    out.write_bytes(b"b" * 101)
+    bounded_output(out)
+    assert not out.exists() and (out.parent / "supervisor.out.1").read_bytes() == b"b" * 101
+    out.write_bytes(b"c" * 500)
+    bounded_output(out)                                                               # the older copy is replaced
+    assert (out.parent / "supervisor.out.1").read_bytes() == b"c" * 500
+    assert sorted(p.name for p in out.parent.iterdir()) == ["supervisor.out.1"]
+
+
+def test_daemon_output_goes_under_logs_and_is_bounded_at_each_start(tmp_path, monkeypatch):
+    monkeypatch.setattr(logs, "MAX_BYTES", 50)
+    home = tmp_path / "home"
+    daemon = Daemon("test daemon", "t.lock", "t.json", "t.start.lock", "logs/t.out", reaper="reap-test-daemon",
+                    component="supervisor")
+    cmd = [sys.executable, "-c", "print('x' * 60); raise SystemExit(3)"]
+    with pytest.raises(TrainingFailed) as err:
+        daemon.start(home, lambda: cmd, timeout=60)
+    out = home / "logs" / "t.out"
+    assert out.read_text() == "x" * 60 + "\n"
+    # the hint names the real files: the raw output and the component's log
+    assert err.value.hint == f"The details are in {out} and {home / 'logs' / 'supervisor.log'}."
+    with pytest.raises(TrainingFailed):
+        daemon.start(home, lambda: cmd, timeout=60)      # over the limit: moved aside before this start
+    assert out.read_text() == "x" * 60 + "\n" and (home / "logs" / "t.out.1").read_text() == "x" * 60 + "\n"
 
 
 def test_daemon_starts_once_and_stops(tmp_path):

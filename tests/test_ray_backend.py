@@ -22,7 +22,7 @@ from seqcore.runs import runner  # noqa: E402
 from seqcore.outputs.bundle import read_bundle  # noqa: E402
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec  # noqa: E402
 from seqcore.errors import SpecError  # noqa: E402
-from seqcore.runs.ray_backend import NODE_LOST_MESSAGE, RayBackend  # noqa: E402
+from seqcore.runs.backends.ray import NODE_LOST_MESSAGE, RayBackend  # noqa: E402
 from seqcore.runs.store import RunStore  # noqa: E402
 from seqcore.sweeps import SweepConfig, parse_vary  # noqa: E402
 
@@ -173,7 +173,7 @@ def test_killed_ray_worker_is_retried_then_fails_never_stuck(ray_env):
 
 
 def test_missing_ray_is_a_plain_error(monkeypatch, tmp_path):
-    import seqcore.runs.ray_backend as rb
+    import seqcore.runs.backends.ray as rb   # where RayBackend looks it up
 
     monkeypatch.setattr(rb, "ray_installed", lambda: False)
     monkeypatch.setenv("SEQSTUDIO_RUNNER", "ray")

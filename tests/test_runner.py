@@ -181,6 +181,35 @@ def test_submit_validates_first_and_backend_choice(home, monkeypatch):
     assert supervisor_pid(home) is None and supervisor_status(home)["alive"] is False
 
 
+def test_backends_come_from_a_lazy_registry(home, monkeypatch):
+    """The runner picks its backend from a registry of ``"module:attribute"`` entries imported when chosen:
+    nothing of the runs layer imports the Ray backend, a new backend plugs in by name, a broken entry is a
+    plain error, and each backend's ``worker_module`` is a real ``python -m`` entry point."""
+    from seqcore.runs import backends
+    from seqcore.runs.backends.local import LocalBackend
+
+    code = ("import sys, seqcore.runs.runner, seqcore.runs.queue, seqcore.runs.supervisor, seqcore.runs.worker, "
+            "seqcore.runs.procs, seqcore.runs.backends.local, seqcore.cli.runs; "
+            "print(sorted(m for m in sys.modules if m.startswith('seqcore.runs.backends.ray') "
+            "or m.split('.')[0] in ('ray', 'keras', 'jax', 'tensorflow')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", (out.stdout, out.stderr)
+    monkeypatch.setattr(backends, "BACKENDS", dict(backends.BACKENDS))
+    backends.register_backend("Mine", "seqcore.runs.backends.local:LocalBackend")
+    assert type(get_backend("mine")) is LocalBackend
+    backends.register_backend("broken", "seqcore.runs.nosuchmodule:Backend")
+    with pytest.raises(SpecError, match="'broken' runner cannot be loaded"):
+        get_backend("broken")
+    monkeypatch.setenv("SEQSTUDIO_RUNNER", "broken")
+    info = backends.backend_status(home)
+    assert info["backend"] == "broken" and info["alive"] is False and "cannot be loaded" in info["error"]
+    for name in ("local", "ray"):
+        module = backends.backend_class(name).worker_module
+        out = subprocess.run([sys.executable, "-m", module, "worker", "--help"], capture_output=True, text=True,
+                             cwd=ROOT, timeout=60)
+        assert out.returncode == 0 and "--home" in out.stdout, (name, module, out.stderr)
+
+
 def test_cli_runs_commands(home, capsys):
     store = RunStore(home)
     ds = store.add_dataset(sine_csv(), "sine.csv")
@@ -560,3 +589,30 @@ def test_bad_data_found_late_fails_with_a_plain_message(engine):
     assert rec.status == "failed" and "sales" in rec.error
     assert "Traceback" not in rec.error and "crashed" not in rec.error
     assert "Traceback" in store.log_path(rid).read_text()      # the technical detail is kept in the log
+
+
+def _wait_for_text(path: Path, text: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = path.read_text(errors="replace") if path.exists() else ""
+        if text in content:
+            return content
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not in {path} within {timeout} s: {content[-2000:]!r}")
+
+
+def test_supervisor_and_workers_log_to_home_logs(engine):
+    """The supervisor writes ``<home>/logs/supervisor.log``, its workers ``<home>/logs/worker.log``; their raw
+    output is captured in ``logs/supervisor.out`` / ``logs/worker.out``; nothing is left in the home itself."""
+    store = engine
+    home, folder = store.home, store.home / "logs"
+    ds = store.add_dataset(sine_csv(), "sine.csv")
+    rid = submit_run(store, tiny_spec(epochs=1), ds)
+    rec = wait_run(store, rid, timeout=120)
+    assert rec.status == "finished", (rec.error, _log(store, rid))
+    sup = _wait_for_text(folder / "supervisor.log", f"run {rid} (train) -> worker pid {rec.worker_pid}")
+    assert f"serving {home}" in sup and " INFO seqstudio.supervisor pid=" in sup
+    worker = _wait_for_text(folder / "worker.log", f"pid={rec.worker_pid}: run {rid}: ended finished")
+    assert "warm in" in worker and f"run {rid}: starts" in worker
+    assert (folder / "supervisor.out").is_file() and (folder / "worker.out").is_file()
+    assert not (home / "supervisor.log").exists() and not (home / "worker.log").exists()

@@ -1,32 +1,40 @@
-"""Process and lock-file helpers shared by the detached background processes of a data folder.
+"""Process, lock-file and log helpers shared by the detached background processes of a data folder.
 
-The local / Ray worker supervisor (:mod:`seqcore.runs.runner`, :mod:`seqcore.runs.ray_backend`) and the sweep
+The worker supervisor (:mod:`seqcore.runs.supervisor`, run by the local or the Ray backend) and the sweep
 driver (:mod:`seqcore.sweeps`) follow one protocol, described by a :class:`Daemon`:
 
 - at most one of each kind serves a data folder: it holds an exclusive ``flock`` on ``<home>/<lock>``
   for its whole life (the kernel releases it whatever way the process dies) and writes its pid into
   ``<home>/<status>`` (JSON with a ``"pid"`` key) right after taking the lock;
-- :meth:`Daemon.start` starts one detached (new session, output appended to ``<home>/<log>``) unless one
-  is alive, with a second lock (``<home>/<start_lock>``) so that concurrent callers start only one;
+- :meth:`Daemon.start` starts one detached (new session, its raw stdout/stderr appended to ``<home>/<log>``,
+  e.g. ``logs/supervisor.out``, which :func:`bounded_output` moves aside once it is large) unless one is
+  alive, with a second lock (``<home>/<start_lock>``) so that concurrent callers start only one;
 - :meth:`Daemon.stop` sends it SIGTERM and waits until the lock is free.
 
-Only the standard library (and of seqcore the error types and ``default_home``) is imported here.
+What such a process says goes through :func:`log_line` into the rotating log file of its component
+(:mod:`seqcore.logs`: ``<home>/logs/<component>.log``).
+
+Only the standard library (and of seqcore the error types, :mod:`seqcore.logs` and ``default_home``) is
+imported here.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqcore import logs
 from seqcore.errors import TrainingFailed
 from seqcore.runs.store import default_home
 
@@ -152,17 +160,64 @@ def terminate_and_wait(pid_of: Callable[[], int | None], timeout: float) -> bool
     return False
 
 
-def log_line(who: str, msg: str) -> None:
-    """One time-stamped line on stderr (a detached process's log file): ``[time] who pid: msg``."""
-    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {who} {os.getpid()}: {msg}", file=sys.stderr, flush=True)
+def _has_log_file(logger: logging.Logger) -> bool:
+    return any(getattr(h, "_seqstudio", False) for h in logger.handlers)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def log_line(who: str, msg: str, *, component: str | None = None, level: int = logging.INFO,
+             exc_info: bool = False) -> None:
+    """Log ``msg`` as ``who`` (a supervisor, a worker ...) in this process's log file.
+
+    ``component`` (one of :data:`seqcore.logs.COMPONENTS`) names the logger (``seqstudio.<component>``);
+    once :func:`seqcore.logs.setup` gave it its file (``<home>/logs/<component>.log``, rotating), the line
+    goes there. The line is also written to stderr as ``[time] who pid: msg`` when there is no such file
+    (no ``component``, or not set up) or stderr is a terminal (a supervisor run in the foreground); a
+    detached process's stderr is its raw output capture, which then gets only what nobody logged (native
+    crash output). ``exc_info``: add the traceback of the exception being handled.
+    """
+    echo = True
+    if component is not None:
+        logger = logs.get(component)
+        logger.log(level, msg if who == component else f"{who}: {msg}", exc_info=exc_info)
+        echo = not _has_log_file(logger) or _isatty(sys.stderr)
+    if echo:
+        text = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {who} {os.getpid()}: {msg}"
+        if exc_info and sys.exc_info()[0] is not None:
+            text += "\n" + traceback.format_exc().rstrip()
+        print(text, file=sys.stderr, flush=True)
+
+
+def bounded_output(path: Path | str, max_bytes: int | None = None) -> Path:
+    """Prepare ``path`` (a capture file of raw process output) for appending: create its folder and, when
+    it is over ``max_bytes`` (default :data:`seqcore.logs.MAX_BYTES`), move it to ``<path>.1`` (replacing
+    the one there). Called at each start of a process that appends to it, so such a file never grows far
+    beyond the limit and the last start's output is still there to read. Returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    limit = logs.MAX_BYTES if max_bytes is None else max_bytes
+    try:
+        if path.stat().st_size > limit:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except OSError:
+        pass   # missing (nothing to bound), or another process moved it first
+    return path
 
 
 @dataclass(frozen=True)
 class Daemon:
     """A kind of detached process of which at most one serves a data folder (see the module docstring).
 
-    title: what it is called in error messages ("background worker"); the other fields are file names
-    inside the data folder, and the name of the thread that reaps the started process.
+    title: what it is called in error messages ("background worker"); lock, status, start_lock and log are
+    paths relative to the data folder (``log``: where its raw stdout/stderr go); reaper: the name of the
+    thread that reaps the started process; component: its log file's component (:mod:`seqcore.logs`),
+    named in the hints of start errors beside ``log``.
     """
 
     title: str
@@ -171,6 +226,14 @@ class Daemon:
     start_lock: str
     log: str
     reaper: str = "reap-daemon"
+    component: str | None = None
+
+    def details(self, home: Path) -> str:
+        """The hint of a start error: which files say what went wrong."""
+        files = [str(home / self.log)]
+        if self.component is not None:
+            files.append(str(logs.log_file(home, self.component)))
+        return f"The details are in {' and '.join(files)}."
 
     def pid(self, home: Path) -> int | None:
         """Its pid in ``home``: None when none is alive, -1 while one starts and has not written it yet."""
@@ -181,8 +244,9 @@ class Daemon:
 
         ``command()`` (called only when one must be started) gives the argv; it runs in ``home`` in a new
         session with ``SEQSTUDIO_HOME=home`` and this package on ``PYTHONPATH``, stdout and stderr
-        appended to ``<home>/<log>``. Raises :class:`TrainingFailed` when it exits before taking the lock
-        (and no other one serves ``home`` by then) or has not taken it after ``timeout`` seconds.
+        appended to ``<home>/<log>`` (size-bounded: :func:`bounded_output`). Raises :class:`TrainingFailed`
+        when it exits before taking the lock (and no other one serves ``home`` by then) or has not taken it
+        after ``timeout`` seconds; its hint names the files to read (:meth:`details`).
         """
         home.mkdir(parents=True, exist_ok=True)
         fd = os.open(home / self.start_lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -195,7 +259,7 @@ class Daemon:
             env = dict(os.environ, SEQSTUDIO_HOME=str(home))
             pkg_root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-            with open(home / self.log, "ab") as log:
+            with open(bounded_output(home / self.log), "ab") as log:
                 proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                         cwd=str(home), start_new_session=True, close_fds=True)
             threading.Thread(target=proc.wait, name=self.reaper, daemon=True).start()  # no zombie
@@ -209,10 +273,10 @@ class Daemon:
                     if pid:
                         return pid
                     raise TrainingFailed(f"The {self.title} could not be started (exit code {proc.returncode}).",
-                                         hint=f"The details are in {home / self.log}.")
+                                         hint=self.details(home))
                 time.sleep(POLL_S)
             raise TrainingFailed(f"The {self.title} did not start within {timeout:g} seconds.",
-                                 hint=f"The details are in {home / self.log}.")
+                                 hint=self.details(home))
         finally:
             release_lock(fd)
 

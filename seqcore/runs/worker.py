@@ -1,6 +1,6 @@
 """What runs inside a worker process: one job (a training run or a prediction), then exit.
 
-The supervisor (:mod:`seqcore.runs.runner`) spawns :func:`worker_main` with the
+The local supervisor (:mod:`seqcore.runs.backends.local`) spawns :func:`worker_main` with the
 ``spawn`` start method. The process fits its thread pools to its share of the
 cores, imports TensorFlow (:func:`seqcore.pipeline.warm_up`), says ``ready`` on
 its pipe and waits for one job id; a warm process therefore starts training the
@@ -8,7 +8,7 @@ moment a job arrives. Each job gets a fresh process, so its memory goes back to
 the system when it ends.
 
 While it waits, the supervisor may pass it the app's *prepare hint* (the run the
-Train page shows, see :func:`seqcore.runs.runner.hint_prepare`): the worker then
+Train page shows, see :func:`seqcore.runs.queue.hint_prepare`): the worker then
 prepares that data and compiles that model's steps (:func:`seqcore.pipeline.prewarm`),
 checking its pipe between stages, so a job that arrives meanwhile starts as soon
 as the stage in progress ends. A hint that fails (bad data, too large, deleted
@@ -18,11 +18,16 @@ dataset) is only logged.
 object (``get_run``, ``dataset_bytes``, ``append_history``, ``stop_requested``,
 ``finish_run``, ``run_dir``, ...), which is the seam another backend (Ray, issue 7)
 plugs a proxy into.
+
+A worker process logs to ``<home>/logs/worker.log`` (rotating, :mod:`seqcore.logs`). Its raw
+stdout/stderr (TensorFlow / JAX native messages, a native crash) go to ``<home>/logs/worker.out``
+while it waits, and to the run's own log once it has a job.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import signal
@@ -33,14 +38,22 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from seqcore import logs
 from seqcore.errors import BundleError, UserError
 from seqcore.modeling.progress import Progress
+from seqcore.runs.procs import bounded_output, log_line
 from seqcore.runs.store import RunRecord, RunStore, atomic_write_bytes
 
 CRASH_MESSAGE = "Training crashed unexpectedly; details are in the run log."
 PREDICT_CRASH_MESSAGE = "Prediction crashed unexpectedly; details are in the job log."
 OOM_MESSAGE = ("The training process ran out of memory. Try a smaller batch size, a shorter window, "
                "fewer units or layers, or a smaller dataset, then rerun.")
+WORKER_OUT = f"{logs.LOG_DIR}/worker.out"   # raw stdout/stderr of worker processes until they get a job
+
+
+def _log(msg: str, *, level: int = logging.INFO, exc_info: bool = False) -> None:
+    """A line in ``<home>/logs/worker.log`` (see :func:`seqcore.runs.procs.log_line`)."""
+    log_line("worker", msg, component="worker", level=level, exc_info=exc_info)
 
 
 class HistoryWriter:
@@ -224,8 +237,7 @@ def _watch_parent(parent_pid: int) -> None:
         while True:
             time.sleep(2.0)
             if os.getppid() != parent_pid:
-                print(f"[worker {os.getpid()}] supervisor {parent_pid} is gone; finishing the job anyway",
-                      file=sys.stderr, flush=True)
+                _log(f"supervisor {parent_pid} is gone; finishing the job anyway", level=logging.WARNING)
                 return
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
@@ -242,7 +254,7 @@ def _preload() -> None:
         try:
             importlib.import_module(name)
         except ImportError as e:  # a missing optional piece fails the job later, with a clear message
-            print(f"[worker {os.getpid()}] preload of {name} failed: {e}", file=sys.stderr, flush=True)
+            _log(f"preload of {name} failed: {e}", level=logging.WARNING)
 
 
 def _exit_now() -> None:
@@ -268,7 +280,7 @@ def _log_ahead(store: Any, run_id: str, ahead: Ahead) -> None:
                                  f"{json.dumps(info.get('stages', {}))}"
                                  + (f", left: {', '.join(info['pending'])}" if info.get("pending") else ""))
     except Exception:  # noqa: BLE001 - only a log line
-        traceback.print_exc()
+        _log(f"run {run_id}: could not log what was prepared ahead", level=logging.ERROR, exc_info=True)
 
 
 def _nice_level() -> int:
@@ -287,8 +299,8 @@ class Ahead:
     :meth:`stop` is called: a job that arrives meanwhile starts at once, beside it. ``info`` is what the
     supervisor is told: ``{"key", "state", "stages", "seconds", "reason"?}`` where state is ``running``,
     ``done``, ``interrupted`` (a message came in), ``skipped`` (a user error: bad spec or data, too
-    large, dataset gone; ``reason`` says which) or ``failed`` (anything else; the traceback goes to stderr).
-    Nothing here raises.
+    large, dataset gone; ``reason`` says which) or ``failed`` (anything else; the traceback goes to the
+    worker log). Nothing here raises.
     """
 
     def __init__(self, store: Any, hint: Any, report_to: Any = None):
@@ -305,7 +317,7 @@ class Ahead:
         elif isinstance(e, MemoryError):
             self.info.update(state="skipped", reason="out of memory")
         else:
-            traceback.print_exc()
+            _log("preparing ahead failed", level=logging.ERROR, exc_info=True)
             self.info.update(state="failed", reason=f"{type(e).__name__}: {e}")
 
     def _update(self, report) -> None:
@@ -365,9 +377,8 @@ class Ahead:
 
     def _log(self) -> None:
         i = self.info
-        print(f"[worker {os.getpid()}] prepared ahead: {i['state']} in {i.get('seconds', 0):.1f}s "
-              f"{json.dumps(i.get('stages', {}))}" + (f" ({i['reason']})" if i.get("reason") else ""),
-              file=sys.stderr, flush=True)
+        _log(f"prepared ahead: {i['state']} in {i.get('seconds', 0):.1f}s "
+             f"{json.dumps(i.get('stages', {}))}" + (f" ({i['reason']})" if i.get("reason") else ""))
 
 
 def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
@@ -380,7 +391,8 @@ def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when workers end
     store_home = Path(home)
-    _redirect_output(store_home / "worker.log")
+    logs.setup(store_home, "worker")
+    _redirect_output(bounded_output(store_home / WORKER_OUT))
     parent = os.getppid()
     _watch_parent(parent)
     nice = _nice_level() if nice is None else nice
@@ -395,8 +407,7 @@ def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
     pipeline.configure_threads(threads)
     pipeline.warm_up()
     _preload()
-    print(f"[worker {os.getpid()}] warm in {time.perf_counter() - t0:.1f}s ({threads} threads)",
-          file=sys.stderr, flush=True)
+    _log(f"warm in {time.perf_counter() - t0:.1f}s ({threads} threads)")
     conn.send(("ready", os.getpid()))
     store = RunStore(store_home)
     send_lock = threading.Lock()
@@ -430,13 +441,16 @@ def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
             _exit_now()
         return
     run_id = msg[1]
+    _log(f"run {run_id}: starts (its output goes to {store.log_path(run_id)})")
     _redirect_output(store.log_path(run_id))
     if ahead is not None:
         _log_ahead(store, run_id, ahead)
     try:
-        execute_job(store, run_id)
+        status = execute_job(store, run_id)
+        _log(f"run {run_id}: ended {status}")
     except Exception:  # noqa: BLE001 - the store itself failed: leave a trace, the supervisor marks the run
         traceback.print_exc()
+        _log(f"run {run_id}: the job could not be recorded", level=logging.ERROR, exc_info=True)
         raise
     finally:
         with send_lock:
