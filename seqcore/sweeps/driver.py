@@ -1,5 +1,6 @@
 """The sweep driver: :class:`SweepDriver` moves the running sweeps of a store forward (see
-:mod:`seqcore.sweeps`), and :func:`run_driver` is the driver process's main loop.
+:mod:`seqcore.sweeps`), and :func:`run_driver` is the driver process's main loop. It logs to
+``<home>/logs/sweeps.log`` (:mod:`seqcore.logs`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqcore import logs
 from seqcore.config import RunSpec
 from seqcore.errors import UserError
-from seqcore.runs.procs import install_stop_handlers, log_line, release_lock, resolve_home, try_lock
+from seqcore.runs.procs import install_stop_handlers, release_lock, resolve_home, try_lock
 from seqcore.runs.store import ACTIVE_STATUSES, RunRecord, RunStore, atomic_write_text
 from seqcore.sweeps.config import METRICS, SweepConfig, apply_params, format_params
-from seqcore.sweeps.process import DRIVER_IDLE_EXIT_S, DRIVER_LOCK, DRIVER_LOG, DRIVER_STATUS, driver_pid
+from seqcore.sweeps.process import DRIVER_IDLE_EXIT_S, DRIVER_LOCK, DRIVER_STATUS, driver_pid
 from seqcore.sweeps.search import (best_of, distributions, epoch_value, frozen_trial, load_optuna, make_pruner,
                                    make_sampler)
 from seqcore.sweeps.state import (SweepRecord, _finish, _reserve_trial, _set_best, get_sweep, list_sweeps,
                                   trial_runs)
 
+COMPONENT = "sweeps"            # its log file: <home>/logs/sweeps.log
+log = logs.get(COMPONENT)
 MAX_TRIAL_ATTEMPTS = 3          # an interrupted trial is resumed until it has started this many times
 
 
@@ -86,20 +90,19 @@ class SweepDriver:
                     running += 1
                 self._errors.pop(sw.id, None)
             except UserError as err:   # e.g. the dataset was deleted: the sweep cannot go on
-                _log(f"sweep {sw.id}: {err}")
+                log.warning("sweep %s: %s", sw.id, err)
                 self._stop_trials(sw.id)
                 _finish(self.store, sw.id, "failed", error=str(err))
             except Exception as err:  # noqa: BLE001 - keep serving the other sweeps
                 n = self._errors[sw.id] = self._errors.get(sw.id, 0) + 1
-                _log(f"sweep {sw.id}: unexpected error ({n} in a row): {type(err).__name__}: {err}")
-                import traceback
-
-                traceback.print_exc()
+                log.error("sweep %s: unexpected error (%d in a row): %s: %s", sw.id, n, type(err).__name__, err,
+                          exc_info=err)
                 running += 1
                 if n >= 5:
                     self._stop_trials(sw.id)
+                    where = logs.log_file(self.store.home, COMPONENT)
                     _finish(self.store, sw.id, "failed",
-                            error=f"The sweep stopped after an unexpected error; details are in {DRIVER_LOG}.")
+                            error=f"The sweep stopped after an unexpected error; details are in {where}.")
         return running
 
     def drive(self, sweep_id: str) -> SweepRecord:
@@ -167,7 +170,7 @@ class SweepDriver:
             if self.tick():
                 idle_since = time.monotonic()
             elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
-                _log(f"no running sweep for {idle_exit:g} s: exiting")
+                log.info("no running sweep for %g s: exiting", idle_exit)
                 return
             stopping.wait(poll)
 
@@ -286,25 +289,22 @@ class SweepDriver:
 
 # --------------------------------------------------------------------------- the driver process
 
-def _log(msg: str) -> None:
-    log_line("sweep driver", msg)
-
-
 def run_driver(home: Path | str | None = None, *, poll: float = 0.5,
                idle_exit: float | None = DRIVER_IDLE_EXIT_S) -> int:
     """The driver process's main loop (``python -m seqcore.cli.sweeps sweeps driver``). Returns an exit code:
     0, also when another driver already serves ``home`` (then it returns at once)."""
     home = resolve_home(home)
+    logs.setup(home, COMPONENT)
     store = RunStore(home)
     fd = try_lock(home / DRIVER_LOCK)
     if fd is None:
-        _log(f"another sweep driver (pid {driver_pid(home)}) serves {home}")
+        log.info("another sweep driver (pid %s) serves %s", driver_pid(home), home)
         return 0
     stopping = threading.Event()
     install_stop_handlers(stopping.set)
     try:
         atomic_write_text(home / DRIVER_STATUS, json.dumps({"pid": os.getpid(), "started": time.time()}))
-        _log(f"serving sweeps of {home}")
+        log.info("serving sweeps of %s", home)
         SweepDriver(store).run_forever(poll=poll, idle_exit=idle_exit, stopping=stopping)
     finally:
         release_lock(fd)
