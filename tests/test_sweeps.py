@@ -472,7 +472,7 @@ def test_sweeps_page_empty_and_builder(tmp_path, monkeypatch):
     at.text_input(key="sweeps_b_list_units").set_value("4, 8").run()
     at.radio(key="sweeps_b_method").set_value("random").run()
     at.number_input(key="sweeps_b_trials").set_value(2).run()
-    monkeypatch.setattr(sweeps, "ensure_driver", lambda home=None, **kw: 0)   # no processes in a page test
+    monkeypatch.setattr(sweeps.process, "ensure_driver", lambda home=None, **kw: 0)   # no processes in a page test
     at.button(key="sweeps_start").click().run()
     assert not at.exception
     (sw,) = sweeps.list_sweeps(store)

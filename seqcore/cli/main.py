@@ -1,6 +1,9 @@
-"""The command line: ``python -m seqcore inspect | train | predict | runs | worker``.
+"""The command line: ``python -m seqcore inspect | train | predict | runs | worker | sweep | sweeps``.
 
-Bad arguments or bad data print one clear line on stderr and exit 2; never a traceback.
+This module holds inspect, train and predict and the dispatcher (:func:`make_parser`, :func:`main`); the
+other commands come from :mod:`seqcore.cli.runs` and :mod:`seqcore.cli.sweeps`, what they share from
+:mod:`seqcore.cli.common` and :mod:`seqcore.cli.spec`. Bad arguments or bad data print one clear line on
+stderr and exit 2; never a traceback.
 """
 
 from __future__ import annotations
@@ -12,39 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from seqcore.config import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, apply_preset
+from seqcore.cli import runs as cli_runs
+from seqcore.cli import sweeps as cli_sweeps
+from seqcore.cli.common import EXIT_USER, _add_csv_flags, _csv_options, _HelpParser, _read_file
+from seqcore.cli.spec import _spec_from_roles, add_train_arguments, build_spec
 from seqcore.errors import UserError
-
-EXIT_USER = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2
-        self.exit(EXIT_USER, f"error: {message} (see '{self.prog} --help')\n")
-
-
-def _read_file(path: str, what: str = "CSV file") -> bytes:
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"The {what} '{path}' does not exist or is not a file.")
-    try:
-        return p.read_bytes()
-    except OSError as err:
-        raise UserError(f"The {what} '{path}' cannot be read ({err.strerror}).") from err
-
-
-def _csv_options(args):
-    from seqcore.data.io import CsvOptions
-
-    return CsvOptions(encoding=args.encoding, delimiter=args.delimiter, decimal=args.decimal, thousands=args.thousands)
-
-
-def _add_csv_flags(p):
-    g = p.add_argument_group("CSV format (detected when not given)")
-    g.add_argument("--encoding", help="text encoding, e.g. utf-8, utf-16, cp1252")
-    g.add_argument("--delimiter", help="field separator: ',' ';' '|' or 'tab'")
-    g.add_argument("--decimal", choices=[".", ","], help="decimal mark")
-    g.add_argument("--thousands", help="thousands separator, or '' for none")
 
 
 # ---------------------------------------------------------------- inspect
@@ -81,61 +56,7 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def _spec_from_roles(task: str, roles: dict, **data_kw) -> DataSpec:
-    def tup(v):
-        return tuple(v) if v else ()
-
-    return DataSpec(task=task, time=roles.get("time"), targets=tup(roles.get("targets")),
-                    features=tup(roles.get("features")), label=roles.get("label"), id=roles.get("id"),
-                    order=roles.get("order"), text=roles.get("text"), layout=roles.get("layout") or "auto", **data_kw)
-
-
 # ---------------------------------------------------------------- train
-def build_spec(args, df) -> RunSpec:
-    """Flags -> RunSpec; roles not given are suggested from the data."""
-    from seqcore.data import schema
-
-    sugg = schema.suggest_roles(df, args.task)
-    given = {"time": args.time, "targets": args.target, "features": args.features, "label": args.label,
-             "id": args.id, "order": args.order, "text": args.text}
-    explicit = any(v for v in given.values())
-    roles = dict(sugg)
-    for k, v in given.items():
-        if v:
-            roles[k] = v
-    if args.task == "forecast" and args.target and not args.features:
-        roles["features"] = []
-    if args.task == "forecast" and explicit and not args.time and args.target:
-        roles["time"] = sugg.get("time") if sugg.get("time") not in (args.target or []) else None
-    if args.id:
-        roles["layout"] = "long"
-    data_kw = {k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
-                                             "season", "max_len", "max_vocab", "max_steps", "group_steps")
-               if getattr(args, k) is not None}
-    data = _spec_from_roles(args.task, roles, **data_kw)
-    if args.log:
-        data = data.replace(log_transform=True)
-    if args.znorm:
-        data = data.replace(znorm=True)
-    if args.layout:
-        data = data.replace(layout=args.layout)
-    spec = RunSpec(data=data)
-    if args.preset:
-        spec = apply_preset(spec, args.preset)
-    mkw = {k: getattr(args, k) for k in ("cell", "dropout", "recurrent_dropout", "dense_units", "embedding_dim")
-           if getattr(args, k) is not None}
-    if args.units:
-        mkw["units"] = tuple(args.units)
-    if args.bidirectional:
-        mkw["bidirectional"] = True
-    tkw = {k: getattr(args, k) for k in ("epochs", "batch_size", "learning_rate", "seed", "optimizer", "loss",
-                                         "patience", "lr_schedule", "clipnorm") if getattr(args, k) is not None}
-    if args.xla:
-        tkw["jit_compile"] = True
-    spec = RunSpec(data=spec.data, model=spec.model.replace(**mkw), train=spec.train.replace(**tkw))
-    return spec.validate()
-
-
 def _progress_printer(stream):
     state = {"last": 0.0}
 
@@ -163,9 +84,7 @@ def cmd_train(args) -> int:
     table = read_csv(data, opts, name=Path(args.csv).name)
     spec = build_spec(args, table.df)
     if args.detach:
-        from seqcore.cli.runs import submit_from_cli
-
-        return submit_from_cli(data=data, spec=spec, csv_options=opts, test_data=test_data,
+        return cli_runs.submit_from_cli(data=data, spec=spec, csv_options=opts, test_data=test_data,
                                name=Path(args.csv).name, run_name=args.name)
     out = Path(args.out or f"seqstudio-run-{time.strftime('%Y%m%d-%H%M%S')}")
     print(f"training {spec.model.cell.upper()} {list(spec.model.units)} on {Path(args.csv).name} "
@@ -232,8 +151,8 @@ def cmd_predict(args) -> int:
 
 # ---------------------------------------------------------------- parser
 def make_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m seqcore", description="Sequence Studio core: train LSTM/GRU models from CSV files.")
-    sub = ap.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    ap = _HelpParser(prog="python -m seqcore", description="Sequence Studio core: train LSTM/GRU models from CSV files.")
+    sub = ap.add_subparsers(dest="command", parser_class=_HelpParser, metavar="COMMAND")
     sub.required = True
 
     p = sub.add_parser("inspect", help="detect the CSV format, column kinds, roles and problems")
@@ -244,58 +163,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("train", help="train a model and write its bundle")
-    p.add_argument("csv")
-    p.add_argument("--task", required=True, choices=["forecast", "classify", "text"])
-    r = p.add_argument_group("column roles (suggested from the data when not given)")
-    r.add_argument("--target", nargs="+", help="forecast: column(s) to predict")
-    r.add_argument("--features", nargs="+", help="extra numeric input columns / sequence value columns")
-    r.add_argument("--time", help="forecast: time column")
-    r.add_argument("--label", help="classify/text: class label column")
-    r.add_argument("--id", help="classify (long layout): sequence id column")
-    r.add_argument("--order", help="classify (long layout): step order column")
-    r.add_argument("--text", help="text: text column")
-    r.add_argument("--layout", choices=["auto", "wide", "long"])
-    r.add_argument("--test-csv", help="classify/text: a separate test file (e.g. UCR TRAIN/TEST)")
-    d = p.add_argument_group("data")
-    d.add_argument("--window", type=int, help="forecast: past steps the model sees")
-    d.add_argument("--horizon", type=int, help="forecast: future steps predicted at once")
-    d.add_argument("--missing", choices=["error", "interpolate", "ffill", "drop"], help="missing-value handling")
-    d.add_argument("--log", action="store_true", help="forecast: log-transform positive targets")
-    d.add_argument("--season", type=int, help="forecast: seasonal period for the seasonal-naive baseline")
-    d.add_argument("--val-fraction", type=float)
-    d.add_argument("--test-fraction", type=float)
-    d.add_argument("--znorm", action="store_true", help="classify: z-normalise each sequence")
-    d.add_argument("--max-steps", type=int, help="classify: cut longer sequences to this many steps")
-    d.add_argument("--group-steps", type=int, metavar="K",
-                   help="classify: read K time steps at once, so the network loops over fewer, wider steps "
-                        "(0 = automatic, the default: the loop runs over at most 30 steps, faster and usually more "
-                        "accurate on long sequences; 1 = every step on its own)")
-    d.add_argument("--max-len", type=int, help="text: tokens kept per text")
-    d.add_argument("--max-vocab", type=int, help="text: vocabulary size")
-    m = p.add_argument_group("model")
-    m.add_argument("--preset", choices=list(PRESETS))
-    m.add_argument("--cell", choices=["lstm", "gru"])
-    m.add_argument("--units", type=int, nargs="+", help="units per stacked recurrent layer, e.g. 64 32")
-    m.add_argument("--bidirectional", action="store_true")
-    m.add_argument("--dropout", type=float)
-    m.add_argument("--recurrent-dropout", type=float)
-    m.add_argument("--dense-units", type=int)
-    m.add_argument("--embedding-dim", type=int)
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--learning-rate", type=float)
-    t.add_argument("--optimizer", choices=["adam", "adamw", "rmsprop", "sgd"])
-    t.add_argument("--loss", choices=["mse", "mae", "huber"])
-    t.add_argument("--patience", type=int, help="early stopping patience in epochs (0 = off)")
-    t.add_argument("--lr-schedule", choices=["none", "plateau", "cosine"])
-    t.add_argument("--clipnorm", type=float)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--xla", action="store_true", help="compile with XLA (faster epochs on large data, slower start)")
-    p.add_argument("--out", help="output folder (default: seqstudio-run-<time>)")
-    p.add_argument("--detach", action="store_true", help="queue the run in the background and print its id")
-    p.add_argument("--name", help="run name (with --detach)")
-    _add_csv_flags(p)
+    add_train_arguments(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="predict on new data with a trained bundle")
@@ -305,14 +173,8 @@ def make_parser() -> argparse.ArgumentParser:
     _add_csv_flags(p)
     p.set_defaults(func=cmd_predict)
 
-    try:
-        from seqcore.cli import runs as cli_runs
-    except ImportError:  # pragma: no cover - only while the runs engine is absent
-        cli_runs = None
-    if cli_runs is not None:
-        cli_runs.add_commands(sub)
-        from seqcore.cli import sweeps as cli_sweep  # sweep, sweeps (issue 7)
-        cli_sweep.add_commands(sub)
+    cli_runs.add_commands(sub)
+    cli_sweeps.add_commands(sub)
     return ap
 
 

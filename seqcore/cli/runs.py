@@ -4,62 +4,19 @@
 command returns an exit code (0 ok, 2 user error with one line on stderr).
 ``python -m seqcore.cli.runs ...`` runs the same commands on their own (this is
 what :func:`seqcore.runs.runner.ensure_supervisor` starts, so the supervisor does not
-depend on the rest of the CLI). The small helpers here (:func:`_guard`, :func:`_action`,
-:func:`_print_json`, :func:`run_cli` ...) serve :mod:`seqcore.cli.sweeps` too.
+depend on the rest of the CLI). The helpers it shares with :mod:`seqcore.cli.sweeps`
+live in :mod:`seqcore.cli.common`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from seqcore.cli.common import _action, _fmt_num, _fmt_time, _guard, _print_json, _store, run_cli
 from seqcore.errors import UserError
-
-EXIT_USER = 2
-
-
-def _store(args):
-    from seqcore.runs.store import RunStore
-
-    return RunStore(getattr(args, "home", None))
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_USER
-
-
-def _guard(fn):
-    """Turn a UserError into one line on stderr and exit code 2."""
-    def run(args) -> int:
-        try:
-            return int(fn(args) or 0)
-        except UserError as e:
-            return _fail(str(e))
-    run.__name__ = fn.__name__
-    run.__doc__ = fn.__doc__
-    return run
-
-
-def _fmt_time(t: float | None) -> str:
-    return "-" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
-
-
-def _fmt_num(v: Any) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def _print_json(obj: Any) -> int:
-    """``--json`` output: ``obj`` as indented JSON on stdout. Returns the exit code (0)."""
-    json.dump(obj, sys.stdout, indent=1, default=str)
-    sys.stdout.write("\n")
-    return 0
 
 
 def _main_metric(summary: dict | None) -> str:
@@ -206,24 +163,6 @@ def submit_from_cli(*, data: bytes, spec, csv_options=None, test_data: bytes | N
 
 # --------------------------------------------------------------------------- registration
 
-def _home_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--home", help="data folder (default: $SEQSTUDIO_HOME or ~/.seqstudio)")
-
-
-def _action(subparsers, name: str, func, help: str, *, takes_id: bool = False,
-            with_json: bool = False) -> argparse.ArgumentParser:
-    """Register the command ``name`` (running ``func``) with an ``id`` argument (``takes_id``), a ``--json``
-    flag (``with_json``) and ``--home``; returns its parser, for the command's own flags."""
-    p = subparsers.add_parser(name, help=help)
-    if takes_id:
-        p.add_argument("id")
-    if with_json:
-        p.add_argument("--json", action="store_true", help="machine-readable output")
-    _home_flag(p)
-    p.set_defaults(func=func)
-    return p
-
-
 def add_commands(subparsers) -> None:
     """Register ``runs`` (list, show, stop, delete, resume) and ``worker`` on ``subparsers``."""
     runs = subparsers.add_parser("runs", help="list, inspect, stop, delete or resume background runs")
@@ -245,22 +184,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("--no-warm", action="store_true", help="do not keep a process with TensorFlow loaded waiting")
     p.add_argument("--stop-grace", type=float, help="seconds a run may take to stop before it is killed (30)")
     p.add_argument("--idle-exit", type=float, help="exit after this many idle seconds (default: never)")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2
-        self.exit(EXIT_USER, f"error: {message}\n")
-
-
-def run_cli(prog: str, register, argv: list[str] | None = None) -> int:
-    """Parse ``argv`` with a one-line-error parser named ``prog`` whose commands ``register(subparsers)``
-    adds, and run the chosen command. Returns its exit code."""
-    ap = _Parser(prog=prog)
-    sub = ap.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    sub.required = True
-    register(sub)
-    args = ap.parse_args(argv)
-    return args.func(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 ``python -m seqcore sweep CSV --task forecast --vary units=32,64,128 --vary learning_rate=1e-4:1e-2:log
 --trials 8 [--method grid|random|tpe] [--detach]`` takes every role, data, model and training flag of
-``train`` (the base configuration; :func:`seqcore.cli.main.build_spec` builds it) plus the sweep's own flags.
+``train`` (the base configuration; :func:`seqcore.cli.spec.build_spec` builds it) plus the sweep's own flags.
 Without ``--detach`` it follows the sweep and prints each trial as it ends (Ctrl-C stops the sweep).
 Bad flags print one line on stderr and exit 2.
 """
@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from seqcore.cli.runs import _action, _fmt_num as _fmt, _guard, _home_flag, _print_json, _store, run_cli
+from seqcore.cli.common import _action, _csv_options, _guard, _home_flag, _print_json, _read_file, _store, run_cli
+from seqcore.cli.common import _fmt_num as _fmt
+from seqcore.cli.spec import add_train_arguments, build_spec
 from seqcore.errors import SpecError
 
 
@@ -40,19 +42,18 @@ def sweep_config_from_args(args):
 @_guard
 def cmd_sweep(args) -> int:
     """sweep CSV ...: store the data, start the sweep (and its driver), follow it unless --detach."""
-    from seqcore.cli import main as cli
     from seqcore.data.io import read_csv
     from seqcore.sweeps import ensure_driver, start_sweep
 
     if args.trials < 1:
         raise SpecError(f"--trials must be 1 or more; got {args.trials}.")
     cfg = sweep_config_from_args(args)         # flag mistakes first, before reading any file
-    data = cli._read_file(args.csv)
-    test_data = cli._read_file(args.test_csv, "test CSV file") if args.test_csv else None
-    opts = cli._csv_options(args)
+    data = _read_file(args.csv)
+    test_data = _read_file(args.test_csv, "test CSV file") if args.test_csv else None
+    opts = _csv_options(args)
     name = Path(args.csv).name
     table = read_csv(data, opts, name=name)
-    base = cli.build_spec(args, table.df)
+    base = build_spec(args, table.df)
     store = _store(args)
     dataset_id = store.add_dataset(data, name, n_rows=table.n_rows, n_cols=table.n_columns, fmt=table.fmt.to_dict())
     test_id = store.add_dataset(test_data, Path(args.test_csv).name) if test_data is not None else None
@@ -194,15 +195,13 @@ def _add_sweep_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(subparsers) -> None:
-    """Register ``sweep`` (with every flag of ``train``, which must be registered first) and ``sweeps`` on
-    ``python -m seqcore``'s subparsers."""
-    # The base configuration takes every flag of ``train`` (its actions are shared, never changed here:
-    # --detach and --name keep their meaning, for the sweep; --out is not used).
-    train = subparsers.choices["train"]
-    p = subparsers.add_parser("sweep", parents=[train], add_help=False,
-                              help="try many settings of one model automatically (hyperparameter sweep)",
+    """Register ``sweep`` and ``sweeps`` on ``python -m seqcore``'s subparsers."""
+    # The base configuration takes every flag of ``train``: --detach and --name keep their meaning, for the
+    # sweep; --out is not used.
+    p = subparsers.add_parser("sweep", help="try many settings of one model automatically (hyperparameter sweep)",
                               description="Train many runs of one configuration with some settings varied. "
                                           "--detach starts it in the background and prints its id; --name names it.")
+    add_train_arguments(p)
     _add_sweep_flags(p)
     _home_flag(p)
     p.set_defaults(func=cmd_sweep)

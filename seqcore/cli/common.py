@@ -1,0 +1,135 @@
+"""What every command module of the CLI shares: the one-line-error parsers, reading the CSV file a command
+names and its format flags, the data-folder flag and store, the ``_guard`` that turns a UserError into one
+line and exit code 2, ``--json`` output, number and time formatting, and :func:`run_cli` (a command module
+run on its own, as the background worker and the sweep driver are).
+
+The CLI's imports go one way: :mod:`.common` <- :mod:`.spec` <- :mod:`.runs`, :mod:`.sweeps` <- :mod:`.main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from seqcore.errors import UserError
+
+EXIT_USER = 2
+
+
+# --------------------------------------------------------------------------- parsers
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose errors are one line on stderr and exit code 2 (the parser of :func:`run_cli`)."""
+
+    def error(self, message):  # one line, exit 2
+        self.exit(EXIT_USER, f"error: {message}\n")
+
+
+class _HelpParser(argparse.ArgumentParser):
+    """``python -m seqcore``'s parser: one line on stderr that also names ``--help``, and exit code 2."""
+
+    def error(self, message):  # one line, exit 2
+        self.exit(EXIT_USER, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def run_cli(prog: str, register, argv: list[str] | None = None) -> int:
+    """Parse ``argv`` with a one-line-error parser named ``prog`` whose commands ``register(subparsers)``
+    adds, and run the chosen command. Returns its exit code."""
+    ap = _Parser(prog=prog)
+    sub = ap.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    sub.required = True
+    register(sub)
+    args = ap.parse_args(argv)
+    return args.func(args)
+
+
+# --------------------------------------------------------------------------- input files
+
+def _read_file(path: str, what: str = "CSV file") -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"The {what} '{path}' does not exist or is not a file.")
+    try:
+        return p.read_bytes()
+    except OSError as err:
+        raise UserError(f"The {what} '{path}' cannot be read ({err.strerror}).") from err
+
+
+def _csv_options(args):
+    from seqcore.data.io import CsvOptions
+
+    return CsvOptions(encoding=args.encoding, delimiter=args.delimiter, decimal=args.decimal, thousands=args.thousands)
+
+
+def _add_csv_flags(p):
+    g = p.add_argument_group("CSV format (detected when not given)")
+    g.add_argument("--encoding", help="text encoding, e.g. utf-8, utf-16, cp1252")
+    g.add_argument("--delimiter", help="field separator: ',' ';' '|' or 'tab'")
+    g.add_argument("--decimal", choices=[".", ","], help="decimal mark")
+    g.add_argument("--thousands", help="thousands separator, or '' for none")
+
+
+# --------------------------------------------------------------------------- the data folder and commands
+
+def _store(args):
+    from seqcore.runs.store import RunStore
+
+    return RunStore(getattr(args, "home", None))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USER
+
+
+def _guard(fn):
+    """Turn a UserError into one line on stderr and exit code 2."""
+    def run(args) -> int:
+        try:
+            return int(fn(args) or 0)
+        except UserError as e:
+            return _fail(str(e))
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _home_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="data folder (default: $SEQSTUDIO_HOME or ~/.seqstudio)")
+
+
+def _action(subparsers, name: str, func, help: str, *, takes_id: bool = False,
+            with_json: bool = False) -> argparse.ArgumentParser:
+    """Register the command ``name`` (running ``func``) with an ``id`` argument (``takes_id``), a ``--json``
+    flag (``with_json``) and ``--home``; returns its parser, for the command's own flags."""
+    p = subparsers.add_parser(name, help=help)
+    if takes_id:
+        p.add_argument("id")
+    if with_json:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+    _home_flag(p)
+    p.set_defaults(func=func)
+    return p
+
+
+# --------------------------------------------------------------------------- output
+
+def _print_json(obj: Any) -> int:
+    """``--json`` output: ``obj`` as indented JSON on stdout. Returns the exit code (0)."""
+    json.dump(obj, sys.stdout, indent=1, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _fmt_time(t: float | None) -> str:
+    return "-" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+def _fmt_num(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,122 @@
+"""From command-line flags to a :class:`~seqcore.config.RunSpec`: the flags of ``train`` (roles, data, model,
+training, output and CSV format; ``sweep`` takes the same ones for its base configuration) and
+:func:`build_spec`, which turns them and the data into a validated spec.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from seqcore.cli.common import _add_csv_flags
+from seqcore.config import PRESETS, DataSpec, RunSpec, apply_preset
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Every argument of ``train`` (the CSV file, ``--task``, the roles, data, model and training flags,
+    ``--out``, ``--detach``, ``--name`` and the CSV format flags), in ``--help`` order."""
+    p.add_argument("csv")
+    p.add_argument("--task", required=True, choices=["forecast", "classify", "text"])
+    r = p.add_argument_group("column roles (suggested from the data when not given)")
+    r.add_argument("--target", nargs="+", help="forecast: column(s) to predict")
+    r.add_argument("--features", nargs="+", help="extra numeric input columns / sequence value columns")
+    r.add_argument("--time", help="forecast: time column")
+    r.add_argument("--label", help="classify/text: class label column")
+    r.add_argument("--id", help="classify (long layout): sequence id column")
+    r.add_argument("--order", help="classify (long layout): step order column")
+    r.add_argument("--text", help="text: text column")
+    r.add_argument("--layout", choices=["auto", "wide", "long"])
+    r.add_argument("--test-csv", help="classify/text: a separate test file (e.g. UCR TRAIN/TEST)")
+    d = p.add_argument_group("data")
+    d.add_argument("--window", type=int, help="forecast: past steps the model sees")
+    d.add_argument("--horizon", type=int, help="forecast: future steps predicted at once")
+    d.add_argument("--missing", choices=["error", "interpolate", "ffill", "drop"], help="missing-value handling")
+    d.add_argument("--log", action="store_true", help="forecast: log-transform positive targets")
+    d.add_argument("--season", type=int, help="forecast: seasonal period for the seasonal-naive baseline")
+    d.add_argument("--val-fraction", type=float)
+    d.add_argument("--test-fraction", type=float)
+    d.add_argument("--znorm", action="store_true", help="classify: z-normalise each sequence")
+    d.add_argument("--max-steps", type=int, help="classify: cut longer sequences to this many steps")
+    d.add_argument("--group-steps", type=int, metavar="K",
+                   help="classify: read K time steps at once, so the network loops over fewer, wider steps "
+                        "(0 = automatic, the default: the loop runs over at most 30 steps, faster and usually more "
+                        "accurate on long sequences; 1 = every step on its own)")
+    d.add_argument("--max-len", type=int, help="text: tokens kept per text")
+    d.add_argument("--max-vocab", type=int, help="text: vocabulary size")
+    m = p.add_argument_group("model")
+    m.add_argument("--preset", choices=list(PRESETS))
+    m.add_argument("--cell", choices=["lstm", "gru"])
+    m.add_argument("--units", type=int, nargs="+", help="units per stacked recurrent layer, e.g. 64 32")
+    m.add_argument("--bidirectional", action="store_true")
+    m.add_argument("--dropout", type=float)
+    m.add_argument("--recurrent-dropout", type=float)
+    m.add_argument("--dense-units", type=int)
+    m.add_argument("--embedding-dim", type=int)
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--learning-rate", type=float)
+    t.add_argument("--optimizer", choices=["adam", "adamw", "rmsprop", "sgd"])
+    t.add_argument("--loss", choices=["mse", "mae", "huber"])
+    t.add_argument("--patience", type=int, help="early stopping patience in epochs (0 = off)")
+    t.add_argument("--lr-schedule", choices=["none", "plateau", "cosine"])
+    t.add_argument("--clipnorm", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--xla", action="store_true", help="compile with XLA (faster epochs on large data, slower start)")
+    p.add_argument("--out", help="output folder (default: seqstudio-run-<time>)")
+    p.add_argument("--detach", action="store_true", help="queue the run in the background and print its id")
+    p.add_argument("--name", help="run name (with --detach)")
+    _add_csv_flags(p)
+
+
+def _spec_from_roles(task: str, roles: dict, **data_kw) -> DataSpec:
+    def tup(v):
+        return tuple(v) if v else ()
+
+    return DataSpec(task=task, time=roles.get("time"), targets=tup(roles.get("targets")),
+                    features=tup(roles.get("features")), label=roles.get("label"), id=roles.get("id"),
+                    order=roles.get("order"), text=roles.get("text"), layout=roles.get("layout") or "auto", **data_kw)
+
+
+def build_spec(args, df) -> RunSpec:
+    """Flags -> RunSpec; roles not given are suggested from the data."""
+    from seqcore.data import schema
+
+    sugg = schema.suggest_roles(df, args.task)
+    given = {"time": args.time, "targets": args.target, "features": args.features, "label": args.label,
+             "id": args.id, "order": args.order, "text": args.text}
+    explicit = any(v for v in given.values())
+    roles = dict(sugg)
+    for k, v in given.items():
+        if v:
+            roles[k] = v
+    if args.task == "forecast" and args.target and not args.features:
+        roles["features"] = []
+    if args.task == "forecast" and explicit and not args.time and args.target:
+        roles["time"] = sugg.get("time") if sugg.get("time") not in (args.target or []) else None
+    if args.id:
+        roles["layout"] = "long"
+    data_kw = {k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
+                                             "season", "max_len", "max_vocab", "max_steps", "group_steps")
+               if getattr(args, k) is not None}
+    data = _spec_from_roles(args.task, roles, **data_kw)
+    if args.log:
+        data = data.replace(log_transform=True)
+    if args.znorm:
+        data = data.replace(znorm=True)
+    if args.layout:
+        data = data.replace(layout=args.layout)
+    spec = RunSpec(data=data)
+    if args.preset:
+        spec = apply_preset(spec, args.preset)
+    mkw = {k: getattr(args, k) for k in ("cell", "dropout", "recurrent_dropout", "dense_units", "embedding_dim")
+           if getattr(args, k) is not None}
+    if args.units:
+        mkw["units"] = tuple(args.units)
+    if args.bidirectional:
+        mkw["bidirectional"] = True
+    tkw = {k: getattr(args, k) for k in ("epochs", "batch_size", "learning_rate", "seed", "optimizer", "loss",
+                                         "patience", "lr_schedule", "clipnorm") if getattr(args, k) is not None}
+    if args.xla:
+        tkw["jit_compile"] = True
+    spec = RunSpec(data=spec.data, model=spec.model.replace(**mkw), train=spec.train.replace(**tkw))
+    return spec.validate()
