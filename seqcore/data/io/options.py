@@ -29,7 +29,29 @@ _EVIDENCE_CELLS = 20_000
 _ENCODING_NAMES = {
     "utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "utf-16-le": "UTF-16 LE",
     "utf-16-be": "UTF-16 BE", "utf-32": "UTF-32", "cp1252": "Windows-1252", "latin-1": "Latin-1",
+    # code pages charset_normalizer may name (see encoding._detect_legacy)
+    "cp1250": "Windows-1250 (Central European)", "cp1251": "Windows-1251 (Cyrillic)",
+    "cp1253": "Windows-1253 (Greek)", "cp1254": "Windows-1254 (Turkish)", "cp1255": "Windows-1255 (Hebrew)",
+    "cp1256": "Windows-1256 (Arabic)", "cp1257": "Windows-1257 (Baltic)", "cp1258": "Windows-1258 (Vietnamese)",
+    "cp874": "Windows-874 (Thai)", "shift_jis": "Shift-JIS (Japanese)", "cp932": "Shift-JIS (Japanese, Windows-932)",
+    "euc_jp": "EUC-JP (Japanese)", "gbk": "GBK (Chinese)", "gb2312": "GB2312 (Chinese)",
+    "gb18030": "GB18030 (Chinese, GBK)", "big5": "Big5 (Traditional Chinese)",
+    "big5hkscs": "Big5-HKSCS (Traditional Chinese)", "cp949": "Windows-949 (Korean)", "euc_kr": "EUC-KR (Korean)",
+    "koi8-r": "KOI8-R (Cyrillic)", "koi8-u": "KOI8-U (Ukrainian)",
 }
+
+
+def encoding_label(encoding: str) -> str:
+    """Plain name of a codec, e.g. ``"cp1251"`` -> ``"Windows-1251 (Cyrillic)"``; unknown ones as given."""
+    label = _ENCODING_NAMES.get(encoding.lower())
+    if label is None:
+        try:
+            label = _ENCODING_NAMES.get(codecs.lookup(encoding).name)
+        except LookupError:
+            pass
+    return label or encoding
+
+
 _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
@@ -102,7 +124,7 @@ class CsvFormat:
 
     def describe(self) -> str:
         """Plain words, e.g. ``"UTF-8 with BOM, ';' delimited, decimal comma"``."""
-        enc = _ENCODING_NAMES.get(self.encoding.lower(), self.encoding)
+        enc = encoding_label(self.encoding)
         delim = "tab" if self.delimiter == "\t" else repr(self.delimiter)
         parts = [enc, f"{delim} delimited", "decimal comma" if self.decimal == "," else "decimal point"]
         if self.thousands:

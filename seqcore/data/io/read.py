@@ -14,7 +14,7 @@ from seqcore.data.io.encoding import _decode
 from seqcore.data.io.layout import _check_rows, _explain_parse_error
 from seqcore.data.io.lines import _attach_lines
 from seqcore.data.io.options import _ENCODING_NAMES, DELIMITERS, MISSING_TOKENS, CsvFormat, CsvOptions, Table, \
-    sha256_bytes
+    encoding_label, sha256_bytes
 from seqcore.data.io.sniff import _detect_numbers, _looks_numeric, _numbered_header, _sample, _sample_records, \
     _sniff_delimiter
 from seqcore.errors import DataError
@@ -102,6 +102,9 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
     if encoding in ("cp1252", "latin-1"):
         notes.append(f"Read the file as {_ENCODING_NAMES.get(encoding, encoding)} text (it is not UTF-8). "
                      "If accented letters look wrong, choose the encoding by hand.")
+    elif options.encoding is None and not encoding.startswith("utf"):
+        notes.append(f"The file is not UTF-8; its text encoding was detected as {encoding_label(encoding)}. "
+                     "If letters look wrong, choose the encoding by hand.")
     if decimal == ",":
         notes.append("Numbers use a decimal comma (1,5 means one and a half).")
     if thousands:
