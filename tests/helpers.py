@@ -7,9 +7,15 @@ Shared fixtures (``short_worker_idle``, ``samples``, ...) live in ``conftest.py`
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 SAMPLES = ROOT / "seqcore" / "samples"
 TIMEOUT = 60
+CHROMIUM = "/usr/bin/chromium"   # Debian's Chromium, driven by Playwright
 
 
 def page(path: str, *, state: dict | None = None, query: dict | None = None, run: bool = True,
@@ -95,3 +102,91 @@ def set_env(**values: str | None) -> dict[str, str | None]:
         else:
             os.environ[k] = v
     return old
+
+
+# ----------------------------------------------------------------------------- the real server and a browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(home: Path, log_path: Path, *, idle_exit: str = "60",
+                    env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` (headless, a free port, its own process group) on the data folder ``home``,
+    output appended to ``log_path``; returns the process and its base URL once ``/_stcore/health`` answers.
+    Stop it with :func:`kill_group` (``proc.pid``)."""
+    port = free_port()
+    full_env = dict(os.environ, SEQSTUDIO_HOME=str(home), SEQSTUDIO_WORKER_IDLE_EXIT=idle_exit,
+                    PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {}))
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                return r.read().strip() == b"ok"
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError("streamlit did not start: " + Path(log_path).read_text(errors="replace")[-3000:])
+            return False
+
+    try:
+        wait_for(healthy, 90, "streamlit to answer", poll=0.2)
+    except BaseException:
+        kill_group(proc.pid)
+        raise
+    return proc, base
+
+
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal the process group of ``pid`` (a process we started with ``start_new_session=True``)."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def browser_available() -> bool:
+    """Debian's Chromium and Playwright are both installed."""
+    if not Path(CHROMIUM).exists():
+        return False
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A headless Chromium (Playwright's ``Browser``), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def browser_idle(page, timeout: float = 30.0) -> bool:
+    """Wait until the app is drawn and its script is not running (no status widget); True when it got
+    there within ``timeout`` seconds (a page with a live fragment may never be fully idle)."""
+    page.wait_for_selector("[data-testid=stApp]")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.locator("[data-testid=stStatusWidget]").count() == 0:
+            time.sleep(0.3)
+            return True
+        time.sleep(0.2)
+    return False

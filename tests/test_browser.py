@@ -5,38 +5,28 @@ page, start training, watch the live chart update, press Stop, read the results 
 predictions; then the Runs and Predict pages. A screenshot of every page is saved under
 ``test-artifacts/screenshots/`` (git-ignored) for a person to look at.
 
-Skipped only when /usr/bin/chromium is missing (``apt-get install chromium``).
+Skipped only when /usr/bin/chromium or Playwright is missing (``apt-get install chromium``).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from seqcore.runs import runner
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+from helpers import CHROMIUM, ROOT, browser_available, browser_idle, chromium, kill_group, start_streamlit
+
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 ROWS = 4000          # ~2,600 training windows: a few seconds per epoch on 2 cores, long enough to watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _csv(path: Path, n: int = ROWS) -> Path:
@@ -51,67 +41,34 @@ def _csv(path: Path, n: int = ROWS) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
+    if not browser_available():
+        pytest.skip(f"{CHROMIUM} or Playwright is missing (apt-get install chromium)")
     tmp = tmp_path_factory.mktemp("browser")
     home = tmp / "home"
-    port = _free_port()
-    env = dict(os.environ, SEQSTUDIO_HOME=str(home), SEQSTUDIO_WORKER_IDLE_EXIT="30",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    log = open(tmp / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("streamlit did not start: " + (tmp / "streamlit.log").read_text()[-3000:])
-        time.sleep(0.3)
+    proc, base = start_streamlit(home, tmp / "streamlit.log", idle_exit="30")
     yield {"base": base, "home": home, "tmp": tmp, "log": tmp / "streamlit.log"}
+    kill_group(proc.pid, signal.SIGTERM)      # our own streamlit process group only
     try:
-        os.killpg(proc.pid, signal.SIGTERM)  # our own streamlit process group only
         proc.wait(15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        proc.kill()
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid)
+        proc.wait(15)
     runner.stop_supervisor(home)
-    log.close()
 
 
 @pytest.fixture(scope="module")
 def browser_page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(60_000)
         yield page
         context.close()
-        browser.close()
 
 
 def _idle(page, timeout: float = 30.0) -> None:
     """Wait until the app is drawn and the script is not running (the status widget says so)."""
-    page.wait_for_selector("[data-testid=stApp]")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if page.locator("[data-testid=stStatusWidget]").count() == 0:
-            break
-        time.sleep(0.2)
-    time.sleep(0.3)
+    browser_idle(page, timeout)
 
 
 def _shot(page, name: str) -> None:

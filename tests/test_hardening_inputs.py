@@ -268,7 +268,7 @@ def _run_case(case: Case):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_loads_or_gives_one_clear_message(case: Case):
     RESULTS[case.id] = "untested"
-    t0 = time.perf_counter()
+    t0 = time.process_time()     # CPU time: the work, not how busy the machine is
     try:
         task, prep, table = _run_case(case)
     except UserError as err:
@@ -285,14 +285,14 @@ def test_bad_input_loads_or_gives_one_clear_message(case: Case):
         assert prep.sizes()["train"] >= 1 and prep.sizes()["test"] >= 1
         case.check(table.df, prep, list(table.notes) + list(prep.notes))
         RESULTS[case.id] = "loaded"
-    assert time.perf_counter() - t0 < 30
+    assert time.process_time() - t0 < 30
 
 
 def test_ten_thousand_columns_load_when_the_limit_is_raised(monkeypatch):
     monkeypatch.setenv("SEQSTUDIO_MAX_COLUMNS", "20000")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     task, prep, table = prepare_data(_ten_thousand_columns(rows=30), classify(), name="wide.csv")
-    took = time.perf_counter() - t0
+    took = time.process_time() - t0
     print(f"\n10,000 columns x 30 rows read and prepared in {took:.2f} s")
     assert table.df.shape == (30, 10_000) and sum(prep.sizes().values()) == 30
     assert took < 30
@@ -329,14 +329,14 @@ _CELLS = st.one_of(
 
 
 def _prepare_bounded(data: bytes, spec: RunSpec) -> None:
-    t0 = time.perf_counter()
+    t0 = time.process_time()     # CPU time, so a busy machine cannot fail the bound
     try:
         _, prep, _ = prepare_data(data, spec)
         assert prep.sizes()["train"] >= 1
     except UserError as err:
         assert str(err).strip()
-    took = time.perf_counter() - t0
-    assert took < 3, f"prepare_data took {took:.1f} s"
+    took = time.process_time() - t0
+    assert took < 3, f"prepare_data took {took:.1f} s of CPU time"
 
 
 @pytest.fixture(scope="module")

@@ -316,10 +316,10 @@ def test_ten_thousand_columns():
     data = header + b"\n" + row + b"\n" + row + b"\n"
     msg = err(data, limits=Limits(max_columns=5_000))
     assert "10,000 columns" in msg and "5,000" in msg and "SEQSTUDIO_MAX_COLUMNS" in msg
-    t0 = time.perf_counter()
+    t0 = time.process_time()     # CPU time: the parser's work, not how busy the machine is
     t = read_csv(data, limits=Limits(max_columns=20_000))
     assert t.df.shape == (2, 10_000)
-    assert time.perf_counter() - t0 < 10
+    assert time.process_time() - t0 < 10
 
 
 def test_formulas_and_html_stay_plain_text():
@@ -347,9 +347,9 @@ def test_one_million_rows_is_fast():
     header, body = text.split("\n", 1)
     data = (header + "\n" + body * 1000).encode()
     assert len(data) > 60 * 2**20
-    t0 = time.perf_counter()
+    t0 = time.process_time()     # CPU time (pandas' C parser, one thread): ~0.6 s here
     t = read_csv(data)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert t.df.shape == (1_000_000, 8)
     assert all(t.df[c].dtype == np.float64 for c in t.df.columns)
     assert elapsed < 8, f"1M x 8 took {elapsed:.1f}s"
@@ -362,22 +362,24 @@ _CSVISH = st.lists(st.sampled_from(list('abc,;\t|"\n\r 0123456789.-eE\'?NA\u00e9
 
 
 def _read_bounded(data: bytes) -> None:
-    t0 = time.perf_counter()
+    """read_csv gives a table or a UserError, within 2 s of CPU time (no pathological parse); CPU time, not
+    wall-clock time or a Hypothesis deadline, so a busy machine cannot fail it."""
+    t0 = time.process_time()
     try:
         t = read_csv(data)
         assert isinstance(t.df, pd.DataFrame) and len(t.df) >= 1
     except UserError as e:
         assert str(e)
-    assert time.perf_counter() - t0 < 2
+    assert time.process_time() - t0 < 2
 
 
-@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=2048))
 def test_arbitrary_bytes_give_table_or_user_error(data):
     _read_bounded(data)
 
 
-@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(_CSVISH, st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
 def test_csv_like_text_gives_table_or_user_error(text, encoding):
     _read_bounded(text.encode(encoding, errors="replace"))

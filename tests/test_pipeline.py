@@ -250,10 +250,13 @@ def test_prewarm_compiles_ahead_and_the_run_trains_exactly_as_without(tmp_path):
     # shapes no other test uses (window 11, 7 units, batch 13): nothing is compiled in this process yet
     spec = forecast_spec(window=11).replace(model=ModelSpec(units=(7,)),
                                             train=TrainSpec(epochs=2, batch_size=13, patience=0, seed=3))
+    _record_compiles()
     report = pl.prewarm(data, spec, name="sine.csv", defer_rest=True)
     assert list(report.stages) == ["prepare", "build", "train_step"] and not report.complete
     assert report.pending == ["train_last_batch", "evaluate", "predict"]
     report.finish()
+    _RECORD["on"] = False
+    ahead = list(_COMPILES)      # what compiling these shapes from cold costs, here and now
     assert report.complete and report.reason is None and not report.pending
     assert list(report.stages)[3:] == ["train_last_batch", "evaluate", "predict"]
     assert len(pl._PREPARED) == 1
@@ -279,7 +282,10 @@ def test_prewarm_compiles_ahead_and_the_run_trains_exactly_as_without(tmp_path):
     # a run of new shapes compiles ~20 programs before its first step (weight initialisers, the training
     # step); after the prewarm at most a trivial one or two are left
     assert len(first["compiles"]) <= 3, first["compiles"]
-    assert sum(_COMPILES) < 1.0, _COMPILES   # the rest of the run (last batch, validation, predict) too
+    # the rest of the run (last batch, validation, predict) too: a few trivial programs, a small share of the
+    # cold compile time measured in this process under the same load (~2.7 s here idle; the run's ~0.3-0.9 s)
+    assert len(_COMPILES) <= len(ahead) // 3, (_COMPILES, ahead)
+    assert sum(_COMPILES) < 0.4 * sum(ahead), (_COMPILES, ahead)
     again = run_training(data, spec, tmp_path / "b", name="sine.csv")   # no prewarm this time
     assert [h["loss"] for h in res.history] == [h["loss"] for h in again.history]
     assert res.metrics["test"]["mae"] == again.metrics["test"]["mae"]

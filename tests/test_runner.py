@@ -123,6 +123,18 @@ def supervisors_serving(home: Path) -> list[int]:
     return found
 
 
+def spawned_workers(home: Path) -> set[int]:
+    """Pids of the worker processes the supervisor of ``home`` has spawned (jobs and the warm one)."""
+    import psutil
+
+    pid = supervisor_pid(home)
+    try:
+        return {c.pid for c in psutil.Process(pid).children(recursive=True)
+                if any("spawn_main" in part for part in (c.cmdline() or []))} if pid and pid > 0 else set()
+    except psutil.Error:
+        return set()
+
+
 def epoch_numbers(store: RunStore, run_id: str) -> list[int]:
     return [p.epoch for _, p in store.read_history(run_id, kind="epoch")]
 
@@ -347,13 +359,14 @@ def test_history_writer_batches_writes_and_stop_flag_caches(home):
     assert [(p.kind, p.epoch) for _, p in store.read_history(rid)] == [
         ("batch", 1), ("batch", 1), ("epoch", 1), ("batch", 2)]
     assert store.get_run(rid).epochs_run == 1
-    # the stop flag reads the store at most every `interval` seconds, then stays set
+    # the stop flag reads the store at most every `interval` seconds, then stays set (the interval's end is
+    # simulated by moving the last check back, so a slow machine cannot let it pass before the cached read)
     store.claim_next_job()
-    flag = StopFlag(store, rid, interval=0.3)
+    flag = StopFlag(store, rid, interval=60.0)
     assert flag() is False
     request_stop(store, rid)
     assert flag() is False                                         # cached
-    time.sleep(0.35)
+    flag.last_check -= 60.0
     assert flag() is True and flag() is True
 
 
@@ -388,14 +401,17 @@ def test_lifecycle_and_first_loss_latency_cold_then_warm(home):
         assert key in arts, arts
     assert (arts["bundle"] / "model.keras").exists() and (arts["bundle"] / "spec.json").exists()
     assert "Traceback" not in arts["log"].read_text()
-    # warm: the supervisor keeps a worker with TensorFlow loaded waiting
+    # warm: the supervisor keeps a worker with the Keras backend loaded waiting, and the next run goes to it
+    # (checked by pid, not by a latency bound a busy machine could break; bench/ Figure 3 times it)
     wait_warm(home)
+    waiting = spawned_workers(home) - {rec.worker_pid}     # the first run's worker may still be exiting
+    assert len(waiting) == 1, waiting
     t0 = time.perf_counter()
     rid2 = submit_run(store, tiny_spec(epochs=2), ds)
     warm = first_loss_after(store, rid2, t0)
-    assert wait_run(store, rid2, timeout=120).status == "finished"
-    print(f"\nfirst loss point after submit: cold {cold:.2f} s (supervisor + TensorFlow start), warm {warm:.2f} s")
-    assert warm < 15.0
+    rec2 = wait_run(store, rid2, timeout=120)
+    assert rec2.status == "finished" and rec2.worker_pid in waiting, (rec2.worker_pid, waiting)
+    print(f"\nfirst loss point after submit: cold {cold:.2f} s (supervisor + backend start), warm {warm:.2f} s")
     assert cold < 90.0
 
 
@@ -521,7 +537,7 @@ def test_restart_adopts_live_workers_marks_orphans_and_resume_continues(home):
         time.sleep(0.05)
     new = ensure_supervisor(home, idle_exit=300)
     assert new != old
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60     # a generous deadline: the new supervisor must start and adopt it
     while rid not in supervisor_status(home).get("jobs", {}) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert rid in supervisor_status(home)["jobs"]

@@ -107,9 +107,9 @@ def test_loss_figure_downsamples_long_curves_and_is_fast():
     pts = [{"kind": "batch", "epoch": 1 + i // 1000, "batch": i % 1000 + 1, "batches": 1000,
             "loss": float(1 + rng.random())} for i in range(20_000)]
     pts += [{"kind": "epoch", "epoch": e, "loss": 1.0 / e, "val_loss": 1.0 / e} for e in range(1, 21)]
-    t0 = time.perf_counter()
+    t0 = time.process_time()     # CPU time: the work, not how busy the machine is
     fig = viz.loss_figure(pts, max_points=800)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert len(fig.data[0].x) <= 800
     assert len(fig.to_json()) < 200_000
     assert elapsed < 2.0
@@ -183,10 +183,10 @@ def test_long_run_redraw_is_fast(tmp_path):
     for k in range(3):
         store.append_history(rid, [{"kind": "batch", "epoch": 2001, "epochs": 2001, "batch": k + 1, "batches": 24,
                                     "loss": 0.5}])
-        t0 = time.perf_counter()
+        t0 = time.process_time()     # CPU time (SQLite read + figure), immune to other processes' load
         fig = viz.loss_figure(store.history_columns(rid))
         fig.to_json()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     assert np.asarray(fig.data[0].x)[-1] == pytest.approx(2000 + 3 / 24)
     assert len(fig.data[0].x) <= 2000 and len(fig.data[2].x) <= 2000
     assert min(times) < 0.5      # ~30 ms here when idle; generous for a shared machine
