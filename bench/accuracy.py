@@ -312,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(summarise(runs))
     md = table_markdown(rows, args.preset, args.seeds)
     md += f"\nTotal wall time {time.perf_counter() - t_all:.0f} s. Reproduce: `python bench/accuracy.py" + \
+        ("" if not args.only else " --only " + " ".join(args.only)) + \
         ("" if args.preset == "balanced" else f" --preset {args.preset}") + \
         ("" if args.seeds == [SEED] else " --seeds " + " ".join(map(str, args.seeds))) + "`.\n"
     print()

@@ -2,8 +2,10 @@
 first-loss latency and live-chart cost. Prints a table and writes ``bench/out/speed.json``.
 
 This machine is small and shared, so every ratio is measured side by side in one run: the engines of a
-workload each live in their own process and train their epochs in turn (A, B, C, A, B, C, ...), one at a
-time, and each figure is the median epoch after the first (the first one pays start-up and compilation).
+workload each live in their own process and train their epochs in turn, one at a time, round by round
+(the two Figure 1 engines first, back to back, swapping places every round; see :func:`round_order`).
+Medians leave out the first epoch (it pays start-up and compilation); Figure 1 is the median of the
+per-round ratios of the two engines' back-to-back epochs (see :func:`ratios`).
 
 Usage::
 
@@ -12,6 +14,8 @@ Usage::
     python bench/speed.py --only w2 chart --quick --no-torch   # Figure 1 on W2 batch 32 + Figure 5 (~2 min)
     python bench/speed.py --only w1 latency --epochs 4
     python bench/speed.py --smoke      # the smallest piece, for the test suite (seconds)
+    python bench/speed.py --no-leads --update-results   # the run recorded in bench/RESULTS.md
+    python bench/speed.py --from-json bench/out/speed.json --update-results   # re-render a recorded run
 
 Workloads: W1 univariate forecasting (50,048 rows -> 50,000 windows, window 48, LSTM 64 -> Dense, Adam,
 MSE, batch 32 and 256); W2 the same with GRU and 8 input features; W3 a 1,000,000 x 8 CSV parsed,
@@ -26,6 +30,7 @@ import importlib.util
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -227,6 +232,18 @@ def ratios(result: dict) -> dict:
     return out
 
 
+TORCH_DEFAULT_NOT_RACED = "PyTorch with its default threads not raced (it races only with --torch-default-threads)"
+
+
+def torch_note(race_result: dict) -> str | None:
+    """What a race says about the PyTorch engines it lacks: the default-threads engine when only the
+    1-thread one raced, else why PyTorch did not race at all (stored by :func:`main`)."""
+    names = race_result["engines"]
+    if any(n.startswith("pytorch") for n in names):
+        return None if "pytorch" in names else TORCH_DEFAULT_NOT_RACED
+    return race_result.get("torch_note")
+
+
 # --------------------------------------------------------------------------- environment
 
 def machine() -> dict:
@@ -286,8 +303,8 @@ def print_table(res: dict) -> None:
             print(f"  Figure 2 ours / fastest PyTorch ({rt['fig2_pytorch_engine']}): "
                   f"{_fmt_ratio(rt['fig2_ours_over_pytorch'], FIG2_TARGET)}"
                   + (f"; / PyTorch default threads: {dflt:.2f}" if dflt is not None else ""))
-        if r.get("torch_note"):
-            print(f"  Note: {r['torch_note']}")
+        if torch_note(r):
+            print(f"  Note: {torch_note(r)}")
     if "worker" in res:
         w = res["worker"]
         print(f"\nFigure 1 through a real worker process (W1, progress into the store): "
@@ -342,6 +359,8 @@ def results_markdown(res: dict) -> str:
              f"JAX {m['jax']}, PyTorch {m['torch']}, NumPy {m['numpy']}, pandas {m['pandas']}. Default backend: "
              f"**{m['default_backend']}**. Load average at start {m['load_avg_start'][0]:.1f}, at end "
              f"{m['load_avg_end'][0]:.1f} (other work shares this machine).", ""]
+    if res.get("command"):
+        lines += [f"Command: `{res['command']}`.", ""]
     for r in res.get("races", []):
         lines += [f"**{r['title']}**, median of epochs 2-{res['epochs']}, engines interleaved epoch by epoch:", "",
                   "| engine | backend | median epoch (s) | median CPU (s) | windows/s | epochs (s) |",
@@ -364,7 +383,7 @@ def results_markdown(res: dict) -> str:
         if "fig2_ours_over_pytorch" in rt:
             fig.append(f"Figure 2, ours / fastest PyTorch ({rt['fig2_pytorch_engine']}): "
                        f"**{rt['fig2_ours_over_pytorch']:.2f}** (target >= {FIG2_TARGET:g} at batch 32)")
-        lines += ["", "; ".join(fig) + "." + (f" {r['torch_note']}." if r.get("torch_note") else ""), ""]
+        lines += ["", "; ".join(fig) + "." + (f" {torch_note(r)}." if torch_note(r) else ""), ""]
     if "worker" in res:
         w = res["worker"]
         lines += [f"**Figure 1 through a real worker** (W1 submitted to the runner, progress streamed into the store, "
@@ -472,7 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     # seqcore's compiled-step cache (JAX) for the engines: kept out of the user's data folder
     os.environ.setdefault("SEQSTUDIO_COMPILE_CACHE", str(args.out.parent / "xla-cache"))
     log_dir = args.out.parent / "logs"
-    res: dict = {"mode": "smoke" if args.smoke else ("quick" if args.quick else "full"), "rows": rows,
+    given = sys.argv[1:] if argv is None else argv
+    res: dict = {"command": " ".join(["python bench/speed.py"] + [shlex.quote(a) for a in given
+                                                                 if a != "--update-results"]),
+                 "mode": "smoke" if args.smoke else ("quick" if args.quick else "full"), "rows": rows,
                  "epochs": epochs, "machine": machine(), "races": [], "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     note = None if torch_ok else ("PyTorch is not installed (pip install -r bench/requirements.txt): column skipped"
                                   if not have_torch() else ("skipped in smoke mode" if args.smoke else "not raced (--no-torch)"))
@@ -486,9 +508,8 @@ def main(argv: list[str] | None = None) -> int:
             leads = part == "w1" and bs == 32 and not (args.no_leads or args.smoke or args.quick)
             title = (f"W1 univariate LSTM 64, batch {bs}" if part == "w1" else f"W2 GRU 64, 8 features, batch {bs}") \
                 + f" ({rows - 48:,} windows)"
-            load = os.getloadavg()[0]
-            # PyTorch's default OpenMP threads spin-wait: on 2 shared cores its epochs stretched 10-40x (206 s
-            # instead of ~6 s measured), so that engine races only when asked
+            # PyTorch's default OpenMP threads spin-wait on a busy machine, so that engine races only when
+            # asked (--torch-default-threads), whatever the load
             torch_default = torch_ok and args.torch_default_threads
             engines = race_engines(base, bs, leads=leads, torch_ok=torch_ok, torch_default=torch_default)
             if args.smoke:
@@ -496,12 +517,8 @@ def main(argv: list[str] | None = None) -> int:
             r = race(title, engines, epochs, log_dir)
             r["workload"], r["batch"] = part, bs
             r["ratios"] = ratios(r)
-            notes = [note] if note else []
-            if torch_ok and not torch_default:
-                notes.append(f"PyTorch with its default threads not raced (--torch-default-threads; load average "
-                             f"{load:.1f}): on this shared machine it spin-waits, 10-40x slower epochs")
-            if notes:
-                r["torch_note"] = "; ".join(notes)
+            if note:
+                r["torch_note"] = note
             res["races"].append(r)
     if "worker" in parts or "latency" in parts:
         from speed_stages import measure_latency

@@ -2,8 +2,8 @@
 
 ``python bench/speed_engines.py '<json config>'`` builds one engine, prints ``READY {...}`` and then,
 for every ``go`` line it reads on stdin, trains one epoch and prints ``EPOCH {"seconds": ...}``. The
-parent (:mod:`bench.speed`) sends ``go`` to its engines in turn (A, B, C, A, B, C, ...), so engines
-compared with each other run their epochs side by side under the same machine load, one at a time.
+parent (:mod:`bench.speed`) sends ``go`` to its engines in turn, round by round (``speed.round_order``),
+so engines compared with each other run their epochs side by side under the same machine load, one at a time.
 
 Engines (``kind``):
   seqcore  the app's path: ``seqcore.modeling.models.build_model`` + ``seqcore.modeling.training.fit`` (PyDataset feeder

@@ -11,8 +11,9 @@ run store:
 - fit time: the last epoch's ``elapsed`` (time inside ``model.fit``),
 - overhead: run time - fit time.
 
-Usage: ``python bench/sweep_bench.py [--only local1,local2,ray] [--epochs 5] [--rows 600]``.
-Writes ``bench/out/sweep_bench.json`` and ``bench/out/sweep_bench.md``.
+Usage: ``python bench/sweep_bench.py [--only local1,local2,ray] [--epochs 5] [--rows 600] [--update-results]``.
+Writes ``bench/out/sweep_bench.json`` and ``bench/out/sweep_bench.md``; ``--update-results`` also puts the
+table into the sweeps section of ``bench/RESULTS.md`` (between its ``sweeps`` markers).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -103,14 +105,18 @@ def run_config(name: str, epochs: int, rows: int) -> dict:
                 os.environ[k] = v
 
 
-def to_markdown(results: list[dict], meta: dict) -> str:
-    out = [f"# Sweep benchmark ({meta['when']})", "",
+TABLE_HEADER = ("| configuration | runs at once | wall (s) | wall per trial (s) | first trial started (s) | "
+                "mean run (s) | mean fit (s) | mean overhead per trial (s) | finished |")
+
+
+def to_markdown(results: list[dict], meta: dict, *, title: bool = True) -> str:
+    """The table of one benchmark run; ``title=False`` leaves out the heading (the RESULTS.md block)."""
+    out = ([f"# Sweep benchmark ({meta['when']})", ""] if title else [f"Run {meta['when']}."]) + [
            f"Machine: {meta['cores']} cores, load average at start {meta['load']}. Sweep: grid of 8 trials "
            f"(LSTM/GRU x 8/16 units x lr 1e-3/1e-2), forecast, {meta['rows']} rows, window 24, {meta['epochs']} epochs, "
-           "no pruning. Cold start: no worker and no Ray running before each sweep.", "",
-           "| configuration | runs at once | wall (s) | wall per trial (s) | first trial started (s) | "
-           "mean run (s) | mean fit (s) | mean overhead per trial (s) | finished |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "no pruning. Cold start: no worker and no Ray running before each sweep."
+           + (f" Command: `{meta['command']}`." if meta.get("command") else ""), "",
+           TABLE_HEADER, "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         out.append(f"| {r['label']} | {r['slots']} | {r['wall_s']:.1f} | {r['wall_per_trial_s']:.1f} | "
                    f"{r['first_trial_started_s']:.1f} | {r['mean_run_s']:.1f} | {r['mean_fit_s']:.1f} | "
@@ -120,15 +126,46 @@ def to_markdown(results: list[dict], meta: dict) -> str:
     return "\n".join(out)
 
 
-def main() -> int:
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BEGIN, END = "<!-- sweeps:begin (written by bench/sweep_bench.py --update-results) -->", "<!-- sweeps:end -->"
+
+
+HEADING = "## Sweeps: local runner vs Ray backend"
+
+
+def update_results(markdown: str, path: Path = RESULTS) -> None:
+    """Put ``markdown`` into the sweeps section of ``path``, inside the sweeps markers: between the
+    markers when they are there (the text around them is kept), else in place of the section's body
+    (up to the next "## " heading), else in a new section at the end."""
+    text = path.read_text() if path.exists() else ""
+    block = f"{BEGIN}\n{markdown.rstrip()}\n{END}"
+    if BEGIN in text and END in text:
+        a, b = text.index(BEGIN), text.index(END) + len(END)
+        text = text[:a] + block + text[b:]
+    elif HEADING in text:
+        head, rest = text.split(HEADING, 1)
+        nxt = rest.find("\n## ")
+        tail = rest[nxt + 1:] if nxt >= 0 else ""
+        text = head + HEADING + "\n\n" + block + "\n" + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip() + "\n\n" + HEADING + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="local1,local2,ray")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--rows", type=int, default=600)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out"))
-    args = ap.parse_args()
+    ap.add_argument("--update-results", action="store_true",
+                    help="also write the table into the sweeps section of bench/RESULTS.md")
+    args = ap.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
     meta = {"when": time.strftime("%Y-%m-%d %H:%M"), "cores": runner.cpu_cores(),
-            "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "epochs": args.epochs, "rows": args.rows}
+            "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "epochs": args.epochs, "rows": args.rows,
+            "command": " ".join(["python bench/sweep_bench.py"] + [shlex.quote(a) for a in given
+                                                                    if a != "--update-results"])}
     results = []
     for name in args.only.split(","):
         print(f"== {name}: {LABELS[name]}", file=sys.stderr, flush=True)
@@ -142,6 +179,9 @@ def main() -> int:
     md = to_markdown(results, meta)
     (out / "sweep_bench.md").write_text(md)
     print(md)
+    if args.update_results:
+        update_results(to_markdown(results, meta, title=False))
+        print(f"updated the sweeps section of {RESULTS}")
     return 0
 
 
