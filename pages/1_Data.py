@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
-from pages._ui.live import md
+from pages._ui.base import md
 from seqcore.data import schema
 from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec

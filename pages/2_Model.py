@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
-from pages._ui.live import md
+from pages._ui.base import md
 from seqcore.outputs import codegen
 from seqcore.modeling import models
 from seqcore.config import (CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec, TrainSpec,
