@@ -1,6 +1,6 @@
 """Data: choose a CSV (upload, sample or earlier upload), check how it was read, pick the task and
 column roles, see the validation report and a chart, and check that it can be turned into
-training examples (a dry run, no TensorFlow). The result is ``session_state["data_spec"]``."""
+training examples (a dry run: no Keras, no model). The result is ``session_state["data_spec"]``."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ def _start(spec: RunSpec, key: str) -> None:
 
 def _check_fits(spec: RunSpec) -> None:
     """Raise SpecError (with the estimate and the limit) when the run would need more memory than allowed;
-    DataError when the data cannot be prepared. Uses the cached dry run (no TensorFlow)."""
+    DataError when the data cannot be prepared. Uses the cached dry run (no Keras)."""
     dr = ui.dry_run(ss["dataset_id"], spec.data.to_dict(), test_dataset_id=ss.get("test_dataset_id"),
                     csv_options=ss.get("csv_options"), name=ss.get("dataset_name"))
     models.check_fits(spec.model, spec.train, models.ModelShape.from_dict(dr.shape))
