@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._ui import common as ui
-from pages._ui.live import md
+from pages._ui.base import md
 from seqcore.runs import runner
 from seqcore.config import DataSpec, RunSpec, apply_preset
 from seqcore.data.io import CsvOptions

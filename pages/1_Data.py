@@ -1,6 +1,6 @@
 """Data: choose a CSV (upload, sample or earlier upload), check how it was read, pick the task and
 column roles, see the validation report and a chart, and check that it can be turned into
-training examples (a dry run, no TensorFlow). The result is ``session_state["data_spec"]``."""
+training examples (a dry run: no Keras, no model). The result is ``session_state["data_spec"]``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
-from pages._ui.live import md
+from pages._ui.base import md
 from seqcore.data import schema
 from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec

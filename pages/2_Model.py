@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
-from pages._ui.live import md
+from pages._ui.base import md
 from seqcore.outputs import codegen
 from seqcore.modeling import models
 from seqcore.config import (CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec, TrainSpec,
@@ -273,9 +273,10 @@ with left:
     with st.expander("Advanced"):
         a1, a2 = st.columns(2)
         a1.toggle("Compile with XLA", key="model_jit",
-                  help="Compiles the network into faster code: about 1.6x faster per epoch on this CPU, but "
-                       "compiling costs a few seconds at the start and results may differ very slightly "
-                       "between runs.")
+                  help="For the TensorFlow backend: compiles the network into faster code (measured about 1.6x "
+                       "faster per epoch on a CPU), but compiling costs a few seconds at the start and results "
+                       "may differ very slightly between runs. The JAX backend (the default) always compiles "
+                       "with XLA, whatever this switch says.")
         a2.number_input("Memory limit (MB)", 16, 1_000_000, step=256, key="model_max_memory",
                         help="Runs whose estimated memory need is above this are refused before training starts.")
 
@@ -343,7 +344,8 @@ with right:
 # ----------------------------------------------------------------------------- script
 st.header("The same model as a Python script")
 st.caption("A standalone Keras script that reads the same CSV, prepares it the same way and trains this model. "
-           "Run it with `python` next to your CSV file (it needs pandas, numpy, scikit-learn and TensorFlow).")
+           "Run it with `python` next to your CSV file (it needs pandas, numpy, scikit-learn and Keras 3 with "
+           "TensorFlow or JAX; the script's first lines say how to pick the backend).")
 try:
     spec_full = RunSpec(data=spec_now.data, model=m_spec, train=t_spec)
     fmt = ui.load_table(ss["dataset_id"], ss.get("csv_options"), ss.get("dataset_name")).fmt.to_dict()

@@ -15,6 +15,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
+from pages._ui.base import md
 from seqcore.modeling import models
 from seqcore.runs import runner
 from seqcore.outputs import viz
@@ -79,7 +80,7 @@ def _start(spec: RunSpec, key: str) -> None:
 
 def _check_fits(spec: RunSpec) -> None:
     """Raise SpecError (with the estimate and the limit) when the run would need more memory than allowed;
-    DataError when the data cannot be prepared. Uses the cached dry run (no TensorFlow)."""
+    DataError when the data cannot be prepared. Uses the cached dry run (no Keras)."""
     dr = ui.dry_run(ss["dataset_id"], spec.data.to_dict(), test_dataset_id=ss.get("test_dataset_id"),
                     csv_options=ss.get("csv_options"), name=ss.get("dataset_name"))
     models.check_fits(spec.model, spec.train, models.ModelShape.from_dict(dr.shape))
@@ -200,13 +201,13 @@ def live_panel(run_id: str) -> None:
 
     head = st.columns([4, 2])
     with head[0]:
-        st.subheader(f"{ui.STATUS_ICONS.get(rec.status, '')} {live.md(rec.name)}")
+        st.subheader(f"{ui.STATUS_ICONS.get(rec.status, '')} {md(rec.name)}")
         st.caption(f"Run id: {rec.id} · {live.STATUS_WORDS.get(rec.status, rec.status)} · "
                    f"created {ui.fmt_when(rec.created)}")
     with head[1]:
         if rec.status in ("finished", "stopped"):
             st.page_link(ui.PAGES["results"], label="See the results", icon="📊", query_params={"run": rec.id})
-        st.caption(f"Shareable results address: …/{live.results_link_path(rec.id)}")
+        st.caption(f"Shareable results address: …/{md(live.results_link_path(rec.id))}")
 
     if rec.status == "queued":
         place, running = live.queue_position(store, rec.id)
@@ -216,10 +217,10 @@ def live_panel(run_id: str) -> None:
     elif rec.status == "running" and rec.stop_requested:
         st.warning("Stopping… the run ends after the current batch and keeps its best weights.", icon="⏹️")
     elif rec.status == "failed":
-        st.error(rec.error or "The run failed; the details are in its log.", icon="❌")
+        st.error(md(rec.error) if rec.error else "The run failed; the details are in its log.", icon="❌")
         st.page_link(ui.PAGES["runs"], label="Resume or rerun it on the Runs page", icon="🔁")
     elif rec.status == "interrupted":
-        st.warning(rec.error or "The run was interrupted.", icon="⚠️")
+        st.warning(md(rec.error) if rec.error else "The run was interrupted.", icon="⚠️")
         st.page_link(ui.PAGES["runs"], label="Resume it on the Runs page", icon="🔁")
     elif rec.status == "stopped":
         st.info(f"Stopped by you after {rec.epochs_run or 0} epoch(s). The best weights so far were saved and "
@@ -233,7 +234,7 @@ def live_panel(run_id: str) -> None:
             then = (f" Then a fresh model trained {final.get('epochs')} epoch(s) on the training and validation "
                     f"data together ({int(final.get('examples') or 0):,} examples): that is the model kept.")
         elif final:
-            then = f" The final fit was not kept ({final.get('reason')}); the model of epoch {best} was kept."
+            then = f" The final fit was not kept ({md(final.get('reason'))}); the model of epoch {best} was kept."
         else:
             then = ""
         st.success(f"Finished after {rec.epochs_run or 0} epoch(s)"

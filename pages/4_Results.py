@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
+from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
 from seqcore.outputs.report import verdict
@@ -50,13 +51,13 @@ if asked is not None:
         elif asked_rec.id in {r.id for r in runs}:
             target = asked_rec.id
         elif asked_rec.status in ACTIVE_STATUSES:
-            st.info(f"Run “{live.md(asked_rec.name)}” is still {asked_rec.status}; its results appear here when it "
+            st.info(f"Run “{md(asked_rec.name)}” is still {asked_rec.status}; its results appear here when it "
                     "ends.", icon="⏳")
             ss["current_run_id"] = asked_rec.id
             st.page_link(ui.PAGES["train"], label="Watch it train", icon="📈")
         else:
-            st.error(f"Run “{live.md(asked_rec.name)}” has no results ({asked_rec.status}): "
-                     f"{live.md(asked_rec.error or 'it ended before it was tested.')}", icon="❌")
+            st.error(f"Run “{md(asked_rec.name)}” has no results ({asked_rec.status}): "
+                     f"{md(asked_rec.error or 'it ended before it was tested.')}", icon="❌")
             st.page_link(ui.PAGES["runs"], label="Resume or rerun it on the Runs page", icon="🔁")
 
 if not runs:
@@ -83,7 +84,7 @@ metrics = live.load_metrics(store, rec) or {}
 
 # ----------------------------------------------------------------------------- summary
 
-st.header(live.md(rec.name))
+st.header(md(rec.name))
 bits = [ui.TASK_LABELS.get(task, task), live.STATUS_WORDS.get(rec.status, rec.status),
         f"{rec.epochs_run or 0} epochs", f"trained in {ui.fmt_seconds(rec.duration)}",
         f"created {ui.fmt_when(rec.created)}", f"run id {rec.id}"]
@@ -103,7 +104,7 @@ if cards:
                       help=card["help"], border=True,
                       delta_description="vs best baseline" if card.get("baseline_name") else None)
             if card.get("baseline_name"):
-                st.caption(f"Best baseline: {card['baseline_name']} = {card['baseline_value']}")
+                st.caption(f"Best baseline: {md(card['baseline_name'])} = {md(card['baseline_value'])}")
             else:
                 st.caption("No baseline for this metric.")
 
@@ -142,7 +143,7 @@ links[0].page_link(ui.PAGES["predict"], label="Predict new data with this model"
 def _reuse() -> None:
     try:
         ui.load_run_config(rec.id)
-        ss["_notice"] = f"Loaded the settings of run {rec.name}."
+        ss["_notice"] = f"Loaded the settings of run {md(rec.name)}."
         ss["_results_switch"] = True
     except Exception as err:  # noqa: BLE001
         ss["_results_error"] = err
@@ -245,9 +246,9 @@ def classification_sections() -> None:
         for _, row in wrong.iterrows():
             conf = row.get("confidence")
             with st.container(border=True):
-                st.caption(f"True label: {live.md(row['actual'])} · predicted: {live.md(row['predicted'])}"
+                st.caption(f"True label: {md(row['actual'])} · predicted: {md(row['predicted'])}"
                            + (f" · {float(conf):.0%} sure" if conf is not None and pd.notna(conf) else ""))
-                st.markdown(live.md(row["text"]))
+                st.markdown(md(row["text"]))
         return
     st.dataframe(wrong[shown_cols], hide_index=True,
                  column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0,
@@ -277,9 +278,9 @@ st.plotly_chart(viz.loss_figure(live.loss_curves(store, rec.id), uirevision=f"re
 notes = [str(n) for n in (metrics.get("notes") or [])]
 if notes:
     st.subheader("Notes")
-    st.markdown("\n".join(f"- {live.md(n)}" for n in notes))
+    st.markdown("\n".join(f"- {md(n)}" for n in notes))
 with st.expander("All settings of this run"):
     st.json(spec.to_dict())
-    st.caption(f"Data: {live.md(live.dataset_name(store, rec.dataset_id))}"
-               + (f" · test file: {live.md(live.dataset_name(store, rec.test_dataset_id))}"
+    st.caption(f"Data: {md(live.dataset_name(store, rec.dataset_id))}"
+               + (f" · test file: {md(live.dataset_name(store, rec.test_dataset_id))}"
                   if rec.test_dataset_id else ""))

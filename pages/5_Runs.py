@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
+from pages._ui.base import md
 from seqcore.runs import runner
 from seqcore.outputs import viz
 from seqcore.runs.store import ACTIVE_STATUSES, RESUMABLE_STATUSES
@@ -99,9 +100,9 @@ if ss.get("runs_manage") not in by_id:
 run_id = st.selectbox("Run", options, key="runs_manage", format_func=label)
 rec = by_id[run_id]
 st.caption(f"{live.STATUS_WORDS.get(rec.status, rec.status)} · created {ui.fmt_when(rec.created)} · "
-           f"data: {live.md(live.dataset_name(store, rec.dataset_id, '(deleted)'))}")
+           f"data: {md(live.dataset_name(store, rec.dataset_id, '(deleted)'))}")
 if rec.status in ("failed", "interrupted") and rec.error:
-    st.error(rec.error, icon="❌" if rec.status == "failed" else "⚠️")
+    st.error(md(rec.error), icon="❌" if rec.status == "failed" else "⚠️")
 
 if ss.get("runs_rename_for") != rec.id:
     ss["runs_rename_name"] = rec.name
@@ -172,7 +173,7 @@ if a[4].button("Delete…", key="runs_delete", icon="🗑️", width="stretch",
 
 if ss.get("runs_confirm_delete") == rec.id:
     with st.container(border=True):
-        st.warning(f"Delete “{live.md(rec.name)}” with its model and results? This cannot be undone.", icon="🗑️")
+        st.warning(f"Delete “{md(rec.name)}” with its model and results? This cannot be undone.", icon="🗑️")
         c = st.columns([1, 1, 4])
         if c[0].button("Yes, delete it", key="runs_delete_yes", type="primary"):
             ss["runs_confirm_delete"] = None

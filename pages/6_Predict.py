@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
+from pages._ui.base import md
 from seqcore.outputs import bundle as bundle_mod
 from seqcore.runs import runner
 from seqcore.outputs import viz
@@ -170,7 +171,7 @@ def job_panel(job_id: str) -> None:
     if job.status in FINAL_STATUSES and seen and seen[0] == job.id and seen[1] in ACTIVE_STATUSES:
         st.rerun()
     source = live.dataset_name(store, job.dataset_id, "(deleted file)")
-    st.subheader(f"Predictions for {live.md(source)}")
+    st.subheader(f"Predictions for {md(source)}")
     st.caption(f"Job {job.id} · {live.STATUS_WORDS.get(job.status, job.status) if job.status != 'running' else 'predicting'}"
                f" · {ui.fmt_when(job.created)}")
     if job.status == "queued":
@@ -181,7 +182,7 @@ def job_panel(job_id: str) -> None:
         st.info("Predicting: the worker is loading the model and reading the file…", icon="⚙️")
         return
     if job.status != "finished":
-        st.error(job.error or "The prediction failed.", icon="❌")
+        st.error(md(job.error) if job.error else "The prediction failed.", icon="❌")
         return
     df = live.predictions(store, job.id)
     if df is None:

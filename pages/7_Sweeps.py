@@ -14,6 +14,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import sweeps_ui as sui
+from pages._ui.base import md
 from seqcore import sweeps
 from seqcore.runs import runner
 from seqcore.errors import UserError
@@ -36,7 +37,7 @@ try:
 except Exception as err:  # noqa: BLE001
     ui.show_error(err)
 backend = runner.backend_status(store.home)
-st.caption(sui.describe_backend(backend))
+st.caption(md(sui.describe_backend(backend)))
 err = ss.get("sweeps_error")
 if err is not None:
     ss["sweeps_error"] = None
@@ -188,9 +189,9 @@ def sweep_panel(sweep_id: str) -> None:
     cfg = sw.cfg
     trials = sweeps.sweep_trials(store, sw)
     label = METRICS[cfg.metric][0]
-    st.subheader(f"{sui.SWEEP_STATUS_ICONS.get(sw.status, '')} {sw.name}")
+    st.subheader(f"{sui.SWEEP_STATUS_ICONS.get(sw.status, '')} {md(sw.name)}")
     st.caption(f"Sweep id {sw.id} · {cfg.method} search · varies "
-               + "; ".join(f"{sweeps.TUNABLES[p.name].label.lower()}: {p.describe()}" for p in cfg.params)
+               + "; ".join(f"{sweeps.TUNABLES[p.name].label.lower()}: {md(p.describe())}" for p in cfg.params)
                + f" · seed {cfg.seed} · early stopping of bad trials {'on' if cfg.prune else 'off'}")
     done = sum(1 for t in trials if t.run_status not in ("queued", "running") and not t.copy)
     active = sum(1 for t in trials if t.run_status in ("queued", "running"))
@@ -203,7 +204,7 @@ def sweep_panel(sweep_id: str) -> None:
     c[0].metric(f"Best {label.lower()}", "–" if sw.best_value is None else f"{sw.best_value:.4g}",
                 help="The best value of the metric over all trials so far (at each trial's best epoch).")
     c[1].metric("Best trial", "–" if best is None else f"#{best.number + 1}",
-                help="" if best is None else sweeps.format_params(best.params))
+                help="" if best is None else md(sweeps.format_params(best.params)))
     c[2].metric("Status", sw.status)
     if sw.status == "running":
         if sw.stop_requested:
@@ -213,12 +214,12 @@ def sweep_panel(sweep_id: str) -> None:
                       help="No new trials start; running trials stop after their current batch and keep their "
                            "best weights.")
     elif sw.status == "failed":
-        st.error(sw.error or "The sweep failed.", icon="❌")
+        st.error(md(sw.error) if sw.error else "The sweep failed.", icon="❌")
     elif sw.status == "stopped":
         st.info("You stopped this sweep. The trials that ran keep their results.", icon="⏹️")
     elif sw.status == "finished":
         st.success(f"Finished: {done} trial(s)" + ("" if best is None else
-                   f"; the best is trial {best.number + 1} ({sweeps.format_params(best.params)}).") , icon="✅")
+                   f"; the best is trial {best.number + 1} ({md(sweeps.format_params(best.params))}).") , icon="✅")
     if not trials:
         st.info("The first trials are being queued…", icon="⏳")
         return

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages._ui.live import md
+from pages._ui.base import md
 from seqcore.runs import runner
 from seqcore.config import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, preset_overrides
 from seqcore.outputs.report import PRESET_PURPOSE, describe_preset
@@ -202,7 +202,7 @@ def test_data_wrong_encoding_override_is_explained_then_recovers():
     assert "Windows-1252" in texts(at.success)
     at.selectbox(key="data_fmt_encoding").set_value("utf-8").run()
     assert not at.exception
-    assert "can't be read as utf-8" in texts(at.error)
+    assert md("can't be read as utf-8") in texts(at.error)   # the message, Markdown-escaped
     at.selectbox(key="data_fmt_encoding").set_value("auto").run()
     assert not at.exception and not at.error
     assert at.session_state["data_spec"] is not None

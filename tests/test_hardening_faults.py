@@ -32,6 +32,7 @@ from seqcore.runs.store import ACTIVE_STATUSES, RunStore
 from helpers import (browser_available, browser_idle, chromium, kill_group, page_state, set_env, start_streamlit,
                      texts, wait_for)
 from helpers import page as _page
+from pages._ui.base import md
 
 HOME, TRAIN, RESULTS, RUNS, PREDICT = "app.py", "pages/3_Train.py", "pages/4_Results.py", "pages/5_Runs.py", \
     "pages/6_Predict.py"
@@ -337,7 +338,7 @@ def test_nan_loss_fails_plainly_while_the_next_queued_run_finishes(store):
     # the server is unaffected: the failed run's page shows the message plainly
     at = page(TRAIN, state={"current_run_id": nan_id})
     at.selectbox(key="train_follow").set_value(nan_id).run()
-    assert not at.exception and msg in texts(at.error)
+    assert not at.exception and md(msg) in texts(at.error)     # the message, Markdown-escaped
     figure(f"NaN loss (learning rate 10, SGD): 'failed' after {nan.epochs_run or 0} epoch(s) with “{msg[:90]}…”; "
            f"the run queued behind it finished ({ok.epochs_run} epochs); pages unaffected")
     FAULTS["NaN loss"] = True

@@ -34,6 +34,7 @@ from seqcore.pipeline import prepare_data
 from seqcore.runs.store import RunStore, display_name
 
 from helpers import ROOT, app, texts, upload
+from pages._ui.base import md
 
 DATA = "pages/1_Data.py"
 EVIL_HTML = "<img src=x onerror=alert(1)>"
@@ -422,7 +423,7 @@ def test_data_page_refuses_unreadable_files_clearly_and_stores_nothing(name, mak
     assert not at.exception
     assert len(at.error) == 1, texts(at.error)
     msg = at.error[0].value
-    assert expected in msg and "Traceback" not in msg
+    assert md(expected) in msg and "Traceback" not in msg     # the message, Markdown-escaped
     assert "Nothing was stored" in texts(at.caption)
     assert RunStore().list_datasets() == [] and stored_files(_isolated_home) == []
     assert at.session_state["data_spec"] is None

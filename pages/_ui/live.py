@@ -3,7 +3,7 @@
 Thin glue between the run store and the pages: which run a page follows, the live history
 read incrementally, progress and time estimates, artifacts read back from a run folder, and the
 downloads (predictions CSV, bundle zip, training script, HTML report). All figures come from
-:mod:`seqcore.outputs.viz`; nothing here imports TensorFlow or loads a model (prediction jobs run in a
+:mod:`seqcore.outputs.viz`; nothing here imports Keras or loads a model (prediction jobs run in a
 worker through :func:`seqcore.runs.runner.submit_predict`).
 
 Cached readers use ``st.cache_resource`` keyed on the file's path, size and modification time, so
@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages._ui.base import fmt_seconds, fmt_when, md  # noqa: F401 - md: pages use live.md
 from seqcore.config import RunSpec
 from seqcore.outputs.export import FORMULA_PREFIXES
 from seqcore.modeling.progress import Progress
@@ -62,15 +63,6 @@ def init_state() -> None:
     for key, value in STATE_DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = value
-
-
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:=")
-
-
-def md(text: Any) -> str:
-    """User text (run names, file names, labels) made literal inside Streamlit markdown: every
-    markdown / emoji / colour-directive character is backslash-escaped. Never used with HTML."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text)).replace("\n", " ")
 
 
 # ----------------------------------------------------------------------------- which run
@@ -236,8 +228,6 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
 def eta_text(info: ProgressInfo, status: str, patience: int | None = None) -> str:
     if status != "running" or info.remaining is None:
         return "–"
-    from pages._ui.common import fmt_seconds
-
     text = fmt_seconds(info.remaining)
     return f"≤ {text}" if patience else text
 
@@ -382,8 +372,6 @@ def training_script(store: RunStore, rec: RunRecord) -> tuple[str, str]:
 def report_html(store: RunStore, rec: RunRecord) -> bytes:
     """The self-contained HTML report of a run (plotly.js and figures embedded)."""
     from seqcore.outputs.report import run_report_html
-
-    from pages._ui.common import fmt_when
 
     spec = RunSpec.from_dict(rec.spec)
     html = run_report_html(run_name=rec.name, spec=spec, metrics=load_metrics(store, rec) or {},

@@ -1,6 +1,6 @@
 """Helpers of the Sweeps page: the sweep builder's widgets, the trials table, the plots, the backend line.
 
-Nothing here imports TensorFlow; sweeps run through :mod:`seqcore.sweeps` (a driver process queues the
+Nothing here imports Keras; sweeps run through :mod:`seqcore.sweeps` (a driver process queues the
 trials as ordinary runs). Figures only show parameter names, numbers and the app's own words: no user
 text reaches plotly labels.
 """
@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages._ui import common as ui
+from pages._ui.base import seed as seed_widget
+from pages._ui.live import results_link_path
 from seqcore.errors import SpecError
 from seqcore.sweeps import METRICS, TUNABLES, ParamRange, SweepConfig, TrialInfo, Tunable, parse_vary
 
@@ -47,7 +48,7 @@ def init_state() -> None:
 def restore_draft() -> None:
     """Seed the builder's widgets from the saved draft (before they are drawn)."""
     for key, value in (st.session_state.get("sweeps_draft") or {}).items():
-        ui.seed(key, value)
+        seed_widget(key, value)
 
 
 def save_draft() -> None:
@@ -67,7 +68,7 @@ def param_editor(t: Tunable) -> ParamRange:
     default = _default_range(t)
     if t.kind in ("choice", "bool"):
         key = f"sweeps_b_choices_{t.name}"
-        ui.seed(key, list(default.values) if t.kind == "choice" else [False, True])
+        seed_widget(key, list(default.values) if t.kind == "choice" else [False, True])
         chosen = st.multiselect(t.label, list(t.choices), key=key,
                                 format_func=(lambda v: ("yes" if v else "no")) if t.kind == "bool" else str.upper,
                                 help=f"{t.help} Every value you pick is tried.")
@@ -75,7 +76,7 @@ def param_editor(t: Tunable) -> ParamRange:
             raise SpecError(f"{t.label}: pick at least one value to try.")
         return ParamRange(t.name, values=tuple(chosen)).validate()
     mode_key = f"sweeps_b_mode_{t.name}"
-    ui.seed(mode_key, "range" if default.is_range else "list")
+    seed_widget(mode_key, "range" if default.is_range else "list")
     c1, c2 = st.columns([1, 3])
     mode = c1.radio(t.label, ["list", "range"], key=mode_key, horizontal=False,
                     format_func={"list": "these values", "range": "a range"}.get,
@@ -85,7 +86,7 @@ def param_editor(t: Tunable) -> ParamRange:
             key = f"sweeps_b_list_{t.name}"
             example = default.describe() if not default.is_range else ", ".join(
                 str(v) for v in default.grid_values(3))
-            ui.seed(key, example)
+            seed_widget(key, example)
             text = st.text_input(f"{t.label}: values to try", key=key,
                                  help="Separate the values with commas, for example " + example + ".")
             items = [v.strip() for v in str(text).split(",") if v.strip()]
@@ -99,9 +100,9 @@ def param_editor(t: Tunable) -> ParamRange:
             nums = [float(v) for v in default.values]
             lo, hi = min(nums), max(nums)
         is_int = t.kind == "int"
-        ui.seed(lo_key, int(lo) if is_int else float(lo))
-        ui.seed(hi_key, int(hi) if is_int else float(hi))
-        ui.seed(log_key, bool(t.log and lo > 0))
+        seed_widget(lo_key, int(lo) if is_int else float(lo))
+        seed_widget(hi_key, int(hi) if is_int else float(hi))
+        seed_widget(log_key, bool(t.log and lo > 0))
         r1, r2, r3 = st.columns([2, 2, 1])
         fmt = None if is_int else "%g"
         step = 1 if is_int else None
@@ -127,8 +128,6 @@ def sweep_config(params: list[ParamRange], *, method: str, trials: int, metric: 
 
 def trials_frame(trials: list[TrialInfo], cfg: SweepConfig) -> pd.DataFrame:
     """One row per trial: number, status, each varied setting, the metric, epochs, time, links."""
-    from pages._ui.live import results_link_path
-
     label = METRICS[cfg.metric][0]
     rows = []
     for t in trials:
