@@ -86,7 +86,7 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
         title=_describe(spec, layout), created=created, script_name=f"train_{task}.py",
         second_arg=" [path/to/test.csv]" if task != "forecast" else "",
         default_csv="the CSV_FILE setting below",
-        extra_needs=(" With pretrained word vectors it also\nreads the GloVe files in WORD_VECTORS_DIR."
+        extra_needs=("\nWith pretrained word vectors it also reads the GloVe files in WORD_VECTORS_DIR."
                      if task == "text" and spec.model.word_vectors != "none" else ""),
         extra_state={"forecast": " means and standard deviations", "classify": ", sequence length, class names",
                      "text": ", vocabulary, class names"}[task],

@@ -18,14 +18,17 @@ anywhere:
     python {script_name} path/to/your.csv{second_arg}
 
 (without a path it reads {default_csv}). It needs numpy, pandas, scikit-learn
-and Keras 3 with TensorFlow (pip install numpy pandas scikit-learn keras tensorflow), or with
-JAX if you set KERAS_BACKEND=jax.{extra_needs}
+and Keras 3, which runs it on either of its backends: TensorFlow (the default here) or JAX
+(what Sequence Studio trains with when it is installed; set KERAS_BACKEND=jax to use it).{extra_needs}
+
+    pip install numpy pandas scikit-learn keras tensorflow    # or: ... keras jax
 
 At the end it prints the test metrics and saves the trained model as model.keras, plus the
 preprocessing the model needs (scaling{extra_state}) as preprocessing.json.
 
 The numbers will be close to the app's but not identical: the app shuffles batches with its
-own generator, and training on a CPU is not bit-for-bit reproducible.
+own generator, it may train on the other backend, and training on a CPU is not bit-for-bit
+reproducible.
 """
 
 import csv
@@ -34,7 +37,7 @@ import math
 import os
 {extra_imports}import sys
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # or "jax" (Sequence Studio's own when installed)
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # or "jax": the script runs on either
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")    # hide TensorFlow's start-up messages
 
 import numpy as np
