@@ -524,3 +524,22 @@ def test_script_runs_and_builds_the_same_model(case, tmp_path, samples):
     assert [layer.name for layer in saved.layers] == [layer.name for layer in reference.layers]
     assert [type(op).__name__ for op in saved.operations] == [type(op).__name__ for op in reference.operations]
     assert (tmp_path / "preprocessing.json").exists() and (tmp_path / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_script_runs_on_jax_too(tmp_path, samples):
+    """The header says the script runs on either Keras backend: the text case (word-pair hashing, pooling
+    and masking in keras.ops) trains under KERAS_BACKEND=jax as well."""
+    pytest.importorskip("jax")
+    csv_path, spec = CASES["text"](tmp_path, samples)
+    spec = spec.replace(model=spec.model.replace(word_pairs=8))
+    script = training_script(spec)
+    assert 'os.environ.setdefault("KERAS_BACKEND", "tensorflow")' in script and "KERAS_BACKEND=jax" in script
+    path = _write(tmp_path / script_filename(spec), script)
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="jax")
+    proc = subprocess.run([sys.executable, path.name, csv_path.name], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=400, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    m = re.search(r"^Test accuracy:\s+([0-9.eE+-]+)", proc.stdout, re.M)
+    assert m and np.isfinite(float(m.group(1))), proc.stdout[-2000:]
+    assert (tmp_path / "model.keras").exists()

@@ -148,6 +148,58 @@ def test_report_without_predictions_or_history(forecast_run):
     assert "Waiting for the first loss point" in html
 
 
+
+# ----------------------------------------------------------------------------- what trained the model
+
+
+def _sub_line(html: str) -> str:
+    return re.search(r"<p class='sub'>(.*?)</p>", html).group(1)
+
+
+@pytest.mark.parametrize("manifest, words", [
+    ({"keras_version": "3.6.0", "backend": "jax"}, "Keras 3.6.0 (JAX backend)"),
+    ({"keras_version": "3.6.0", "backend": "tensorflow"}, "Keras 3.6.0 (TensorFlow backend)"),
+    ({"keras_version": "3.6.0"}, "Keras 3.6.0"),   # a bundle saved before the manifest recorded the backend
+    ({"keras_version": "3.6.0", "backend": "<i>x</i>"}, "Keras 3.6.0 (&lt;i&gt;x&lt;/i&gt; backend)"),
+])
+def test_report_names_keras_and_the_backend_of_the_bundle(forecast_run, manifest, words):
+    spec, metrics, _, _ = forecast_run
+    html = run_report_html(run_name="r", spec=spec, metrics=metrics, history=[], predictions=None, forecast=None,
+                           manifest={"format": "seqstudio-bundle", **manifest})
+    assert _sub_line(html).endswith(" · " + words)
+    assert ("backend" in _sub_line(html)) == ("backend" in manifest)
+
+
+def test_report_without_a_manifest_names_no_framework(forecast_run):
+    spec, metrics, _, _ = forecast_run
+    for manifest in (None, {}, ["not", "a", "dict"]):
+        html = run_report_html(run_name="r", spec=spec, metrics=metrics, history=[], predictions=None,
+                               forecast=None, manifest=manifest)
+        assert "Keras" not in _sub_line(html) and "backend" not in _sub_line(html)
+    text = html.replace(get_plotlyjs(), "")   # plotly.js itself mentions JAX (MathJax)
+    assert "Keras" not in text and "TensorFlow" not in text and "JAX" not in text
+
+
+def test_saved_bundle_records_the_backend_the_report_shows(tmp_path, forecast_run):
+    from seqcore.modeling.training import quiet_tensorflow
+    from seqcore.modeling.models import ModelShape
+    from seqcore.outputs.bundle import read_bundle, save_bundle
+
+    quiet_tensorflow()   # picks the backend as a training worker does
+    import keras
+
+    spec, metrics, _, _ = forecast_run
+    model = keras.Sequential([keras.Input((7, 1)), keras.layers.LSTM(2), keras.layers.Dense(2),
+                              keras.layers.Reshape((2, 1))])
+    shape = ModelShape(task="forecast", input_shape=(7, 1), output_shape=(2, 1))
+    manifest = read_bundle(save_bundle(tmp_path / "bundle", model, spec, {}, shape, {}, [])).manifest
+    assert manifest["backend"] == keras.backend.backend() and manifest["keras_version"] == keras.__version__
+    html = run_report_html(run_name="r", spec=spec, metrics=metrics, history=[], predictions=None, forecast=None,
+                           manifest=manifest)
+    name = {"jax": "JAX", "tensorflow": "TensorFlow"}[keras.backend.backend()]
+    assert _sub_line(html).endswith(f" · Keras {keras.__version__} ({name} backend)")
+
+
 # ----------------------------------------------------------------------------- task settings and presets in words
 
 

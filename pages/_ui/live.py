@@ -378,7 +378,8 @@ def report_html(store: RunStore, rec: RunRecord) -> bytes:
                            history=[p.to_dict() for p in epoch_history(store, rec.id)],
                            predictions=read_csv_artifact(store.run_dir(rec.id) / "predictions.csv"),
                            forecast=read_csv_artifact(store.run_dir(rec.id) / "forecast.csv"),
-                           created=fmt_when(rec.created))
+                           created=fmt_when(rec.created),
+                           manifest=read_json(store.run_dir(rec.id) / "bundle" / "manifest.json"))
     return html.encode("utf-8")
 
 

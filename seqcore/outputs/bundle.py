@@ -2,7 +2,8 @@
 
 Layout of a bundle folder::
 
-    manifest.json     format name + version, versions used, sha256 of every other file
+    manifest.json     format name + version, versions used (seqcore, Keras), the Keras backend that
+                      trained the model, sha256 of every other file
     model.keras       the Keras model (loaded with safe_mode=True, after its config is checked)
     preprocess.json   scalers, vocabulary, column roles, class names, window, horizon (the task state)
     spec.json         the RunSpec
@@ -102,7 +103,8 @@ def save_bundle(dest: str | os.PathLike, model, spec: RunSpec, state: dict, shap
 
         manifest = {
             "format": FORMAT, "version": VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "seqcore_version": __version__, "keras_version": keras.__version__, "task": shape.task,
+            "seqcore_version": __version__, "keras_version": keras.__version__,
+            "backend": keras.backend.backend(), "task": shape.task,
             "files": {n: _sha((tmp / n).read_bytes()) for n in ("model.keras", *JSON_FILES)},
         }
         atomic_write_bytes(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())

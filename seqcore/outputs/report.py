@@ -434,8 +434,24 @@ def _per_step_table(metrics: dict) -> str:
 # ----------------------------------------------------------------------------- the report
 
 
+BACKEND_NAMES = {"jax": "JAX", "tensorflow": "TensorFlow", "torch": "PyTorch", "numpy": "NumPy"}
+
+
+def framework_words(manifest: dict | None) -> str | None:
+    """What trained the model, from the bundle's manifest.json: ``"Keras 3.6.0 (JAX backend)"``;
+    ``"Keras 3.6.0"`` for a bundle saved before the manifest recorded the backend; None without one."""
+    manifest = manifest if isinstance(manifest, dict) else {}
+    version = manifest.get("keras_version")
+    if not version:
+        return None
+    backend = manifest.get("backend")
+    if not backend:
+        return f"Keras {version}"
+    return f"Keras {version} ({BACKEND_NAMES.get(str(backend), str(backend))} backend)"
+
+
 def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: list, predictions: pd.DataFrame | None,
-                    forecast: pd.DataFrame | None, created: str | None = None) -> str:
+                    forecast: pd.DataFrame | None, created: str | None = None, manifest: dict | None = None) -> str:
     """The whole report as one HTML document (a few MB: plotly.js is inlined so it works offline).
 
     run_name:    shown as the title (escaped)
@@ -445,6 +461,8 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
     predictions: predictions.csv as a DataFrame (test split), or None
     forecast:    forecast.csv as a DataFrame (forecasting only), or None
     created:     when the run was made (text); default now (UTC)
+    manifest:    the model bundle's manifest.json, for the Keras version and backend that trained the model
+                 (left out of the report when None)
     """
     from plotly.offline import get_plotlyjs
 
@@ -454,8 +472,9 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
     sentence, won = verdict(metrics, task)
     parts: list[str] = []
     parts.append(f"<h1>{_e(run_name)}</h1>")
+    framework = framework_words(manifest)
     parts.append(f"<p class='sub'>{_e(TASK_NAMES.get(task, task))} run · {_e(created)} · Sequence Studio "
-                 f"{_e(__version__)}</p>")
+                 f"{_e(__version__)}{' · ' + _e(framework) if framework else ''}</p>")
     parts.append(f"<p class='verdict {'good' if won else ('bad' if won is False else '')}'>{_e(sentence)}</p>")
 
     parts.append("<h2>What was trained</h2><ul>" + "".join(f"<li>{_e(s)}</li>" for s in describe_run(spec, metrics))
@@ -515,4 +534,4 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
             f"<body><main>\n{body}\n</main></body></html>\n")
 
 
-__all__ = ["run_report_html", "describe_run", "describe_preset", "verdict", "PRESET_PURPOSE"]
+__all__ = ["run_report_html", "describe_run", "describe_preset", "verdict", "framework_words", "PRESET_PURPOSE"]
