@@ -117,7 +117,9 @@ class _NoWorker(runner.Backend):
 
 
 def test_home_train_with_defaults_queues_balanced_run(monkeypatch):
-    monkeypatch.setattr(runner, "get_backend", lambda name=None: _NoWorker())
+    from seqcore.runs import queue
+
+    monkeypatch.setattr(queue, "get_backend", lambda name=None: _NoWorker())   # where submit_run looks it up
     monkeypatch.setattr(runner, "ensure_supervisor", lambda *a, **k: 0)
     at = app()
     at.button(key="home_sample_airline").click().run()

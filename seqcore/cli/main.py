@@ -19,6 +19,7 @@ from seqcore.cli import runs as cli_runs
 from seqcore.cli import sweeps as cli_sweeps
 from seqcore.cli.common import EXIT_USER, _add_csv_flags, _csv_options, _HelpParser, _read_file
 from seqcore.cli.spec import _spec_from_roles, add_train_arguments, build_spec
+from seqcore import settings
 from seqcore.errors import UserError
 
 
@@ -185,6 +186,7 @@ def main(argv=None) -> int:
     if getattr(args, "delimiter", None) == "tab":
         args.delimiter = "\t"
     try:
+        settings.check()   # a malformed SEQSTUDIO_* variable: one line naming it, exit 2
         return int(args.func(args) or 0)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from seqcore.modeling.progress import Progress
-from seqcore.runs.store import HistoryColumns
+from seqcore.modeling.progress import HistoryColumns
 from seqcore.outputs.viz.common import (BATCH_COLOUR, BEST_COLOUR, PALETTE, TRAIN_COLOUR, VAL_COLOUR, _finite,
                                         _message_figure, _style, downsample, plain)
 

@@ -6,7 +6,6 @@ No SQL here beyond reading an ``sqlite3.Row``; :mod:`seqcore.runs.store.schema` 
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -39,9 +38,10 @@ class DatasetNotFound(UserError):
 # --------------------------------------------------------------------------- helpers
 
 def default_home() -> Path:
-    """The data folder: ``$SEQSTUDIO_HOME`` when set, else ``~/.seqstudio``."""
-    env = os.environ.get("SEQSTUDIO_HOME", "").strip()
-    return Path(env).expanduser() if env else Path.home() / ".seqstudio"
+    """The data folder: ``$SEQSTUDIO_HOME`` when set, else ``~/.seqstudio`` (:func:`seqcore.settings.default_home`)."""
+    from seqcore import settings
+
+    return settings.default_home()
 
 
 def new_run_id() -> str:
