@@ -55,6 +55,7 @@ def test_one_bad_limit_does_not_reset_the_others(monkeypatch):
 
 @pytest.mark.parametrize("value", ["pytorch", "tf", "jaxx", "auto-ish"])
 def test_unknown_backend_is_refused(monkeypatch, value):
+    monkeypatch.delitem(sys.modules, "keras", raising=False)   # else Keras' fixed backend answers first
     monkeypatch.setenv("SEQSTUDIO_BACKEND", value)
     with pytest.raises(SettingsError, match="SEQSTUDIO_BACKEND") as err:
         training.backend_name()
@@ -68,6 +69,7 @@ def test_backend_values_are_case_and_space_tolerant(monkeypatch, value, expected
 
 
 def test_jax_requested_but_missing_is_refused(monkeypatch):
+    monkeypatch.delitem(sys.modules, "keras", raising=False)   # else Keras' fixed backend answers first
     monkeypatch.setenv("SEQSTUDIO_BACKEND", "jax")
     monkeypatch.setattr(training, "_jax_installed", lambda: False)
     with pytest.raises(SettingsError, match="JAX is not installed"):
