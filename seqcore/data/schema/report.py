@@ -34,6 +34,7 @@ class ColumnInfo(_Record):
     n_inf: int
     constant: bool
     example: str
+    time_format: str | None = None         # kind "datetime": how the values are written (a timeformat code)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class TimeInfo(_Record):
     irregular: bool
     start: str
     end: str
+    time_format: str | None = None           # how the times are written (a timeformat code or pattern)
 
 
 @dataclass
