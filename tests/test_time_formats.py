@@ -450,3 +450,56 @@ def test_cli_train_bad_time_format_value_exits_with_one_line(tmp_path, capsys):
                  "--time-format", "%Y-%m-%d", "--epochs", "1", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code != 0 and "line 2" in err and "01.01.2024" in err
+
+
+# ----------------------------------------------------------------------------- the Data page
+
+
+@pytest.mark.usefixtures("short_worker_idle")
+def test_data_page_how_dates_are_written():
+    from helpers import app, texts, upload
+
+    data = ("date,co2\n" + "".join(f"{v},{315 + (i % 52) / 10:.2f}\n" for i, v in enumerate(weekly_yyyymmdd(120))))
+    at = app("pages/1_Data.py")
+    upload(at, "co2.csv", data.encode())
+    assert not at.exception and not at.error
+    assert at.selectbox(key="data_role_time").value == "date"
+    assert at.selectbox(key="data_fmt_time").value == "auto"
+    assert "19580329 is read as 29 March 1958" in texts(at.caption)
+    spec = DataSpec.from_dict(at.session_state["data_spec"])
+    assert spec.time == "date" and spec.time_format == "yyyymmdd" and spec.targets == ("co2",)
+    assert "weekly" in texts(at.markdown) and "uneven" not in texts(at.warning)
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "1958-03-29" in chart and "19580329" not in chart.replace("1958-03-29", "")
+    # read as plain numbers instead: the spec says so, the chart shows numbers
+    at.selectbox(key="data_fmt_time").set_value("number").run()
+    assert not at.exception
+    assert "19580329 is read as the number 19580329" in texts(at.caption)
+    assert DataSpec.from_dict(at.session_state["data_spec"]).time_format == "number"
+    # a pattern that does not fit: a clear error naming the line, and the data is not ready
+    at.selectbox(key="data_fmt_time").set_value("pattern").run()
+    at.text_input(key="data_fmt_time_pattern").set_value("%d.%m.%Y").run()
+    assert not at.exception
+    assert "line 2" in texts(at.error) and "19580329" in texts(at.error)
+    assert at.session_state["data_spec"] is None
+    at.text_input(key="data_fmt_time_pattern").set_value("%Y%m%d").run()
+    assert not at.exception and not at.error
+    assert DataSpec.from_dict(at.session_state["data_spec"]).time_format == "%Y%m%d"
+
+
+@pytest.mark.usefixtures("short_worker_idle")
+def test_data_page_year_and_quarter_column():
+    from helpers import app, upload
+
+    if not (DATASETS / "macrodata.csv").exists():
+        pytest.skip("shared datasets not available")
+    at = app("pages/1_Data.py")
+    upload(at, "macrodata.csv", (DATASETS / "macrodata.csv").read_bytes())
+    assert not at.exception
+    assert at.selectbox(key="data_role_time").value == "year"
+    assert at.selectbox(key="data_role_time_part").value == "quarter"
+    spec = DataSpec.from_dict(at.session_state["data_spec"])
+    assert (spec.time, spec.time_part) == ("year", "quarter")
+    at.selectbox(key="data_role_time_part").set_value("(none)").run()
+    assert "repeats" in " ".join(e.value for e in at.error)
+    assert at.session_state["data_spec"] is None

@@ -61,6 +61,7 @@ _UNIX_S = (1e8, 4.2e9)        # 1973 .. 2103
 _UNIX_MS = (1e11, 4.2e12)
 _EXCEL = (1.0, 80_000.0)      # 1900 .. 2119
 _EXCEL_MIN_HINTED = 10_000.0  # 1927: smaller "day" numbers are step counts
+_HEAD = 2000                  # values looked at first, to skip whole-column passes that cannot match
 
 
 def is_pattern(fmt) -> bool:
@@ -158,6 +159,18 @@ def _parse_quarter(st: pd.Series) -> pd.Series:
 def _parse_text(st: pd.Series) -> pd.Series:
     """Dates written out: ISO weeks and quarters by pattern, everything else as pandas reads it."""
     from seqcore.data.schema.parsing import _parse_dates
+    head = st.iloc[:_HEAD]
+    if not (head.str.match(_WEEK) | head.str.match(_QUARTER)).any():
+        out = _parse_dates(st)          # the common case: no week or quarter among the first values
+        nat = out.isna().to_numpy()
+        if nat.any():
+            rest = st[nat]
+            special = rest.str.match(_WEEK).fillna(False).astype(bool) | \
+                rest.str.match(_QUARTER).fillna(False).astype(bool)
+            if special.any():
+                out = out.copy()
+                out[special[special].index] = _parse_text(rest[special])
+        return out
     out = _nat(st.index)
     week = st.str.match(_WEEK).fillna(False).astype(bool)
     quarter = st.str.match(_QUARTER).fillna(False).astype(bool)
@@ -171,7 +184,35 @@ def _parse_text(st: pd.Series) -> pd.Series:
     return out
 
 
+def _dmy_format(st: pd.Series, dayfirst: bool) -> str | None:
+    """The strftime pattern of the first value (31/01/2024 13:45 -> %d/%m/%Y %H:%M), for a fast first pass."""
+    if st.empty:
+        return None
+    m = re.match(r"^\d{1,2}([/.\-])\d{1,2}([/.\-])(\d{2}|\d{4})(?:([ T]+)(\d{1,2}:\d{2}(:\d{2})?))?$", str(st.iloc[0]))
+    if not m:
+        return None
+    fields = ("%d", "%m") if dayfirst else ("%m", "%d")
+    fmt = f"{fields[0]}{m.group(1)}{fields[1]}{m.group(2)}{'%Y' if len(m.group(3)) == 4 else '%y'}"
+    if m.group(5):
+        fmt += m.group(4) + ("%H:%M:%S" if m.group(6) else "%H:%M")
+    return fmt
+
+
 def _parse_numeric_dmy(st: pd.Series, dayfirst: bool) -> pd.Series:
+    fmt = _dmy_format(st, dayfirst)
+    if fmt is not None:            # one pattern for the whole column (fast); other cells one by one below
+        out = _to_dt(st, format=fmt)
+        nat = out.isna().to_numpy()
+        if not nat.any():
+            return out
+        if nat.mean() < 0.5:
+            out = out.copy()
+            out[nat] = _parse_numeric_dmy_slow(st[nat], dayfirst)
+            return out
+    return _parse_numeric_dmy_slow(st, dayfirst)
+
+
+def _parse_numeric_dmy_slow(st: pd.Series, dayfirst: bool) -> pd.Series:
     m = st.str.extract(_NUMERIC_DMY)
     a = pd.to_numeric(m[0], errors="coerce")
     b = pd.to_numeric(m[1], errors="coerce")
@@ -287,10 +328,24 @@ def _day_or_month(st: pd.Series) -> str:
     """dayfirst or monthfirst for numeric dates like 05/01/2020: a first field above 12 means day first,
     a second field above 12 month first; when no value tells, month first unless only day first gives
     evenly spaced dates."""
-    m = st.str.extract(_NUMERIC_DMY)
-    a = pd.to_numeric(m[0], errors="coerce")
-    b = pd.to_numeric(m[1], errors="coerce")
-    day_first, month_first = bool((a > 12).any()), bool((b > 12).any())
+    fd, fm = _dmy_format(st, True), _dmy_format(st, False)
+    if fd is not None:             # fast: read the column both ways with the first value's pattern
+        as_dayfirst = _to_dt(st, format=fd)
+        nd = int(as_dayfirst.isna().sum())
+        if nd == 0:                # every value is a date read day first; a day above 12 rules month first out
+            nm = 0
+            day_first, month_first = bool((as_dayfirst.dt.day > 12).any()), False
+            if day_first:
+                return "dayfirst"
+        else:
+            nm = int(_to_dt(st, format=fm).isna().sum())
+            if nm == 0:
+                return "monthfirst"
+    if fd is None or nd or nm:
+        m = st.str.extract(_NUMERIC_DMY)
+        a = pd.to_numeric(m[0], errors="coerce")
+        b = pd.to_numeric(m[1], errors="coerce")
+        day_first, month_first = bool((a > 12).any()), bool((b > 12).any())
     if day_first and not month_first:
         return "dayfirst"
     if month_first and not day_first:
@@ -334,16 +389,21 @@ def detect_time_format(s: pd.Series, name: str = "", fmt=None, *, sample: int | 
     if pd.api.types.is_numeric_dtype(present.dtype):
         return _detect_numbers(present.to_numpy(dtype="float64", na_value=np.nan), str(name))
     st = present.astype(str).str.strip()
-    if st.str.match(_EIGHT).all():
-        return detect_text_format(st) or "number"
-    vals, bad = _numbers(present, fmt)
-    if not bad.any():
-        return _detect_numbers(vals, str(name))
-    if (st.str.match(_WEEK) | st.str.match(_QUARTER)).mean() >= 0.8:
+    head = st.iloc[:_HEAD]        # cheap looks at the first values before any pass over the whole column
+    if head.str.match(_EIGHT).all():
+        if st.str.match(_EIGHT).all():
+            return detect_text_format(st) or "number"
+    if not _numbers(head, fmt)[1].any():
+        vals, bad = _numbers(present, fmt)
+        if not bad.any():
+            return _detect_numbers(vals, str(name))
+    if (head.str.match(_WEEK) | head.str.match(_QUARTER)).mean() >= 0.8:
         return "text"
-    if not _looks_dates(st.iloc[:2000]):
+    if not _looks_dates(head):
         return None
-    return detect_text_format(st)
+    if head.str.match(_NUMERIC_DMY).all():
+        return detect_text_format(st)
+    return "text"
 
 
 # ----------------------------------------------------------------------------- year + quarter/month/week
