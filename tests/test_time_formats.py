@@ -222,6 +222,20 @@ def test_override_names_the_first_line_and_value_that_does_not_fit():
     assert rep.time.first_unparseable == (4, "2024-02-03") and not rep.ok
 
 
+def test_messages_for_numbers_and_part_columns():
+    with pytest.raises(DataError, match=r"should hold numbers \(like years\) but line 2 has '2024-01-01'.*"
+                                        r"How are dates written"):
+        schema.parse_time(frame("d", ["2024-01-01", "2024-01-02"]), "d", time_format="number")
+    df = csv("year,quarter,v\n2000,1,1\n2000,2,2\n")
+    with pytest.raises(DataError, match="quarter/month column must differ from the time column 'year'"):
+        schema.parse_time(df, "year", part="year")
+    with pytest.raises(DataError, match=r"'v' should hold the quarter \(1-4\), month \(1-12\) or week"):
+        schema.parse_time(csv("year,v\n2000,100\n2000,200\n"), "year", part="v")
+    rep = schema.validate(frame("date", weekly_yyyymmdd(30)), DataSpec(task="forecast", time="date",
+                                                                       targets=("value",), window=2))
+    assert "Dates read as: Year, month, day as digits (20240131)." in rep.summary_lines()[1]
+
+
 def test_spec_checks_the_time_format_and_part():
     DataSpec(task="forecast", targets=("v",), time="t", time_format="%d.%m.%Y").validate()
     DataSpec(task="forecast", targets=("v",), time="t", time_format="yyyymmdd").validate()
@@ -482,6 +496,13 @@ def test_data_page_how_dates_are_written():
     assert not at.exception
     assert "line 2" in texts(at.error) and "19580329" in texts(at.error)
     assert at.session_state["data_spec"] is None
+    at.text_input(key="data_fmt_time_pattern").set_value("dd.mm.yyyy").run()
+    assert "A date pattern needs % codes" in texts(at.warning)
+    at.text_input(key="data_fmt_time_pattern").set_value("").run()
+    assert "Type a pattern such as %d.%m.%Y" in texts(at.caption)
+    at.selectbox(key="data_role_time").set_value("(none)").run()
+    assert "Used for the time column of a forecast" in texts(at.caption)
+    at.selectbox(key="data_role_time").set_value("date").run()
     at.text_input(key="data_fmt_time_pattern").set_value("%Y%m%d").run()
     assert not at.exception and not at.error
     assert DataSpec.from_dict(at.session_state["data_spec"]).time_format == "%Y%m%d"
@@ -489,7 +510,8 @@ def test_data_page_how_dates_are_written():
 
 @pytest.mark.usefixtures("short_worker_idle")
 def test_data_page_year_and_quarter_column():
-    from helpers import app, upload
+    from helpers import app, texts, upload
+    from pages._ui.base import md
 
     if not (DATASETS / "macrodata.csv").exists():
         pytest.skip("shared datasets not available")
@@ -500,6 +522,7 @@ def test_data_page_year_and_quarter_column():
     assert at.selectbox(key="data_role_time_part").value == "quarter"
     spec = DataSpec.from_dict(at.session_state["data_spec"])
     assert (spec.time, spec.time_part) == ("year", "quarter")
+    assert md("Time column 'year' with 'quarter': 1959 and 1 are read as 1 January 1959.") in texts(at.caption)
     at.selectbox(key="data_role_time_part").set_value("(none)").run()
     assert "repeats" in " ".join(e.value for e in at.error)
     assert at.session_state["data_spec"] is None
