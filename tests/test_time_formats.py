@@ -526,3 +526,25 @@ def test_data_page_year_and_quarter_column():
     at.selectbox(key="data_role_time_part").set_value("(none)").run()
     assert "repeats" in " ".join(e.value for e in at.error)
     assert at.session_state["data_spec"] is None
+
+
+def test_cli_trains_on_yyyymmdd_and_forecasts_real_dates(tmp_path, capsys):
+    """python -m seqcore train on weekly CO2 written 19580329 (one epoch): the forecast past the end and
+    predict on the same file are dated a week after the last row, not 19620127 or 19620124."""
+    from seqcore.cli.main import main
+
+    values = weekly_yyyymmdd(200)
+    path = tmp_path / "co2.csv"
+    path.write_text("date,co2\n" + "".join(f"{v},{315 + (i % 52) / 10 + i / 100:.2f}\n" for i, v in enumerate(values)),
+                    encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["train", str(path), "--task", "forecast", "--epochs", "1", "--window", "8", "--out", str(out)]) == 0
+    next_week = pd.Timestamp(values[-1]) + pd.Timedelta(days=7)
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert pd.Timestamp(forecast["time"][0]) == next_week == pd.Timestamp("1962-01-27")
+    spec = DataSpec.from_dict(__import__("json").loads((out / "bundle" / "spec.json").read_text())["data"])
+    assert (spec.time, spec.time_format) == ("date", "yyyymmdd")
+    capsys.readouterr()
+    assert main(["predict", str(out), str(path)]) == 0
+    predicted = capsys.readouterr().out.splitlines()
+    assert predicted[0] == "step,time,co2" and predicted[1].startswith("1,1962-01-27,")
