@@ -61,7 +61,7 @@ def infer_columns(df: pd.DataFrame) -> list[ColumnInfo]:
     return out
 
 
-def _integer_time_format(s: pd.Series, name: str, first, n_unique: int, n_inf: int) -> str | None:
+def _integer_time_format(s: pd.Series, name: str, first, n_unique: int, n_inf: int, fmt=None) -> str | None:
     """yyyymmdd / unix_s / unix_ms / excel for a numeric column that holds times, else None. Cheap: only
     columns whose first value has 8 digits or whose name says time/date/... are looked at closely."""
     if n_inf or n_unique < 2:
@@ -72,7 +72,7 @@ def _integer_time_format(s: pd.Series, name: str, first, n_unique: int, n_inf: i
         return None
     if not (10_000_101 <= v <= 99_991_231 or _TIME_HINT.search(name)):
         return None
-    code = detect_time_format(s, name)
+    code = detect_time_format(s, name, fmt)
     return code if code not in (None, "number") else None
 
 
@@ -107,9 +107,9 @@ def _infer_other(df: pd.DataFrame, pos: int) -> ColumnInfo:
             first_bad = (_line(df, p), _short(s.iloc[p], 80))
         n_inf = int(np.isinf(vals).sum())
         code = None
-        if not n_bad and not n_inf and n_unique > 1:
-            code = detect_time_format(s, name, _fmt(df))
-            code = code if code not in (None, "number") else None
+        if not n_bad:
+            first = vals[np.flatnonzero(~miss)[0]]
+            code = _integer_time_format(s, name, first, n_unique, n_inf, _fmt(df))
         return ColumnInfo(name, "datetime" if code else "numeric", dtype, n_missing, n_unique, n_bad, first_bad,
                           n_inf, n_unique <= 1, example, code)
     stripped = present.str.strip()
