@@ -10,6 +10,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui.base import md
+from pages._ui.timefmt import detected_format, seed_time_format, time_format_widgets, time_part_widget
 from seqcore.data import schema
 from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec
@@ -142,6 +143,7 @@ else:
 
 # ----------------------------------------------------------------------------- 2. how the file is read
 fmt_box = st.container()
+time_fmt_box = None  # "How are dates written?": drawn once the time column is known (further down)
 with fmt_box:
     opts = dict(ss.get("csv_options") or {})
     ui.seed("data_fmt_encoding", opts.get("encoding") or "auto")
@@ -162,6 +164,7 @@ with fmt_box:
                          help="Many European files write one and a half as 1,5.")
             f4.selectbox("Thousands separator", list(THOUSANDS), key="data_fmt_thousands",
                          format_func=THOUSANDS.get, help="The character that groups digits in large numbers.")
+            time_fmt_box = st.container()
     new_opts = {
         "encoding": None if ss["data_fmt_encoding"] == "auto" else ss["data_fmt_encoding"],
         "delimiter": None if ss["data_fmt_delimiter"] == "auto" else ss["data_fmt_delimiter"],
@@ -251,6 +254,7 @@ def seed_roles(spec: DataSpec, *, force: bool) -> None:
     set_("data_role_id", spec.id if spec.id in columns else columns[0])
     set_("data_role_order", spec.order if spec.order in columns else NONE)
     set_("data_role_text", spec.text if spec.text in columns else columns[0])
+    set_("data_role_time_part", spec.time_part if spec.time_part in columns else NONE)
 
 
 def keep_valid(key: str, options: list, *, multi: bool = False, fallback=None) -> None:
@@ -271,6 +275,7 @@ def on_task_change() -> None:
 start = base_spec()
 ui.seed("data_role_task", start.task)
 seed_roles(start, force=False)
+seed_time_format(start.time_format, detected_format(infos, start.time, start.time_part))
 
 st.header("What should the model learn?")
 task = st.radio(
@@ -293,7 +298,9 @@ if task == "forecast":
     features = r3.multiselect("Extra input columns (optional)", [c for c in numeric if c not in targets],
                               key="data_role_features",
                               help="Other numbers known at each step that may help (for example temperature).")
-    spec_kw.update(time=None if time_col == NONE else time_col, targets=tuple(targets), features=tuple(features))
+    time_part = time_part_widget(r1, df, None if time_col == NONE else time_col, NONE)
+    spec_kw.update(time=None if time_col == NONE else time_col, targets=tuple(targets), features=tuple(features),
+                   time_part=time_part)
 elif task == "classify":
     r1, r2 = st.columns(2)
     layout = r1.radio("Layout", ["wide", "long"], key="data_role_layout", horizontal=True,
@@ -429,6 +436,7 @@ if task != "forecast":
 
 # ----------------------------------------------------------------------------- validation report
 st.header("Check the data")
+spec_kw["time_format"] = time_format_widgets(time_fmt_box, df, infos, spec_kw.get("time"), spec_kw.get("time_part"))
 pre = DataSpec(**spec_kw)
 report = schema.validate(df, pre)
 used = set(pre.targets) | set(pre.features) if task == "forecast" else set(report.roles.get("features") or [])
@@ -466,7 +474,8 @@ with st.expander("Columns"):
 st.subheader("A look at the data")
 try:
     if task == "forecast":
-        fig = viz.series_figure(df, spec.time, list(spec.targets) + list(spec.features))
+        fig = viz.series_figure(df, spec.time, list(spec.targets) + list(spec.features),
+                                time_format=spec.time_format, time_part=spec.time_part)
     elif task == "classify":
         from seqcore.modeling.tasks.classify import extract_sequences, resolve_layout, value_columns
 

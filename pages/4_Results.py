@@ -202,7 +202,8 @@ def forecast_sections() -> None:
         history = ui.load_table(rec.dataset_id, rec.csv_options, live.dataset_name(store, rec.dataset_id)).df
     except Exception:  # noqa: BLE001 - the dataset was deleted: draw the forecast alone
         st.caption("The training data is no longer stored, so only the forecast is drawn.")
-    st.plotly_chart(viz.future_figure(history, future, time_col=spec.data.time, targets=[target] if target else None),
+    st.plotly_chart(viz.future_figure(history, future, time_col=spec.data.time, targets=[target] if target else None,
+                                      time_format=spec.data.time_format, time_part=spec.data.time_part),
                     key="results_future", config={"displaylogo": False})
     st.dataframe(future, hide_index=True)
 

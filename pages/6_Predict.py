@@ -193,7 +193,8 @@ def job_panel(job_id: str) -> None:
             history = ui.load_table(job.dataset_id, job.csv_options, source).df
         except Exception:  # noqa: BLE001 - the uploaded file was removed: draw the forecast alone
             history = None
-        st.plotly_chart(viz.future_figure(history, df, time_col=spec.data.time, targets=list(spec.data.targets)),
+        st.plotly_chart(viz.future_figure(history, df, time_col=spec.data.time, targets=list(spec.data.targets),
+                                          time_format=spec.data.time_format, time_part=spec.data.time_part),
                         key="predict_future", config={"displaylogo": False})
     else:
         if "actual" in df.columns and len(df):

@@ -23,6 +23,8 @@ FORECAST_LOSSES = ("mse", "mae", "huber")
 MISSING = ("error", "interpolate", "ffill", "drop")
 LR_SCHEDULES = ("none", "plateau", "cosine")
 BACKENDS = ("tensorflow", "jax")
+# how a time column is written (seqcore.data.schema.timeformat reads them); or a strftime pattern with %
+TIME_FORMATS = ("text", "dayfirst", "monthfirst", "yyyymmdd", "unix_s", "unix_ms", "excel", "number")
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
@@ -37,6 +39,16 @@ def _check_range(name: str, value: Any, lo: float, hi: float, *, integer: bool =
         raise SpecError(f"{name} must be a number between {lo} and {hi}; got {value!r}.")
     if not (lo <= value <= hi):
         raise SpecError(f"{name} must be between {lo} and {hi}; got {value}.")
+
+
+def check_time_format(value: Any) -> Any:
+    """``value`` when it is None, a code of TIME_FORMATS or a strftime pattern (with %); else SpecError."""
+    if value is None or value in TIME_FORMATS:
+        return value
+    if isinstance(value, str) and "%" in value:
+        return value
+    raise SpecError(f"time format must be one of {', '.join(TIME_FORMATS)} or a date pattern with % codes such "
+                    f"as %d.%m.%Y; got {value!r}.")
 
 
 class _Spec:
@@ -87,6 +99,9 @@ class DataSpec(_Spec):
     order: str | None = None       # long-format step order (classify)
     text: str | None = None
     layout: str = "auto"           # classify: "wide", "long" or "auto"
+    time_format: str | None = None  # how the time column is written (schema.timeformat code or a %-pattern;
+                                    # None = detected)
+    time_part: str | None = None    # forecast: column with the quarter/month/week inside the year in ``time``
     # --- cleaning ---
     missing: str = "error"         # error | interpolate | ffill | drop (never silent)
     # --- forecast ---
@@ -124,6 +139,11 @@ class DataSpec(_Spec):
         _check_range("steps grouped together", self.group_steps, 0, 1_000, integer=True)
         _check_range("max vocabulary", self.max_vocab, 10, 1_000_000, integer=True)
         _check_range("max length", self.max_len, 2, 5_000, integer=True)
+        if self.time_format is not None:
+            check_time_format(self.time_format)
+        if self.time_part is not None and (not self.time or self.time_part == self.time):
+            raise SpecError("The quarter/month column must be a different column from the time column "
+                            "(which holds the years); pick both or neither.")
         if self.task == "forecast" and not self.targets:
             raise SpecError("Forecasting needs at least one target column: pick the column(s) to predict.")
         if self.task == "forecast" and set(self.targets) & set(self.features):

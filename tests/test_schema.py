@@ -507,7 +507,8 @@ def _schema_functions(table) -> None:
     assert len(infos) == df.shape[1] and all(c.kind in KINDS for c in infos)
     for task in ("forecast", "classify", "text"):
         roles = suggest_roles(df, task)
-        assert set(roles) == {"time", "targets", "features", "label", "id", "order", "text", "layout"}
+        base = {"time", "targets", "features", "label", "id", "order", "text", "layout"}
+        assert base <= set(roles) <= base | {"time_part", "time_format"}
     rep = validate(df)
     assert rep.task in ("forecast", "classify", "text") and rep.summary_lines()
     for col in df.columns:

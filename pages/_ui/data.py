@@ -218,7 +218,8 @@ def suggested_data_spec(table: Table, task: str | None = None, extra: dict | Non
         features = ()
     spec = DataSpec(task=task, time=roles["time"], targets=tuple(roles["targets"]), features=features,
                     label=roles["label"], id=roles["id"], order=roles["order"], text=roles["text"],
-                    layout=layout if task == "classify" else "auto")
+                    layout=layout if task == "classify" else "auto",
+                    time_part=roles.get("time_part"), time_format=roles.get("time_format"))
     return spec.replace(**(extra or {}))
 
 

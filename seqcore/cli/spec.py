@@ -20,6 +20,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--target", nargs="+", help="forecast: column(s) to predict")
     r.add_argument("--features", nargs="+", help="extra numeric input columns / sequence value columns")
     r.add_argument("--time", help="forecast: time column")
+    r.add_argument("--time-format", metavar="FORMAT",
+                   help="forecast: how the time column is written (detected when not given): text, dayfirst "
+                        "(31/01/2024), monthfirst (01/31/2024), yyyymmdd (19580329), unix_s, unix_ms, excel, number, "
+                        "or a pattern such as %%d.%%m.%%Y")
+    r.add_argument("--time-part", metavar="COLUMN",
+                   help="forecast: column with the quarter/month/week when --time holds only the year "
+                        "(e.g. --time year --time-part quarter)")
     r.add_argument("--label", help="classify/text: class label column")
     r.add_argument("--id", help="classify (long layout): sequence id column")
     r.add_argument("--order", help="classify (long layout): step order column")
@@ -72,6 +79,9 @@ def _spec_from_roles(task: str, roles: dict, **data_kw) -> DataSpec:
     def tup(v):
         return tuple(v) if v else ()
 
+    for k in ("time_part", "time_format"):  # suggested with the time column (year + quarter, 19580329, ...)
+        if roles.get(k) is not None and k not in data_kw and roles.get("time"):
+            data_kw[k] = roles[k]
     return DataSpec(task=task, time=roles.get("time"), targets=tup(roles.get("targets")),
                     features=tup(roles.get("features")), label=roles.get("label"), id=roles.get("id"),
                     order=roles.get("order"), text=roles.get("text"), layout=roles.get("layout") or "auto", **data_kw)
@@ -95,9 +105,12 @@ def build_spec(args, df) -> RunSpec:
         roles["time"] = sugg.get("time") if sugg.get("time") not in (args.target or []) else None
     if args.id:
         roles["layout"] = "long"
+    if roles.get("time") != sugg.get("time"):  # the suggested format / quarter column belong to the suggested time
+        roles.pop("time_part", None), roles.pop("time_format", None)
     data_kw = {k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
-                                             "season", "max_len", "max_vocab", "max_steps", "group_steps")
-               if getattr(args, k) is not None}
+                                             "season", "max_len", "max_vocab", "max_steps", "group_steps",
+                                             "time_format", "time_part")
+               if getattr(args, k, None) is not None}
     data = _spec_from_roles(args.task, roles, **data_kw)
     if args.log:
         data = data.replace(log_transform=True)

@@ -9,6 +9,7 @@ Modules (each imports only the ones above it; none imports tensorflow, keras or 
 
 - ``parsing``    cell-level reading: missing cells, numbers, dates, file line of a row
 - ``frequency``  time-step alias / numeric step of an index, its words, future stamps
+- ``timeformat`` how a time column is written: detect its format code, parse with a code or pattern
 - ``report``     the records: ColumnInfo, TimeInfo, Issue, ValidationReport
 - ``columns``    column kinds (infer_columns) and a column as numbers (numeric_column)
 - ``timeindex``  the time column as an index (parse_time) and its summary for the report

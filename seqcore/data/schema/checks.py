@@ -32,7 +32,8 @@ def validate(df: pd.DataFrame, spec: "DataSpec | None" = None) -> ValidationRepo
         roles = suggest_roles(df, task, infos)
         spec = DataSpec(task=task, time=roles["time"], targets=tuple(roles["targets"]),
                         features=tuple(roles["features"]), label=roles["label"], id=roles["id"],
-                        order=roles["order"], text=roles["text"], layout=roles["layout"] or "auto")
+                        order=roles["order"], text=roles["text"], layout=roles["layout"] or "auto",
+                        time_part=roles.get("time_part"), time_format=roles.get("time_format"))
     task = spec.task
     roles = {"time": spec.time, "targets": list(spec.targets), "features": list(spec.features),
              "label": spec.label, "id": spec.id, "order": spec.order, "text": spec.text, "layout": None}
@@ -148,7 +149,8 @@ def _check_forecast(df, by_name, roles, spec, explicit, issues, report, missing_
     if time_col is None:
         issues.append(Issue("info", None, "No time column: rows are used in file order, one step per row."))
     elif time_col not in missing_cols:
-        info, idx, unsorted_pos = _time_info(df, time_col)
+        info, idx, unsorted_pos = _time_info(df, time_col, getattr(spec, "time_format", None),
+                                             getattr(spec, "time_part", None))
         report.time = info
         if not info.parsed:
             line, raw = info.first_unparseable or (None, "")

@@ -9,6 +9,7 @@ from seqcore.errors import DataError
 from seqcore.data.schema.parsing import (_KIND_SAMPLE, _col, _fmt, _is_numeric_dtype, _line, _looks_dates, _missing_mask,
                       _numeric_share, _parse_dates, _short, _to_numbers)
 from seqcore.data.schema.report import ColumnInfo
+from seqcore.data.schema.timeformat import _QUARTER, _TIME_HINT, _WEEK, detect_text_format, detect_time_format, parse_dates_as
 
 
 def _numeric_stats(df: pd.DataFrame, cols: list[int]) -> dict[int, tuple[int, int, int]]:
@@ -48,14 +49,31 @@ def infer_columns(df: pd.DataFrame) -> list[ColumnInfo]:
             n = len(s)
             kind = "empty" if n_missing == n else "numeric"
             example = ""
+            code = None
             if kind == "numeric":
                 first = int(np.flatnonzero(s.notna().to_numpy())[0])
                 example = _short(s.iloc[first])
-            out.append(ColumnInfo(str(c), kind, str(s.dtype), n_missing, n_unique, 0, None, n_inf,
-                                  n_unique <= 1 and n_missing < n, example))
+                code = _integer_time_format(s, str(c), s.iloc[first], n_unique, n_inf)
+            out.append(ColumnInfo(str(c), "datetime" if code else kind, str(s.dtype), n_missing, n_unique, 0, None,
+                                  n_inf, n_unique <= 1 and n_missing < n, example, code))
         else:
             out.append(_infer_other(df, pos))
     return out
+
+
+def _integer_time_format(s: pd.Series, name: str, first, n_unique: int, n_inf: int, fmt=None) -> str | None:
+    """yyyymmdd / unix_s / unix_ms / excel for a numeric column that holds times, else None. Cheap: only
+    columns whose first value has 8 digits or whose name says time/date/... are looked at closely."""
+    if n_inf or n_unique < 2:
+        return None
+    try:
+        v = float(first)
+    except (TypeError, ValueError):
+        return None
+    if not (10_000_101 <= v <= 99_991_231 or _TIME_HINT.search(name)):
+        return None
+    code = detect_time_format(s, name, fmt)
+    return code if code not in (None, "number") else None
 
 
 def _infer_other(df: pd.DataFrame, pos: int) -> ColumnInfo:
@@ -73,7 +91,7 @@ def _infer_other(df: pd.DataFrame, pos: int) -> ColumnInfo:
         return ColumnInfo(name, "categorical", dtype, n_missing, n_unique, 0, None, 0, n_unique <= 1, example)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         n_unique = int(s[~miss].nunique())
-        return ColumnInfo(name, "datetime", dtype, n_missing, n_unique, 0, None, 0, n_unique <= 1, example)
+        return ColumnInfo(name, "datetime", dtype, n_missing, n_unique, 0, None, 0, n_unique <= 1, example, "text")
     present = s[~miss].astype(str)
     n_unique = int(present.nunique())
     if _numeric_share(s, _fmt(df)) >= 0.3:
@@ -88,10 +106,19 @@ def _infer_other(df: pd.DataFrame, pos: int) -> ColumnInfo:
             p = int(np.flatnonzero(bad)[0])
             first_bad = (_line(df, p), _short(s.iloc[p], 80))
         n_inf = int(np.isinf(vals).sum())
-        return ColumnInfo(name, "numeric", dtype, n_missing, n_unique, n_bad, first_bad, n_inf,
-                          n_unique <= 1, example)
+        code = None
+        if not n_bad:
+            first = vals[np.flatnonzero(~miss)[0]]
+            code = _integer_time_format(s, name, first, n_unique, n_inf, _fmt(df))
+        return ColumnInfo(name, "datetime" if code else "numeric", dtype, n_missing, n_unique, n_bad, first_bad,
+                          n_inf, n_unique <= 1, example, code)
     stripped = present.str.strip()
     sample = stripped.iloc[:_KIND_SAMPLE]
+    if (sample.str.match(_WEEK) | sample.str.match(_QUARTER)).mean() >= 0.8:
+        parsed = parse_dates_as(stripped, "text")
+        if parsed.notna().mean() >= 0.8:
+            return ColumnInfo(name, "datetime", dtype, n_missing, n_unique, 0, None, 0, n_unique <= 1, example,
+                              "text")
     if _looks_dates(sample):
         parsed = _parse_dates(stripped)
         ok = parsed.notna().to_numpy()
@@ -102,7 +129,7 @@ def _infer_other(df: pd.DataFrame, pos: int) -> ColumnInfo:
                 p = int(np.flatnonzero(~miss)[p_present])
                 first_bad = (_line(df, p), _short(s.iloc[p], 80))
             return ColumnInfo(name, "datetime", dtype, n_missing, n_unique, 0, first_bad, 0, n_unique <= 1,
-                              example)
+                              example, detect_text_format(sample) or "text")
     words = sample.str.count(r"\s+") + 1
     lengths = sample.str.len()
     is_text = (words.mean() >= 4 or lengths.mean() >= 40) and n_unique > 0.5 * n_present

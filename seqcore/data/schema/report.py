@@ -34,6 +34,7 @@ class ColumnInfo(_Record):
     n_inf: int
     constant: bool
     example: str
+    time_format: str | None = None         # kind "datetime": how the values are written (a timeformat code)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class TimeInfo(_Record):
     irregular: bool
     start: str
     end: str
+    time_format: str | None = None           # how the times are written (a timeformat code or pattern)
 
 
 @dataclass
@@ -102,7 +104,11 @@ class ValidationReport:
                 freq += f" ({t.frequency})"
             if t.irregular:
                 freq += ", with gaps or uneven steps"
-            lines.append(f"Time column '{t.column}': {freq}, from {t.start} to {t.end}.")
+            written = ""
+            if t.time_format not in (None, "text", "number"):
+                from seqcore.data.schema.timeformat import FORMAT_WORDS
+                written = f" Dates read as: {FORMAT_WORDS.get(t.time_format, 'the pattern ' + t.time_format)}."
+            lines.append(f"Time column '{t.column}': {freq}, from {t.start} to {t.end}.{written}")
         if self.class_counts:
             shown = ", ".join(f"{k}: {v:,}" for k, v in list(self.class_counts.items())[:10])
             more = " ..." if len(self.class_counts) > 10 else ""

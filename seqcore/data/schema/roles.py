@@ -11,6 +11,7 @@ from seqcore.errors import SpecError
 from seqcore.data.schema.columns import infer_columns
 from seqcore.data.schema.parsing import _KIND_SAMPLE, _is_numeric_dtype
 from seqcore.data.schema.report import ColumnInfo
+from seqcore.data.schema.timeformat import suggest_time
 
 _LABEL_NAME = re.compile(r"^(labels?|class(es)?|target|y|category|outcome|sentiment|tag|classe|klasse|"
                          r"ground_?truth|gt)$", re.I)
@@ -129,7 +130,9 @@ def suggest_roles(df: pd.DataFrame, task: str, infos: list[ColumnInfo] | None = 
     """Suggested column roles for ``task``.
 
     Keys: time, targets, features, label, id, order, text, layout; values are a column name or
-    None, lists of names for targets/features, and "wide"/"long"/None for layout.
+    None, lists of names for targets/features, and "wide"/"long"/None for layout. Forecast roles may
+    also carry ``time_format`` (how the time column is written) and ``time_part`` (the quarter/month
+    column next to a year column).
     """
     if task not in ("forecast", "classify", "text"):
         raise SpecError(f"task must be one of forecast, classify, text; got {task!r}.")
@@ -138,16 +141,12 @@ def suggest_roles(df: pd.DataFrame, task: str, infos: list[ColumnInfo] | None = 
                    "text": None, "layout": None}
     numeric = [c.name for c in inf.values() if c.kind == "numeric"]
     if task == "forecast":
-        dates = [c.name for c in inf.values() if c.kind == "datetime"]
-        if dates:
-            roles["time"] = dates[0]
-        elif len(numeric) >= 2:
-            for name in numeric[:-1]:
-                if (_TIME_NAME.search(name) or name == numeric[0]) and _is_increasing_int(df, name):
-                    roles["time"] = name
-                    break
+        # the time: a date column (text or integer dates), a counter named like a time, or year + quarter
+        picked = suggest_time(df, list(inf.values()), _TIME_NAME)
+        roles["time"] = picked["time"]
+        roles.update({k: picked[k] for k in ("time_part", "time_format") if picked[k] is not None})
         # the last numeric column that is a measurement: not the time, not a row counter or id column
-        candidates = [n for n in numeric if n != roles["time"]]
+        candidates = [n for n in numeric if n not in (roles["time"], roles.get("time_part"))]
         values = [n for n in candidates
                   if not _looks_like_row_id(df, n) and not (_ID_NAME.search(n) and len(numeric) > 2)]
         roles["targets"] = (values or candidates)[-1:]

@@ -18,16 +18,20 @@ from seqcore.data.windows import WindowSource, chronological_split, window_start
 from seqcore.modeling.tasks.common import Prepared, baseline_outputs, require_columns
 
 
-def _clean_frame(df: pd.DataFrame, spec: DataSpec, columns: list[str], *, what: str):
+def _clean_frame(df: pd.DataFrame, spec: DataSpec, columns: list[str], *, what: str,
+                 time_format: str | None = None):
     """Column checks, time parsing/sorting, missing values and numeric conversion.
 
+    ``time_format``: how the time column is written when ``spec.time_format`` is None (the code found in the
+    training data, so new data is read the same way); detected when both are None.
     Returns (values (N, len(columns)) float64, time index or None, notes)."""
-    require_columns(df, [spec.time, *columns], what=what)
+    part = spec.time_part if spec.time else None
+    require_columns(df, [spec.time, *([part] if part else []), *columns], what=what)
     notes: list[str] = []
-    keep = ([spec.time] if spec.time else []) + list(columns)
+    keep = ([spec.time] if spec.time else []) + ([part] if part and part not in columns else []) + list(columns)
     frame = df[keep].copy()
     if spec.time:
-        times = schema.parse_time(frame, spec.time)
+        times = schema.parse_time(frame, spec.time, spec.time_format or time_format, part)
         if times.has_duplicates:
             dup = times[times.duplicated()][0]
             raise DataError(
@@ -56,6 +60,15 @@ def _clean_frame(df: pd.DataFrame, spec: DataSpec, columns: list[str], *, what: 
     if times is not None and np.issubdtype(np.asarray(times).dtype, np.datetime64):
         times = pd.DatetimeIndex(times)
     return values, times, notes
+
+
+def _time_code(df: pd.DataFrame, spec: DataSpec) -> str | None:
+    """How the time column was read: the chosen format, or the one detected in the training data."""
+    if spec.time_format or spec.time_part:
+        return spec.time_format
+    from seqcore.data.schema.timeformat import detect_time_format
+    from seqcore.data.schema.parsing import _fmt
+    return detect_time_format(df[spec.time], spec.time, _fmt(df))
 
 
 def _min_rows(spec: DataSpec) -> int:
@@ -112,6 +125,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "targets": targets,
         "features": features,
         "time": spec.time,
+        "time_part": spec.time_part if spec.time else None,
+        "time_format": _time_code(df, spec) if spec.time else None,
         "time_kind": None if times is None else ("datetime" if isinstance(times, pd.DatetimeIndex) else "numeric"),
         "frequency": frequency,
         "last_time": None if times is None else str(times[-1]),
@@ -125,7 +140,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "missing": spec.missing,
         "n_rows": n,
         "split": {"train_end": split.train_end, "val_end": split.val_end, "n": n},
-        "columns": {c: "numeric" for c in targets + features} | ({spec.time: "time"} if spec.time else {}),
+        "columns": {c: "numeric" for c in targets + features} | ({spec.time: "time"} if spec.time else {})
+        | ({spec.time_part: "time"} if spec.time and spec.time_part else {}),
     }
     shape = ModelShape(task="forecast", input_shape=(L, t + len(features)), output_shape=(H, t))
     return Prepared(
@@ -229,7 +245,7 @@ def required_columns(state: dict) -> dict[str, str]:
 def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn) -> pd.DataFrame:
     """Forecast the next H steps after the end of ``df`` (which needs at least ``window`` rows)."""
     cols = list(state["targets"]) + list(state["features"])
-    values, times, _ = _clean_frame(df, spec, cols, what="the uploaded data")
+    values, times, _ = _clean_frame(df, spec, cols, what="the uploaded data", time_format=state.get("time_format"))
     L = state["window"]
     if len(values) < L:
         raise DataError(f"The model looks at the last {L} rows, but the uploaded data has only {len(values)}.",

@@ -90,7 +90,7 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                      if task == "text" and spec.model.word_vectors != "none" else ""),
         extra_state={"forecast": " means and standard deviations", "classify": ", sequence length, class names",
                      "text": ", vocabulary, class names"}[task],
-        extra_imports="import re\nfrom collections import Counter\n" if task == "text" else "",
+        extra_imports={"text": "import re\nfrom collections import Counter\n", "forecast": "import re\n"}.get(task, ""),
         keras_names="layers" if task == "forecast" else "layers, ops",  # ops: the pooling
     )
     parts = [header, settings_block(spec, csv_name, fmt, layout), READ_CSV]

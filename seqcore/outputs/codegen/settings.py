@@ -67,6 +67,9 @@ def settings_block(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) 
         lines += [
             "# data: predict the next HORIZON values of TARGETS from the last WINDOW rows",
             _set("TIME_COLUMN", d.time),
+            _set("TIME_FORMAT", d.time_format, "how the times are written: None = detect; text, dayfirst, monthfirst, "
+                 "yyyymmdd, unix_s, unix_ms, excel, number, or a pattern such as %d.%m.%Y"),
+            _set("TIME_PART", d.time_part, "a column with the quarter/month/week inside the year in TIME_COLUMN"),
             _set("TARGETS", d.targets),
             _set("FEATURES", d.features, "extra input columns (not predicted)"),
             _set("MISSING_VALUES", d.missing, "error | interpolate | ffill | drop"),

@@ -119,6 +119,20 @@ def _finite(v) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _column_time_axis(df: pd.DataFrame, col: str, time_format: str | None = None, part: str | None = None):
+    """The time column ``col`` of ``df`` as the data pages read it (``time_format`` and the quarter/month
+    column ``part`` as in the DataSpec; detected when None), so integer dates such as 19580329 plot as
+    dates; the plain column when it cannot be read that way."""
+    from seqcore.data import schema
+    from seqcore.errors import UserError
+
+    try:
+        idx = schema.parse_time(df, col, time_format, part if part in df.columns else None)
+        return np.asarray(idx)
+    except (UserError, ValueError, TypeError):
+        return _time_axis(df[col].reset_index(drop=True))
+
+
 def _time_axis(values: pd.Series):
     """A time column as something plotly can order: datetimes, numbers, or the strings as they are."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):

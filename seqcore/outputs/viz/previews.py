@@ -11,18 +11,21 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from seqcore.outputs.viz.common import (PALETTE, SERIES_MAX_POINTS, TRAIN_COLOUR, _message_figure, _style,
-                                        _time_axis, downsample, plain)
+from seqcore.outputs.viz.common import (PALETTE, SERIES_MAX_POINTS, TRAIN_COLOUR, _column_time_axis,
+                                        _message_figure, _style, downsample, plain)
 
 
 def series_figure(df: pd.DataFrame, time_col: str | None, value_cols: Sequence[str], *,
-                  max_points: int = SERIES_MAX_POINTS) -> go.Figure:
+                  max_points: int = SERIES_MAX_POINTS, time_format: str | None = None,
+                  time_part: str | None = None) -> go.Figure:
     """Time series preview: one line per value column over the time column (row number when none),
-    with a range slider; each line is cut to ``max_points`` points."""
+    with a range slider; each line is cut to ``max_points`` points. The time column is read as the
+    forecast reads it (``time_format`` / ``time_part`` of the DataSpec; detected when None)."""
     cols = [c for c in (value_cols or []) if c in df.columns]
     if df is None or len(df) == 0 or not cols:
         return _message_figure("Pick at least one numeric column to see it over time.")
-    x_all = _time_axis(df[time_col]) if time_col and time_col in df.columns else np.arange(len(df))
+    x_all = _column_time_axis(df, time_col, time_format, time_part) if time_col and time_col in df.columns \
+        else np.arange(len(df))
     fig = go.Figure()
     for i, c in enumerate(cols):
         y = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)

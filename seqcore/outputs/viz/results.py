@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from seqcore.outputs.viz.common import (PALETTE, SERIES_MAX_POINTS, TRAIN_COLOUR, VAL_COLOUR, _message_figure,
+                                        _column_time_axis,
                                         _style, _time_axis, downsample, plain)
 
 
@@ -95,13 +96,15 @@ def residuals_figure(pred_df: pd.DataFrame | None, step: int = 1, target: str | 
 
 
 def future_figure(history, forecast_df: pd.DataFrame | None, *, time_col: str | None = None,
-                  targets: Sequence[str] | None = None, tail: int | None = None) -> go.Figure:
+                  targets: Sequence[str] | None = None, tail: int | None = None, time_format: str | None = None,
+                  time_part: str | None = None) -> go.Figure:
     """The last part of the data and the forecast past its end (dashed), one colour per target.
 
     history: the data as a DataFrame (``time_col`` optional, target columns named as in the forecast)
              or one Series (its index is the time axis).
     forecast_df: forecast.csv (``step``, optional ``time``, one column per target).
     tail: how many history rows to show (default: 5 horizons, at least 100).
+    time_format / time_part: how the history's time column is written (as in the DataSpec; detected when None).
     """
     if forecast_df is None or len(forecast_df) == 0:
         return _message_figure("No forecast yet: train a forecasting run first.")
@@ -125,7 +128,8 @@ def future_figure(history, forecast_df: pd.DataFrame | None, *, time_col: str | 
     n_hist = len(history)
     has_time = bool(time_col) and time_col in hist.columns and "time" in forecast_df.columns
     if has_time:
-        hx = _time_axis(hist[time_col].reset_index(drop=True))
+        hx = _column_time_axis(hist.reset_index(drop=True), time_col, time_format, time_part) \
+            if time_col != "__time__" else _time_axis(hist[time_col].reset_index(drop=True))
         fx = _time_axis(forecast_df["time"].reset_index(drop=True))
     else:
         hx = np.arange(n_hist - len(hist), n_hist)
