@@ -11,6 +11,7 @@ import streamlit as st
 from pages._ui import common as ui
 from pages._ui.base import md
 from seqcore.data import schema
+from seqcore.data.defaults import few_windows_warning
 from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec
 from seqcore.errors import UserError
@@ -398,6 +399,10 @@ spec_kw["test_fraction"] = float(s2.slider(
          (" Not used: your separate test file is the test set." if has_test_file else "")))
 if task == "forecast":
     st.caption("Forecasting splits in time order: the first rows train, the next validate, the last rows test.")
+why = ui.explained_defaults(ds_id, spec_kw, csv_options=new_opts, name=ds_name)
+if why:
+    st.caption("Suggested for this data: " + md(" ".join(why.values())), help="These options start from values fitted "
+               "to this file (its length, season and sizes); change any of them above.")
 
 # ----------------------------------------------------------------------------- optional test file
 if task != "forecast":
@@ -520,6 +525,9 @@ if ready:
     m3.metric(f"Test {what}", f"{dr.sizes['test']:,}")
     for note in dr.notes:
         st.caption(f"ℹ️ {md(note)}")
+    few = few_windows_warning(dr.sizes["train"], len(df), spec) if task == "forecast" else None
+    if few:
+        st.warning(md(few), icon="⚠️")
     ss["data_spec"] = spec.to_dict()
     st.success("The data is ready. Next, choose the model.", icon="✅")
     st.page_link(ui.PAGES["model"], label="Go to the Model page", icon="🧠")
