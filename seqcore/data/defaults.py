@@ -403,7 +403,9 @@ def _znorm_choice(seqs: list[np.ndarray], labels) -> tuple[bool, str]:
     if max(level.max(), scale.max()) < 0.5:
         return False, "the sequences sit at similar levels and scales."
     y = np.asarray(pd.Series(labels).astype(str))
-    told = max(max(_eta2(means[:, j], y), _eta2(stds[:, j], y)) for j in range(means.shape[1]))
+    # only the differences that are large count: a scale that barely varies says nothing either way
+    told = max([_eta2(means[:, j], y) for j in range(means.shape[1]) if level[j] >= 0.5]
+               + [_eta2(stds[:, j], y) for j in range(stds.shape[1]) if scale[j] >= 0.5])
     if told >= 0.3:
         return False, (f"the sequences' levels and scales differ, but with the class ({told:.0%} of those "
                        "differences follow the class), so they are kept.")
@@ -468,7 +470,7 @@ def _text(df: pd.DataFrame, base: DataSpec, given: dict) -> Defaults:
     if "max_len" not in given:
         lengths = text_lengths(texts, base.lowercase)
         if lengths.size:
-            q = int(np.percentile(lengths, TEXT_QUANTILE, method="higher"))
+            q = int(np.percentile(lengths, TEXT_QUANTILE, method="inverted_cdf"))  # the shortest fitting 99%
             max_len = int(min(MAX_LEN, max(MIN_LEN, q)))
             spec = spec.replace(max_len=max_len)
             whole = float((lengths <= max_len).mean())
