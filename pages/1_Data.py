@@ -266,7 +266,12 @@ def keep_valid(key: str, options: list, *, multi: bool = False, fallback=None) -
 
 def on_task_change() -> None:
     task = ss["data_role_task"]
-    seed_roles(ui.suggested_data_spec(table, task), force=True)
+    spec = ui.suggested_data_spec(table, task)
+    seed_roles(spec, force=True)
+    # the options start again from the defaults fitted for the new task (the missing-value choice is kept)
+    for key in [k for k in ss if isinstance(k, str) and k.startswith("data_opt_") and k != "data_opt_missing"]:
+        del ss[key]
+    ss["_data_draft"] = {"dataset_id": ds_id, "spec": spec.to_dict()}
 
 
 start = base_spec()

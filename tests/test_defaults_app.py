@@ -96,3 +96,19 @@ def test_data_page_does_not_warn_with_enough_windows():
     assert not at.exception and not at.error
     assert at.number_input(key="data_opt_window").value == 24
     assert "training window" not in texts(at.warning)
+
+
+def test_changing_the_task_starts_the_options_from_that_tasks_defaults():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 30)).cumsum(axis=1), columns=[f"t{i}" for i in range(30)])
+    df.insert(0, "label", ["a", "b", "c"] * 20)
+    at = app(DATA)
+    upload(at, "seqs.csv", df.to_csv(index=False).encode())
+    assert at.radio(key="data_role_task").value == "classify"
+    assert at.slider(key="data_opt_val").value == 0.0           # 60 sequences: no validation part
+    assert md("No validation part: 15% of 60 sequences would be fewer than 20") in texts(at.caption)
+    at.radio(key="data_role_task").set_value("forecast").run()
+    assert not at.exception
+    assert at.slider(key="data_opt_val").value == 0.1            # a 60-row series keeps 10% for validation
+    at.radio(key="data_role_task").set_value("classify").run()
+    assert at.slider(key="data_opt_val").value == 0.0
