@@ -406,8 +406,9 @@ if task == "forecast":
     st.caption("Forecasting splits in time order: the first rows train, the next validate, the last rows test.")
 why = ui.explained_defaults(ds_id, spec_kw, csv_options=new_opts, name=ds_name)
 if why:
-    st.caption("Suggested for this data: " + md(" ".join(why.values())), help="These options start from values fitted "
-               "to this file (its length, season and sizes); change any of them above.")
+    st.caption("Suggested for this data:  \n" + "  \n".join(md(w) for w in why.values()),
+               help="These options start from values fitted to this file (its length, season and sizes); change any "
+                    "of them above.")
 
 # ----------------------------------------------------------------------------- optional test file
 if task != "forecast":

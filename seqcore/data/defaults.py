@@ -106,7 +106,7 @@ def fit_defaults(df_or_table, task: str | None = None, **given) -> Defaults:
         if task == "classify":
             return _classify(df, base, given)
         return _text(df, base, given)
-    except UserError:
+    except (UserError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
         return Defaults(base)     # roles that do not fit the data yet: the page's checks say why
 
 
