@@ -112,3 +112,12 @@ def test_changing_the_task_starts_the_options_from_that_tasks_defaults():
     assert at.slider(key="data_opt_val").value == 0.1            # a 60-row series keeps 10% for validation
     at.radio(key="data_role_task").set_value("classify").run()
     assert at.slider(key="data_opt_val").value == 0.0
+
+
+@pytest.mark.parametrize("key", ["airline", "gunpoint"])
+def test_a_sweeps_base_configuration_is_the_same_default(key):
+    sample = APP_SAMPLES[key]
+    f = str(SAMPLES / sample.train_file)
+    args = make_parser().parse_args(["sweep", f, "--task", sample.task, "--vary", "units=8,16"])
+    df = read_csv((SAMPLES / sample.train_file).read_bytes(), name=sample.train_file).df
+    assert build_spec(args, df) == cli_spec(f, "--task", sample.task)
