@@ -210,7 +210,7 @@ def suggested_data_spec(table: Table, task: str | None = None, extra: dict | Non
     return default_data_spec(table, task, **(extra or {}))
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=1800)
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=1800)
 def _explained(dataset_id: str, options_json: str, name: str, given_json: str) -> dict[str, str]:
     from seqcore.data.defaults import explain_defaults
 
@@ -226,8 +226,8 @@ def explained_defaults(dataset_id: str, roles: dict, *, csv_options: dict | None
     keep = ("task", "time", "targets", "features", "label", "id", "order", "text", "layout")
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in roles.items() if k in keep}
     try:
-        return _explained(dataset_id, json.dumps(csv_options or {}, sort_keys=True), name or "data.csv",
-                          json.dumps(given, sort_keys=True))
+        return dict(_explained(dataset_id, json.dumps(csv_options or {}, sort_keys=True), name or "data.csv",
+                               json.dumps(given, sort_keys=True)))
     except Exception:  # noqa: BLE001 - an explanation only: never break the page
         LOG.exception("explaining the defaults failed")
         return {}
