@@ -121,3 +121,12 @@ def test_a_sweeps_base_configuration_is_the_same_default(key):
     args = make_parser().parse_args(["sweep", f, "--task", sample.task, "--vary", "units=8,16"])
     df = read_csv((SAMPLES / sample.train_file).read_bytes(), name=sample.train_file).df
     assert build_spec(args, df) == cli_spec(f, "--task", sample.task)
+
+
+def test_train_help_says_the_defaults_come_from_the_data_and_the_default_preset(capsys):
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {DEFAULT_PRESET}, as in the app)" in text
+    assert "data (not given: fitted to the data, as the app's Data page does)" in text
+    assert "shorter when the training part would keep fewer than 20 windows" in text
