@@ -10,7 +10,7 @@ import streamlit as st
 from pages._ui import common as ui
 from pages._ui.base import md
 from seqcore.runs import runner
-from seqcore.config import DataSpec, RunSpec, apply_preset
+from seqcore.config import DEFAULT_PRESET, DataSpec, default_run_spec
 from seqcore.data.io import CsvOptions
 from seqcore.outputs.report import describe_preset
 
@@ -77,12 +77,12 @@ else:
     spec = ui.current_spec()
     with st.container(border=True):
         st.markdown(f"**{md(ss.get('dataset_name'))}** is ready: {ui.TASK_LABELS[spec.data.task].lower()}.")
-        st.write(f"Train now with the default model (the *balanced* preset: "
-                 f"{describe_preset('balanced', spec.data.task)}), or look at the data and the model first.")
+        st.write(f"Train now with the default model (the *{DEFAULT_PRESET}* preset: "
+                 f"{describe_preset(DEFAULT_PRESET, spec.data.task)}), or look at the data and the model first.")
         a, b, c = st.columns(3)
         train_clicked = a.button("🚀 Train with defaults", key="home_train_defaults", type="primary",
                                  width="stretch",
-                                 help="Queues a training run with the balanced preset and opens the Train page "
+                                 help=f"Queues a training run with the {DEFAULT_PRESET} preset and opens the Train page "
                                       "to watch it.")
         with b:
             st.page_link(ui.PAGES["data"], label="Look at the data first", icon="📄")
@@ -91,13 +91,13 @@ else:
     if train_clicked:
         run_id = None
         try:
-            spec = apply_preset(RunSpec(data=DataSpec.from_dict(ss["data_spec"])), "balanced")
+            spec = default_run_spec(DataSpec.from_dict(ss["data_spec"]))
             run_id = runner.submit_run(ui.store(), spec, ss["dataset_id"], test_dataset_id=ss.get("test_dataset_id"),
                                        csv_options=CsvOptions.from_dict(ss.get("csv_options") or {}))
         except Exception as err:  # noqa: BLE001 - shown plainly, never as a traceback
             ui.show_error(err)
         if run_id is not None:
-            ss["model_spec"], ss["train_spec"], ss["preset"] = spec.model.to_dict(), spec.train.to_dict(), "balanced"
+            ss["model_spec"], ss["train_spec"], ss["preset"] = spec.model.to_dict(), spec.train.to_dict(), DEFAULT_PRESET
             ss["current_run_id"] = run_id
             ui.clear_widgets("model_")
             st.switch_page(ui.PAGES["train"])

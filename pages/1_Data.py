@@ -12,6 +12,7 @@ from pages._ui import common as ui
 from pages._ui.base import md
 from pages._ui.timefmt import detected_format, seed_time_format, time_format_widgets, time_part_widget
 from seqcore.data import schema
+from seqcore.data.defaults import few_windows_warning
 from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec
 from seqcore.errors import UserError
@@ -269,7 +270,12 @@ def keep_valid(key: str, options: list, *, multi: bool = False, fallback=None) -
 
 def on_task_change() -> None:
     task = ss["data_role_task"]
-    seed_roles(ui.suggested_data_spec(table, task), force=True)
+    spec = ui.suggested_data_spec(table, task)
+    seed_roles(spec, force=True)
+    # the options start again from the defaults fitted for the new task (the missing-value choice is kept)
+    for key in [k for k in ss if isinstance(k, str) and k.startswith("data_opt_") and k != "data_opt_missing"]:
+        del ss[key]
+    ss["_data_draft"] = {"dataset_id": ds_id, "spec": spec.to_dict()}
 
 
 start = base_spec()
@@ -405,6 +411,11 @@ spec_kw["test_fraction"] = float(s2.slider(
          (" Not used: your separate test file is the test set." if has_test_file else "")))
 if task == "forecast":
     st.caption("Forecasting splits in time order: the first rows train, the next validate, the last rows test.")
+why = ui.explained_defaults(ds_id, spec_kw, csv_options=new_opts, name=ds_name)
+if why:
+    st.caption("Suggested for this data:  \n" + "  \n".join(md(w) for w in why.values()),
+               help="These options start from values fitted to this file (its length, season and sizes); change any "
+                    "of them above.")
 
 # ----------------------------------------------------------------------------- optional test file
 if task != "forecast":
@@ -529,6 +540,9 @@ if ready:
     m3.metric(f"Test {what}", f"{dr.sizes['test']:,}")
     for note in dr.notes:
         st.caption(f"ℹ️ {md(note)}")
+    few = few_windows_warning(dr.sizes["train"], len(df), spec) if task == "forecast" else None
+    if few:
+        st.warning(md(few), icon="⚠️")
     ss["data_spec"] = spec.to_dict()
     st.success("The data is ready. Next, choose the model.", icon="✅")
     st.page_link(ui.PAGES["model"], label="Go to the Model page", icon="🧠")

@@ -14,7 +14,7 @@ from pages._ui.base import md
 from seqcore.outputs import codegen
 from seqcore.modeling import models
 from seqcore.config import (CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec, TrainSpec,
-                            apply_preset)
+                            apply_preset, default_run_spec)
 from seqcore.errors import SpecError, UserError
 from seqcore.outputs.report import PRESET_PURPOSE, TASK_NAMES, describe_preset
 
@@ -142,7 +142,7 @@ try:
     m0 = ModelSpec.from_dict(ss.get("model_spec"))
     t0 = TrainSpec.from_dict(ss.get("train_spec"))
 except (TypeError, ValueError):
-    m0, t0 = ModelSpec(), TrainSpec()
+    m0, t0 = default_run_spec(spec_now.data).model, default_run_spec(spec_now.data).train
 retargeted = retarget_preset(m0, t0)
 if retargeted is not None:
     m0, t0 = retargeted.model, retargeted.train

@@ -89,7 +89,7 @@ bits = [ui.TASK_LABELS.get(task, task), live.STATUS_WORDS.get(rec.status, rec.st
         f"{rec.epochs_run or 0} epochs", f"trained in {ui.fmt_seconds(rec.duration)}",
         f"created {ui.fmt_when(rec.created)}", f"run id {rec.id}"]
 st.caption(" · ".join(bits))
-sentence, won = verdict(metrics, task)
+sentence, won = verdict(metrics, task, spec)
 (st.success if won else st.warning if won is False else st.info)(sentence)
 
 cards = viz.metric_cards(metrics, task)

@@ -312,6 +312,16 @@ TASK_PRESETS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
 }
 
 
+# The one default: what the app's Model page starts from, what "Train with defaults" trains, what
+# ``python -m seqcore train`` trains without --preset and what a sweep's base configuration starts from.
+DEFAULT_PRESET = "balanced"
+
+
+def default_run_spec(data: "DataSpec") -> "RunSpec":
+    """The RunSpec every entry point trains by default for ``data``: :data:`DEFAULT_PRESET` for its task."""
+    return apply_preset(RunSpec(data=data), DEFAULT_PRESET)
+
+
 def preset_overrides(preset: str, task: str = "forecast") -> dict[str, dict[str, Any]]:
     """The ``{"data"?, "model", "train"}`` field overrides of ``preset`` for ``task``."""
     _check_choice("preset", preset, tuple(PRESETS))

@@ -23,7 +23,7 @@ from typing import Any
 import streamlit as st
 
 from seqcore import logs
-from seqcore.config import RunSpec, apply_preset
+from seqcore.config import DEFAULT_PRESET, DataSpec, default_run_spec
 from seqcore.runs.store import RunStore, default_home, is_valid_run_id
 
 #: The app's logger (``seqstudio.app``); :func:`pages._ui.guards.log_file` gives it its file.
@@ -73,7 +73,7 @@ def md(text: Any) -> str:
 # ----------------------------------------------------------------------------- session state
 
 
-_BALANCED = apply_preset(RunSpec(), "balanced")
+_DEFAULT = default_run_spec(DataSpec())   # the default preset for forecasting; the Model page retargets it
 
 
 def _state_defaults() -> dict[str, Any]:
@@ -85,9 +85,9 @@ def _state_defaults() -> dict[str, Any]:
         "csv_options": {},           # seqcore.data.io.CsvOptions.to_dict(); {} = detect everything
         "task": "forecast",          # "forecast" | "classify" | "text"
         "data_spec": None,           # DataSpec.to_dict(), set by the Data page once the data checks out
-        "model_spec": _BALANCED.model.to_dict(),   # the "balanced" preset on the defaults
-        "train_spec": _BALANCED.train.to_dict(),
-        "preset": "balanced",        # last preset applied: "quick" | "balanced" | "thorough"
+        "model_spec": _DEFAULT.model.to_dict(),   # config.DEFAULT_PRESET on the defaults
+        "train_spec": _DEFAULT.train.to_dict(),
+        "preset": DEFAULT_PRESET,    # last preset applied: "quick" | "balanced" | "thorough"
         "current_run_id": None,      # the run the Train page follows
         # private bookkeeping (underscore = not part of the page contract)
         "_data_draft": None,         # the Data page's widget values while the data does not check out yet

@@ -184,43 +184,53 @@ class Sample:
 
 
 SAMPLES: dict[str, Sample] = {s.key: s for s in (
+    # No sample sets options by hand: window, horizon, season, log scale, shares, normalisation and words per
+    # text are fitted to each file by seqcore.data.defaults, exactly as for any file a person brings.
     Sample("airline", "Airline passengers", "forecast", "Airline.csv", None,
-           "Monthly airline passengers 1949-1960 (144 months): growth plus a yearly pattern.",
-           {"window": 24, "horizon": 12, "log_transform": True, "season": 12}),
+           "Monthly airline passengers 1949-1960 (144 months): growth plus a yearly pattern.", {}),
     Sample("sunspots", "Sunspots", "forecast", "sunspots.csv", None,
-           "Yearly sunspot numbers 1700-2008 (309 years): an 11-year cycle.",
-           {"window": 33, "horizon": 11, "season": 11}),
+           "Yearly sunspot numbers 1700-2008 (309 years): an 11-year cycle.", {}),
     Sample("gunpoint", "GunPoint", "classify", "GunPoint_TRAIN.csv", "GunPoint_TEST.csv",
            "Hand movements (150 steps each): drawing a gun or just pointing. 50 training + 150 test sequences.",
            {}),
     Sample("basicmotions", "BasicMotions", "classify", "BasicMotions_TRAIN.csv", "BasicMotions_TEST.csv",
            "Smartwatch motion (6 sensors, 100 steps): standing, walking, running or badminton. "
-           "40 training + 40 test sequences.",
-           {"znorm": True}),
+           "40 training + 40 test sequences.", {}),
     Sample("reviews", "Movie reviews", "text", "rt_polarity_subset.csv", None,
-           "4,866 one-sentence movie reviews labelled fresh or rotten.",
-           {"max_len": 48}),
+           "4,866 one-sentence movie reviews labelled fresh or rotten.", {}),
 )}
 
 
 def suggested_data_spec(table: Table, task: str | None = None, extra: dict | None = None) -> DataSpec:
-    """A DataSpec with the suggested task and column roles for ``table`` (plus ``extra`` fields).
+    """The default DataSpec for ``table`` (suggested task and roles, options fitted to the data:
+    :func:`seqcore.data.defaults.default_data_spec`), with ``extra`` fields set by hand and the rest fitted
+    around them. Wide sequence data keeps ``features`` empty: "every numeric column except the label"."""
+    from seqcore.data.defaults import default_data_spec
 
-    Wide sequence data keeps ``features`` empty: "every numeric column except the label"."""
-    from seqcore.data import schema
+    return default_data_spec(table, task, **(extra or {}))
 
-    infos = schema.infer_columns(table.df)
-    task = task or schema.suggest_task(table.df, infos)
-    roles = schema.suggest_roles(table.df, task, infos)
-    layout = roles.get("layout") or "auto"
-    features = tuple(roles["features"])
-    if task == "classify" and layout == "wide":
-        features = ()
-    spec = DataSpec(task=task, time=roles["time"], targets=tuple(roles["targets"]), features=features,
-                    label=roles["label"], id=roles["id"], order=roles["order"], text=roles["text"],
-                    layout=layout if task == "classify" else "auto",
-                    time_part=roles.get("time_part"), time_format=roles.get("time_format"))
-    return spec.replace(**(extra or {}))
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=1800)
+def _explained(dataset_id: str, options_json: str, name: str, given_json: str) -> dict[str, str]:
+    from seqcore.data.defaults import explain_defaults
+
+    table = load_table(dataset_id, json.loads(options_json), name)
+    return explain_defaults(table, **json.loads(given_json))
+
+
+def explained_defaults(dataset_id: str, roles: dict, *, csv_options: dict | None = None,
+                       name: str | None = None) -> dict[str, str]:
+    """Why the default options for the task and column ``roles`` (DataSpec fields: task, time, targets, ...)
+    are what they are, one sentence per DataSpec field (cached); {} when they cannot be worked out (the
+    page's checks say why)."""
+    keep = ("task", "time", "targets", "features", "label", "id", "order", "text", "layout")
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in roles.items() if k in keep}
+    try:
+        return dict(_explained(dataset_id, json.dumps(csv_options or {}, sort_keys=True), name or "data.csv",
+                               json.dumps(given, sort_keys=True)))
+    except Exception:  # noqa: BLE001 - an explanation only: never break the page
+        LOG.exception("explaining the defaults failed")
+        return {}
 
 
 def load_sample(key: str) -> DataSpec:

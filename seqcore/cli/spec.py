@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from seqcore.cli.common import _add_csv_flags
-from seqcore.config import PRESETS, DataSpec, RunSpec, apply_preset
+from seqcore.config import DEFAULT_PRESET, PRESETS, DataSpec, RunSpec, apply_preset
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,12 +33,19 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--text", help="text: text column")
     r.add_argument("--layout", choices=["auto", "wide", "long"])
     r.add_argument("--test-csv", help="classify/text: a separate test file (e.g. UCR TRAIN/TEST)")
-    d = p.add_argument_group("data")
-    d.add_argument("--window", type=int, help="forecast: past steps the model sees")
-    d.add_argument("--horizon", type=int, help="forecast: future steps predicted at once")
+    d = p.add_argument_group("data (not given: fitted to the data, as the app's Data page does)")
+    d.add_argument("--window", type=int,
+                   help="forecast: past steps the model sees (default: two seasons or 24 steps, shorter when the "
+                        "training part would keep fewer than 20 windows)")
+    d.add_argument("--horizon", type=int,
+                   help="forecast: future steps predicted at once (default: one season when the test part holds "
+                        "it, else 1)")
     d.add_argument("--missing", choices=["error", "interpolate", "ffill", "drop"], help="missing-value handling")
-    d.add_argument("--log", action="store_true", help="forecast: log-transform positive targets")
-    d.add_argument("--season", type=int, help="forecast: seasonal period for the seasonal-naive baseline")
+    d.add_argument("--log", action="store_true",
+                   help="forecast: log-transform positive targets (default: on when the seasonal swing grows with "
+                        "the level)")
+    d.add_argument("--season", type=int,
+                   help="forecast: seasonal period (default: from the dates, or a cycle in the values)")
     d.add_argument("--val-fraction", type=float)
     d.add_argument("--test-fraction", type=float)
     d.add_argument("--znorm", action="store_true", help="classify: z-normalise each sequence")
@@ -50,7 +57,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--max-len", type=int, help="text: tokens kept per text")
     d.add_argument("--max-vocab", type=int, help="text: vocabulary size")
     m = p.add_argument_group("model")
-    m.add_argument("--preset", choices=list(PRESETS))
+    m.add_argument("--preset", choices=list(PRESETS),
+                   help=f"model and training settings to start from (default: {DEFAULT_PRESET}, as in the app)")
     m.add_argument("--cell", choices=["lstm", "gru"])
     m.add_argument("--units", type=int, nargs="+", help="units per stacked recurrent layer, e.g. 64 32")
     m.add_argument("--bidirectional", action="store_true")
@@ -88,39 +96,35 @@ def _spec_from_roles(task: str, roles: dict, **data_kw) -> DataSpec:
 
 
 def build_spec(args, df) -> RunSpec:
-    """Flags -> RunSpec; roles not given are suggested from the data."""
+    """Flags -> RunSpec. Roles and data options not given are suggested and fitted to the data by
+    :func:`seqcore.data.defaults.default_data_spec`, as the Data page does; the model and training settings
+    start from ``--preset``, else :data:`seqcore.config.DEFAULT_PRESET` (the app's default), and the model and
+    training flags go on top. So ``train FILE --task T`` trains what the app's default trains for that file."""
     from seqcore.data import schema
+    from seqcore.data.defaults import default_data_spec
 
-    sugg = schema.suggest_roles(df, args.task)
-    given = {"time": args.time, "targets": args.target, "features": args.features, "label": args.label,
+    roles = {"time": args.time, "targets": args.target, "features": args.features, "label": args.label,
              "id": args.id, "order": args.order, "text": args.text}
-    explicit = any(v for v in given.values())
-    roles = dict(sugg)
-    for k, v in given.items():
-        if v:
-            roles[k] = v
+    given: dict = {k: tuple(v) if isinstance(v, list) else v for k, v in roles.items() if v}
     if args.task == "forecast" and args.target and not args.features:
-        roles["features"] = []
-    if args.task == "forecast" and explicit and not args.time and args.target:
-        roles["time"] = sugg.get("time") if sugg.get("time") not in (args.target or []) else None
+        given["features"] = ()
+    if args.task == "forecast" and any(roles.values()) and not args.time and args.target:
+        sugg = schema.suggest_roles(df, args.task).get("time")
+        given["time"] = sugg if sugg not in args.target else None
     if args.id:
-        roles["layout"] = "long"
-    if roles.get("time") != sugg.get("time"):  # the suggested format / quarter column belong to the suggested time
-        roles.pop("time_part", None), roles.pop("time_format", None)
-    data_kw = {k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
-                                             "season", "max_len", "max_vocab", "max_steps", "group_steps",
-                                             "time_format", "time_part")
-               if getattr(args, k, None) is not None}
-    data = _spec_from_roles(args.task, roles, **data_kw)
+        given["layout"] = "long"
+    given.update({k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
+                                                "season", "max_len", "max_vocab", "max_steps", "group_steps",
+                                                "time_format", "time_part")
+                  if getattr(args, k, None) is not None})
     if args.log:
-        data = data.replace(log_transform=True)
+        given["log_transform"] = True
     if args.znorm:
-        data = data.replace(znorm=True)
+        given["znorm"] = True
     if args.layout:
-        data = data.replace(layout=args.layout)
-    spec = RunSpec(data=data)
-    if args.preset:
-        spec = apply_preset(spec, args.preset)
+        given["layout"] = args.layout
+    data = default_data_spec(df, args.task, **given)
+    spec = apply_preset(RunSpec(data=data), args.preset or DEFAULT_PRESET)
     mkw = {k: getattr(args, k) for k in ("cell", "dropout", "recurrent_dropout", "dense_units", "embedding_dim")
            if getattr(args, k) is not None}
     if args.units:

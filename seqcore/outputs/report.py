@@ -275,8 +275,10 @@ def _duration(seconds) -> str:
     return f"{int(s // 3600)} h {int(s % 3600 // 60)} min"
 
 
-def verdict(metrics: dict, task: str) -> tuple[str, bool | None]:
-    """One sentence on the main metric against the best baseline, and whether the model won."""
+def verdict(metrics: dict, task: str, spec: RunSpec | None = None) -> tuple[str, bool | None]:
+    """One sentence on the main metric against the best baseline, and whether the model won. When it lost,
+    the advice for a forecaster comes from the run's facts (``spec`` and the window counts in ``metrics``):
+    only settings the data can take (:func:`seqcore.data.defaults.forecast_advice`)."""
     comp = (metrics or {}).get("comparison") or {}
     key = comp.get("metric")
     if not key or comp.get("model") is None:
@@ -289,8 +291,13 @@ def verdict(metrics: dict, task: str) -> tuple[str, bool | None]:
     base = format_number(comp["best_baseline_value"], percent=pct)
     if comp.get("better"):
         return (f"The model beats the best simple baseline ({base_name}) on {label}: {model} against {base}.", True)
-    advice = ("a longer window, more epochs or a different model size" if task == "forecast"
-              else "more epochs, a different model size or more training data")
+    advice = "more epochs, a different model size or more training data"
+    if task == "forecast":
+        from seqcore.data.defaults import forecast_advice, rows_from_sizes
+
+        n = rows_from_sizes(spec.data, (metrics.get("training") or {}).get("sizes")) if spec is not None else None
+        tips = forecast_advice(spec.data, n) if n else ["more epochs or a different model size"]
+        advice = tips[0] if len(tips) == 1 else ", ".join(tips[:-1]) + " or " + tips[-1]
     return (f"The model does not beat the best simple baseline ({base_name}) on {label}: {model} against {base}. "
             f"Try {advice}.", False)
 
@@ -469,7 +476,7 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
     metrics = metrics or {}
     task = spec.data.task
     created = created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sentence, won = verdict(metrics, task)
+    sentence, won = verdict(metrics, task, spec)
     parts: list[str] = []
     parts.append(f"<h1>{_e(run_name)}</h1>")
     framework = framework_words(manifest)
