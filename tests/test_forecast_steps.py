@@ -90,6 +90,16 @@ def test_past_the_horizon_gives_n_rows_dated_month_by_month():
     assert np.array_equal(out["Passengers"].to_numpy()[:3], ref["Passengers"].to_numpy())
 
 
+def test_the_longest_forecast_keeps_its_dates_past_2262():
+    """10,000 months after 1960 end in 2794, past the last date a nanosecond time stamp holds."""
+    spec = airline_spec()
+    state = state_of(AIRLINE, spec)
+    out = fc.predict_new(state, spec, AIRLINE, lambda x: np.zeros((1, 3, 1), np.float32), steps=10_000)
+    assert len(out) == 10_000 and "time" in out.columns
+    assert str(out["time"].iloc[-1])[:10] == "2794-04-01"
+    assert pd.Series(out["time"]).is_monotonic_increasing
+
+
 @pytest.mark.parametrize("horizon", [1, 3, 5])
 @pytest.mark.parametrize("log, relative", [(False, False), (False, True), (True, False), (True, True)])
 def test_rolling_forward_feeds_the_predictions_back(horizon, log, relative):

@@ -226,7 +226,8 @@ def _future_times(state: dict, last_time, steps: int, frequency: str | None = No
     if state.get("time") is None or last_time is None:
         return None
     if state.get("time_kind") == "datetime":
-        idx = pd.DatetimeIndex([pd.Timestamp(last_time)])
+        # microseconds: nanosecond stamps end in 2262, which a long monthly or yearly forecast passes
+        idx = pd.DatetimeIndex([pd.Timestamp(last_time)]).as_unit("us")
     else:
         idx = pd.Index([float(last_time)])
         if float(last_time).is_integer():
