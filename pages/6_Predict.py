@@ -70,7 +70,6 @@ options = [r.id for r in runs]
 def _model_changed() -> None:
     st.query_params["run"] = ss["predict_run"]
     ss["predict_job_id"] = None
-    ss.pop("predict_steps", None)   # the next model's own horizon becomes the default
 
 
 asked = st.query_params.get("run")
@@ -121,8 +120,9 @@ upload = st.file_uploader("New data (CSV)", type=["csv", "txt", "tsv"], key="pre
 steps = None
 if task == "forecast":
     h = spec.data.horizon
-    if "predict_steps" not in ss:
-        ss["predict_steps"] = h
+    if ss.get("_predict_steps_run") != rec.id or "predict_steps" not in ss:
+        ss["predict_steps"] = h   # each model starts at its own trained horizon
+        ss["_predict_steps_run"] = rec.id
     steps = int(st.number_input(
         "How many steps ahead?", min_value=1, max_value=MAX_STEPS, step=1, key="predict_steps",
         help=f"How many time steps past the end of the file to forecast (for monthly data, 12 is a year). The model "

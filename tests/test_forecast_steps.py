@@ -301,13 +301,17 @@ def test_predict_page_forecasts_24_steps(airline_run, tmp_path, monkeypatch):
     monkeypatch.setenv("SEQSTUDIO_HOME", str(home))
     old = set_env(SEQSTUDIO_WORKER_IDLE_EXIT="20")
     store = RunStore(home)
+    other = import_bundle_zip(store, bundle_zip_bytes(airline_run / "bundle"), "other.zip")
     run_id = import_bundle_zip(store, bundle_zip_bytes(airline_run / "bundle"), "airline.zip")
     try:
-        at = page(PREDICT, query={"run": run_id})
+        at = page(PREDICT, query={"run": other})
+        at.number_input(key="predict_steps").set_value(7).run()
+        at.selectbox(key="predict_run").set_value(run_id).run()   # another model starts at its own horizon
         steps = at.number_input(key="predict_steps")
         assert steps.value == 3 and steps.label == "How many steps ahead?"
         assert "further ahead" in steps.help and "trained to forecast 3 at a time" in steps.help
         steps.set_value(24).run()
+        assert at.number_input(key="predict_steps").value == 24
         at.file_uploader(key="predict_upload").set_value(("new.csv", (SAMPLES / "Airline.csv").read_bytes(),
                                                            "text/csv"))
         at.run()
