@@ -19,6 +19,7 @@ from seqcore.runs import runner
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
 from seqcore.errors import UserError
+from seqcore.modeling.tasks.forecast import MAX_STEPS
 from seqcore.runs.store import ACTIVE_STATUSES, FINAL_STATUSES
 
 ui.setup("Predict", "🔮")
@@ -101,8 +102,13 @@ with st.container(border=True):
         st.text("Columns: " + ", ".join(f"'{c}' ({kinds.get(k, k)})" for c, k in required.items()))
     if task == "forecast":
         h = spec.data.horizon
-        st.text(f"At least {spec.data.window} rows of history, in time order. The model forecasts the "
-                + (f"{h} steps" if h != 1 else "step") + " after the last row.")
+        st.text(f"At least {spec.data.window} rows of history, in time order. The model was trained to forecast "
+                + (f"{h} steps" if h != 1 else "1 step") + " after the last row; further ahead, it builds on its "
+                "own forecasts.")
+        if spec.data.features:
+            feats = ", ".join(f"'{c}'" for c in spec.data.features)
+            st.text(f"To forecast more than {h} step{'s' if h != 1 else ''}, add rows after the history that give "
+                    f"the future values of {feats}, with the target cells left empty.")
     else:
         st.text("A label column is optional: when it is there, the page also says how many predictions were right.")
 
@@ -111,6 +117,17 @@ with st.container(border=True):
 upload = st.file_uploader("New data (CSV)", type=["csv", "txt", "tsv"], key="predict_upload",
                           help="Same columns as the training data. Nothing is changed in the file; predictions "
                                "come back as a table you can download.")
+steps = None
+if task == "forecast":
+    h = spec.data.horizon
+    if ss.get("_predict_steps_run") != rec.id or "predict_steps" not in ss:
+        ss["predict_steps"] = h   # each model starts at its own trained horizon
+        ss["_predict_steps_run"] = rec.id
+    steps = int(st.number_input(
+        "How many steps ahead?", min_value=1, max_value=MAX_STEPS, step=1, key="predict_steps",
+        help=f"How many time steps past the end of the file to forecast (for monthly data, 12 is a year). The model "
+             f"was trained to forecast {h} at a time; beyond that each forecast builds on the ones before it, so "
+             "the further ahead, the less certain."))
 c = st.columns([1, 2])
 go_upload = c[0].button("Predict", key="predict_go", type="primary", icon="🔮", disabled=upload is None,
                         width="stretch")
@@ -123,7 +140,7 @@ go_train = c[1].button("Try it on the model's own test file" if rec.test_dataset
 
 
 def _submit(dataset_id: str) -> None:
-    key = f"{rec.id}:{dataset_id}"
+    key = f"{rec.id}:{dataset_id}:{steps}"
     sub = ss.get("predict_submitted") or {}
     if sub.get("key") == key:
         prev = live.get_run_or_none(store, sub.get("job_id"))
@@ -132,7 +149,7 @@ def _submit(dataset_id: str) -> None:
             return
     if ui.ensure_worker() is None:
         return
-    job_id = runner.submit_predict(store, rec.id, dataset_id, None)
+    job_id = runner.submit_predict(store, rec.id, dataset_id, None, steps=steps)
     ss["predict_submitted"] = {"key": key, "job_id": job_id}
     ss["predict_job_id"] = job_id
 
@@ -193,6 +210,9 @@ def job_panel(job_id: str) -> None:
             history = ui.load_table(job.dataset_id, job.csv_options, source).df
         except Exception:  # noqa: BLE001 - the uploaded file was removed: draw the forecast alone
             history = None
+        st.caption(f"The forecast for the {len(df)} step{'s' if len(df) != 1 else ''} after the last row of the file"
+                   + (f" (the model forecasts {spec.data.horizon} at a time; later steps build on its own "
+                      "forecasts)." if len(df) > spec.data.horizon else "."))
         st.plotly_chart(viz.future_figure(history, df, time_col=spec.data.time, targets=list(spec.data.targets),
                                           time_format=spec.data.time_format, time_part=spec.data.time_part),
                         key="predict_future", config={"displaylogo": False})

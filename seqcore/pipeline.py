@@ -398,20 +398,32 @@ def run_training(
                      notes=metrics["notes"])
 
 
-def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str = "new.csv"):
+def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str = "new.csv",
+                        steps: int | None = None):
     """Predictions for new raw CSV bytes with the same columns as the training data.
 
-    forecast: the next H steps after the end of the uploaded history; classify/text: a class per sequence/text.
-    The schema is checked first: a missing or mistyped column is a clear DataError.
+    forecast: the next ``steps`` steps (default: the trained horizon H) after the end of the uploaded history;
+    past H the forecast rolls forward on the trained horizon. classify/text: a class per sequence/text
+    (``steps`` must then be None). The schema is checked first: a missing or mistyped column is a clear DataError.
     """
     from seqcore.outputs.bundle import load_model, read_bundle
     from seqcore.data.io import read_csv
+    from seqcore.errors import SpecError
     from seqcore.modeling.tasks import get_task
     from seqcore.modeling.tasks.common import check_columns
 
     table = read_csv(data, csv_options, name=name)
     b = read_bundle(bundle_dir)  # JSON only: a wrong upload fails here, before Keras is even imported
     task = get_task(b.shape.task)
+    kwargs = {}
+    if b.shape.task == "forecast":
+        from seqcore.modeling.tasks.forecast import check_steps
+
+        kwargs["steps"] = check_steps(steps, b.state["horizon"])
+    elif steps is not None:
+        what = "classifies sequences" if b.shape.task == "classify" else "classifies texts"
+        raise SpecError(f"This model {what}: it has no steps ahead to forecast.",
+                        hint="Leave out the number of steps, or pick a forecasting model.")
     check_columns(table.df, task.required_columns(b.state))
     quiet_tensorflow()
     load_model(b)
@@ -421,7 +433,7 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
         outs = [np.asarray(b.model.predict_on_batch(x[i:i + batch])) for i in range(0, len(x), batch)]
         return np.concatenate(outs, axis=0)
 
-    return task.predict_new(b.state, b.spec.data, table.df, predict_fn)
+    return task.predict_new(b.state, b.spec.data, table.df, predict_fn, **kwargs)
 
 
 __all__ = ["RunResult", "run_training", "predict_from_bundle", "prepare_data", "prewarm", "PrewarmReport",

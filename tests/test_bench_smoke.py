@@ -54,6 +54,23 @@ def test_speed_bench_smoke(tmp_path):
     assert "Figure 1" in res.stdout and "Figure 5" in res.stdout
 
 
+@pytest.mark.slow
+def test_multistep_bench_smoke(tmp_path):
+    """bench/multistep.py --quick: both models trained, both scored on the same origins, the table printed."""
+    out = tmp_path / "multistep.json"
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "multistep.py"), "--quick", "--json", str(out)],
+                         capture_output=True, text=True, timeout=240, cwd=str(ROOT))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    data = json.loads(out.read_text())
+    (run,) = data["runs"]
+    assert run["dataset"] == "Airline" and run["origins"] > 10
+    assert all(run["mae"][k] > 0 for k in ("recursive", "direct", "naive"))
+    assert len(run["per_step_mae"]["recursive"]) == len(run["per_step_mae"]["direct"]) == data["args"]["steps"] == 6
+    (line,) = data["summary"]
+    assert line["ratio"] == pytest.approx(run["mae"]["recursive"] / run["mae"]["direct"])
+    assert "| Airline | " in res.stdout and "ratio rec/direct" in res.stdout and "geometric mean" in res.stdout
+
+
 def test_race_order_keeps_figure_1_engines_back_to_back():
     from speed import PAIR, paired_ratio, round_order
 

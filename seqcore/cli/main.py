@@ -138,7 +138,8 @@ def cmd_predict(args) -> int:
     data = _read_file(args.csv)
     with tempfile.TemporaryDirectory() as tmp:
         bundle = resolve_bundle(args.bundle, Path(tmp))
-        frame = predict_from_bundle(bundle, data, csv_options=_csv_options(args), name=Path(args.csv).name)
+        frame = predict_from_bundle(bundle, data, csv_options=_csv_options(args), name=Path(args.csv).name,
+                                    steps=args.steps)
     out = csv_bytes(frame)
     if args.out:
         from seqcore.fsutil import atomic_write_bytes
@@ -171,6 +172,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", help="bundle folder, training --out folder, or bundle zip")
     p.add_argument("csv")
     p.add_argument("--out", help="predictions CSV (default: stdout)")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="forecasting models: how many steps past the end of the data to forecast (default: the "
+                        "horizon the model was trained for; beyond it the forecast builds on its own predictions)")
     _add_csv_flags(p)
     p.set_defaults(func=cmd_predict)
 

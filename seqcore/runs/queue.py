@@ -83,9 +83,10 @@ def submit_run(store: RunStore, spec: RunSpec | dict, dataset_id: str, *, test_d
 
 
 def submit_predict(store: RunStore, source_run_id: str, dataset_id: str, csv_options: Any = None, *,
-                   start: bool = True) -> str:
+                   start: bool = True, steps: int | None = None) -> str:
     """Queue a prediction job: a worker loads the bundle of ``source_run_id`` and writes
     ``predictions.csv`` into the job's folder (``store.artifacts(job_id)['predictions']``).
+    ``steps``: how many steps a forecasting model forecasts (None: its trained horizon).
     The server never loads a model itself. Returns the job id.
     """
     src = store.get_run(source_run_id)
@@ -96,7 +97,8 @@ def submit_predict(store: RunStore, source_run_id: str, dataset_id: str, csv_opt
         raise UserError(f"Run {src.name!r} has no saved model yet (status: {src.status}).",
                         hint="Pick a finished or stopped run.")
     ds = store.get_dataset(dataset_id)
-    job_id = store.create_run(spec={"source_run_id": src.id}, dataset_id=dataset_id, kind="predict", task=src.task,
+    job_spec = {"source_run_id": src.id} | ({} if steps is None else {"steps": int(steps)})
+    job_id = store.create_run(spec=job_spec, dataset_id=dataset_id, kind="predict", task=src.task,
                               csv_options=_as_dict(csv_options), source_run_id=src.id,
                               name=f"predict {ds.name} with {src.name}")
     if start:

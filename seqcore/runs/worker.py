@@ -176,7 +176,8 @@ def _predict(store: Any, rec: RunRecord) -> None:
                           hint="Pick a finished or stopped run.")
     data = store.dataset_bytes(rec.dataset_id)
     store.append_log(rec.id, f"prediction starts with the model of run {src.id}, pid {os.getpid()}")
-    df = pipeline.predict_from_bundle(bundle, data, csv_options=_csv_options(rec.csv_options))
+    df = pipeline.predict_from_bundle(bundle, data, csv_options=_csv_options(rec.csv_options),
+                                      steps=(rec.spec or {}).get("steps"))
     from seqcore.outputs.export import csv_bytes  # spreadsheet formula cells escaped, like the run's own predictions.csv
 
     out = store.run_dir(rec.id) / "predictions.csv"

@@ -3,6 +3,11 @@
 Rows are in time order. Every time step's input vector is [targets..., features...], standardised
 with the training part's mean and std (after an optional log1p of the targets). The model predicts
 all H steps at once (direct multi-output), shape (H, T).
+
+Past the end of the data (:func:`predict_new`) any number of steps N can be asked for: up to H they are the
+model's direct output; beyond H the forecast rolls forward on the trained horizon (the H predicted steps are
+appended to the history in scaled space and the model predicts again). A model with feature columns needs
+their future values for that: the file's last rows carry them, with the target cells left empty.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import pandas as pd
 
 from seqcore.data import schema
 from seqcore.config import DataSpec
-from seqcore.errors import DataError
+from seqcore.errors import DataError, SpecError
 from seqcore.modeling.models import ModelShape
 from seqcore.data.windows import WindowSource, chronological_split, window_starts
 from seqcore.modeling.tasks.common import Prepared, baseline_outputs, require_columns
@@ -155,12 +160,16 @@ def to_original(state: dict, outputs: np.ndarray, last: np.ndarray | None = None
     """(n, H, T) model outputs -> original units. ``last`` (n, 1, T): the scaled last observed values,
     added back when the model predicts changes (relative mode)."""
     t = len(state["targets"])
-    mean = np.asarray(state["mean"][:t])
-    std = np.asarray(state["std"][:t])
     y = np.asarray(outputs, dtype=np.float64).reshape(-1, state["horizon"], t)
     if state.get("relative"):
         y = y + np.asarray(last, dtype=np.float64).reshape(-1, 1, t)
-    y = y * std + mean
+    return _unscale(state, y)
+
+
+def _unscale(state: dict, y: np.ndarray) -> np.ndarray:
+    """Scaled target values (..., T) -> original units (undoing the standardisation and the log transform)."""
+    t = len(state["targets"])
+    y = np.asarray(y, dtype=np.float64) * np.asarray(state["std"][:t]) + np.asarray(state["mean"][:t])
     if state["log_transform"]:
         y = np.expm1(np.clip(y, -50, 50))
     return y
@@ -212,10 +221,14 @@ def future_inputs(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
 
 def future_frame(state: dict, outputs: np.ndarray, last_time, last: np.ndarray | None = None) -> pd.DataFrame:
     """Forecast past the end of the data: one row per future step, a column per target."""
-    pred = to_original(state, outputs, last)[0]  # (H, T)
-    H = state["horizon"]
-    times = _future_times(state, last_time, H)
-    frame = pd.DataFrame({"step": np.arange(1, H + 1)})
+    return _forecast_table(state, to_original(state, outputs, last)[0], last_time)
+
+
+def _forecast_table(state: dict, pred: np.ndarray, last_time, frequency: str | None = None) -> pd.DataFrame:
+    """(N, T) forecasts in original units -> a table: ``step`` 1..N, ``time`` when known, a column per target."""
+    n = len(pred)
+    frame = pd.DataFrame({"step": np.arange(1, n + 1)})
+    times = _future_times(state, last_time, n, frequency)
     if times is not None:
         frame.insert(1, "time", times)
     for j, name in enumerate(state["targets"]):
@@ -223,17 +236,20 @@ def future_frame(state: dict, outputs: np.ndarray, last_time, last: np.ndarray |
     return frame
 
 
-def _future_times(state: dict, last_time, steps: int):
+def _future_times(state: dict, last_time, steps: int, frequency: str | None = None):
+    """The ``steps`` times after ``last_time`` at the training data's frequency (else ``frequency``, the one
+    of the uploaded data); None when there is no time column or the step is unknown."""
     if state.get("time") is None or last_time is None:
         return None
     if state.get("time_kind") == "datetime":
-        idx = pd.DatetimeIndex([pd.Timestamp(last_time)])
+        # microseconds: nanosecond stamps end in 2262, which a long monthly or yearly forecast passes
+        idx = pd.DatetimeIndex([pd.Timestamp(last_time)]).as_unit("us")
     else:
         idx = pd.Index([float(last_time)])
         if float(last_time).is_integer():
             idx = pd.Index([int(float(last_time))])
     try:
-        return list(schema.future_index(idx, steps, state.get("frequency")))
+        return list(schema.future_index(idx, steps, state.get("frequency") or frequency))
     except Exception:  # noqa: BLE001 - an unknown frequency only costs the timestamps
         return None
 
@@ -242,20 +258,138 @@ def required_columns(state: dict) -> dict[str, str]:
     return dict(state["columns"])
 
 
-def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn) -> pd.DataFrame:
-    """Forecast the next H steps after the end of ``df`` (which needs at least ``window`` rows)."""
-    cols = list(state["targets"]) + list(state["features"])
-    values, times, _ = _clean_frame(df, spec, cols, what="the uploaded data", time_format=state.get("time_format"))
-    L = state["window"]
+#: The most steps :func:`predict_new` forecasts past the end of the data.
+MAX_STEPS = 10_000
+
+
+def check_steps(steps, horizon: int) -> int:
+    """How many steps to forecast: ``steps`` checked (a whole number from 1 to :data:`MAX_STEPS`), or the
+    trained ``horizon`` when None. A bad value is a :class:`SpecError` saying what is allowed."""
+    if steps is None:
+        return int(horizon)
+    if isinstance(steps, (float, np.floating)) and float(steps).is_integer():
+        steps = int(steps)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise SpecError(f"The number of steps to forecast must be a whole number; got {steps!r}.",
+                        hint=f"Ask for 1 to {MAX_STEPS:,} steps.")
+    if steps < 1:
+        raise SpecError(f"The number of steps to forecast must be 1 or more; got {int(steps)}.",
+                        hint=f"Ask for 1 to {MAX_STEPS:,} steps (the model was trained for {horizon}).")
+    if steps > MAX_STEPS:
+        raise SpecError(f"At most {MAX_STEPS:,} steps can be forecast at once; {int(steps):,} were asked for.",
+                        hint="Ask for fewer steps: each step past the trained horizon builds on earlier forecasts, "
+                             "so forecasts that far ahead say little.")
+    return int(steps)
+
+
+def roll_forward(state: dict, scaled: np.ndarray, steps: int, predict_fn,
+                 future_features: np.ndarray | None = None) -> np.ndarray:
+    """Forecast ``steps`` values past the end of ``scaled`` ((n >= L, F) rows, scaled as in training; targets
+    first). Returns (steps, T) predicted target values in scaled (not relative) units.
+
+    The model predicts H steps at once; for more, those H predictions are appended to the history and the
+    model predicts again from the last L rows. Features come from ``future_features`` ((>= steps - H, F - T),
+    scaled), which must be given when the model has features and ``steps > H``."""
+    L = int(state["window"])
+    fut = None if future_features is None else np.asarray(future_features)[None]
+    return roll_forward_batch(state, np.asarray(scaled)[None, -L:], steps, predict_fn, fut)[0]
+
+
+def roll_forward_batch(state: dict, windows: np.ndarray, steps: int, predict_fn,
+                       future_features: np.ndarray | None = None) -> np.ndarray:
+    """:func:`roll_forward` for B histories at once: ``windows`` (B, L, F) scaled rows -> (B, steps, T).
+    Each pass of the model is one batch (B origins), so a backtest over many origins costs ``ceil(steps / H)``
+    model calls."""
+    t, H = len(state["targets"]), int(state["horizon"])
+    hist = np.asarray(windows, dtype=np.float64)
+    b = hist.shape[0]
+    chunks, done = [], 0
+    while done < steps:
+        x = hist.astype(np.float32)
+        last = x[:, -1:, :t].copy()
+        if state.get("relative"):
+            x[:, :, :t] -= last
+        y = np.asarray(predict_fn(x), dtype=np.float64).reshape(b, H, t)
+        if state.get("relative"):
+            y = y + last.astype(np.float64)
+        chunks.append(y)
+        done += H
+        if done >= steps:
+            break
+        new = y
+        if hist.shape[2] > t:
+            new = np.concatenate([y, np.asarray(future_features, dtype=np.float64)[:, done - H:done]], axis=2)
+        hist = np.concatenate([hist, new], axis=1)[:, -hist.shape[1]:]
+    return np.concatenate(chunks, axis=1)[:, :steps]
+
+
+def _future_rows(df: pd.DataFrame, state: dict) -> int:
+    """How many of the last rows of ``df`` have every target empty: for a model with features, those rows
+    carry the features' future values (0 for a model without features)."""
+    if not state["features"] or not len(df):
+        return 0
+    empty = np.ones(len(df), dtype=bool)
+    for c in state["targets"]:
+        empty &= np.isnan(schema.numeric_column(df, c))
+    filled = np.flatnonzero(~empty)
+    return len(df) - (int(filled[-1]) + 1 if filled.size else 0)
+
+
+def _future_features(state: dict, spec: DataSpec, rows: pd.DataFrame, last_time) -> np.ndarray:
+    """The future rows' feature values, scaled as in training; DataError for an empty cell or a time that is
+    not after the history."""
+    feats, t = list(state["features"]), len(state["targets"])
+    for c in feats:
+        vals = schema.numeric_column(rows, c)
+        if np.isnan(vals).any():
+            raise DataError(f"Column '{c}' has an empty cell in the rows after the history (the rows with empty "
+                            f"{_names(state['targets'])}); those rows must give the future value of every input "
+                            "column.", hint=f"Fill in '{c}' in those rows, or remove them.")
+    values, times, _ = _clean_frame(rows, spec, feats, what="the rows after the history",
+                                    time_format=state.get("time_format"))
+    if times is not None and last_time is not None and len(times) and not times[0] > last_time:
+        raise DataError(f"The rows with empty {_names(state['targets'])} must come after the history, but one is "
+                        f"dated {times[0]}, not after the last known row ({last_time}).",
+                        hint="Put the rows that carry future input values at the end of the file, in time order.")
+    return (values - np.asarray(state["mean"][t:])) / np.asarray(state["std"][t:])
+
+
+def _names(cols) -> str:
+    return ", ".join(f"'{c}'" for c in cols)
+
+
+def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps: int | None = None) -> pd.DataFrame:
+    """Forecast ``steps`` (default: the trained horizon H) steps after the end of ``df``, which needs at least
+    ``window`` rows of history. Beyond H the forecast rolls forward (see :func:`roll_forward`); a model with
+    feature columns then needs their future values in the file's last rows, with the target cells empty."""
+    targets, features = list(state["targets"]), list(state["features"])
+    L, H, t = state["window"], state["horizon"], len(state["targets"])
+    n = check_steps(steps, H)
+    k = _future_rows(df, state)
+    history, future = (df.iloc[: len(df) - k], df.iloc[len(df) - k:]) if k else (df, None)
+    values, times, _ = _clean_frame(history, spec, targets + features, what="the uploaded data",
+                                    time_format=state.get("time_format"))
     if len(values) < L:
         raise DataError(f"The model looks at the last {L} rows, but the uploaded data has only {len(values)}.",
                         hint=f"Upload at least {L} rows of history.")
-    t = len(state["targets"])
-    x = values[-L:].copy()
+    last_time = None if times is None else times[-1]
+    fut = None
+    if n > H and features:
+        need = -(-n // H) * H - H   # the steps whose inputs feed a later pass of the model
+        fut = _future_features(state, spec, future, last_time) if future is not None else np.zeros((0, len(features)))
+        if len(fut) < need:
+            raise DataError(
+                f"Forecasting {n} steps with this model needs the future values of its input column(s) "
+                f"{_names(features)} for the next {need} steps (it forecasts {H} at a time and feeds them back), "
+                f"but the file gives {len(fut)}.",
+                hint=f"Add {need} rows after the history that carry the future values of {_names(features)} and "
+                     f"leave {_names(targets)} empty, or forecast at most {H} step{'s' if H != 1 else ''}.")
+    x = values.copy()
     if state["log_transform"]:
-        if (x[:, :t] < 0).any():
+        if (x[-L:, :t] < 0).any():
             raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
-        x[:, :t] = np.log1p(x[:, :t])
-    x, last = model_inputs(state, (x - np.asarray(state["mean"])) / np.asarray(state["std"]))
-    out = predict_fn(x)
-    return future_frame(state, out, None if times is None else times[-1], last)
+        x[-L:, :t] = np.log1p(x[-L:, :t])
+    scaled = (x[-L:] - np.asarray(state["mean"])) / np.asarray(state["std"])
+    pred = _unscale(state, roll_forward(state, scaled, n, predict_fn, fut))
+    freq = schema.infer_frequency(times) if times is not None and not state.get("frequency") else None
+    return _forecast_table(state, pred, last_time, freq)
