@@ -326,17 +326,18 @@ with right:
                         "one once the background worker has timed this model (it does so while it waits).")
                   + " Real times vary with what else the computer is doing.")
         lo, hi = t.epochs
+        every = ui.fmt_range(t.at_most * t.low / t.per_epoch, t.at_most * t.high / t.per_epoch)
         k4.metric("Whole run (estimate)", ui.fmt_range(t.run_low, t.run_high),
                   help=(f"With early stopping, runs like this usually train {lo}–{hi} of the {t_spec.epochs} "
-                        f"epochs; all {t_spec.epochs} would take {ui.fmt_range(t.at_most * t.low / t.per_epoch, t.at_most * t.high / t.per_epoch).removeprefix('about ')}."
-                        if t_spec.patience and hi < t_spec.epochs else
-                        f"All {t_spec.epochs} epochs" + ("" if t_spec.patience else " (early stopping is off)") + "."))
-        val = f" and {dr.sizes['val']:,} validation" if dr.sizes["val"] else " (no validation part)"
-        st.caption(f"For {dr.sizes['train']:,} training{val} examples of {steps:,} steps"
+                        f"epochs; all {t_spec.epochs} would take {every}." if t_spec.patience else
+                        f"All {t_spec.epochs} epochs (early stopping is off).")
+                  + " Plus a few seconds to start (reading the data, building the model).")
+        val = (f"{dr.sizes['train']:,} training and {dr.sizes['val']:,} validation examples" if dr.sizes["val"]
+               else f"{dr.sizes['train']:,} training examples (no validation part)")
+        st.caption(f"For {val} of {steps:,} steps"
                    + ("; per epoch measured on this computer." if t.measured else
                       "; a rough figure until the background worker has timed this model.")
-                   + (f" The whole run: {lo}–{hi} epochs with early stopping." if t_spec.patience and hi < t_spec.epochs
-                      else ""))
+                   + (f" The whole run: {lo}–{hi} epochs with early stopping." if t_spec.patience else ""))
 
     # until the worker has timed this model, look again every few seconds (a file read, nothing heavy)
     st.fragment(time_cards, run_every=None if ui.time_estimate(m_spec, t_spec, shape, dr.sizes, est.layers).measured

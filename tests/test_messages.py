@@ -268,3 +268,76 @@ def test_epoch_estimate_within_2x_of_the_measured_epoch(name):
     ratio = statistics.median(ratios)
     print(f"{name}: estimate/measured per epoch {pairs} -> median ratio {ratio:.2f}")
     assert 0.5 <= ratio <= 2.0, (name, pairs)
+
+
+def test_range_words_and_epoch_counts():
+    from pages._ui.estimates import fmt_range
+    from seqcore.modeling import timing
+
+    assert fmt_range(14.6, 31) == "about 15–30 s"
+    assert fmt_range(130, 370) == "about 2–6 min"
+    assert fmt_range(0.7, 1.4) == "about 0.7–1.4 s"
+    assert fmt_range(0.01, 0.05) == "under 0.1 s"
+    assert fmt_range(4000, 9000) == "about 1.1–2.5 h"
+    # early stopping: a run ends `patience` epochs after its best; never more than planned
+    assert timing.run_epochs(60, 10) == (20, 60)
+    assert timing.run_epochs(400, 50) == (100, 300)
+    assert timing.run_epochs(30, 0) == (30, 30)
+    # learnt from this machine's runs that early stopping ended
+    past = [(25, 60, 10), (30, 60, 10), (28, 60, 10), (35, 60, 10)]
+    assert timing.run_epochs(60, 10, past) == (28, 35)     # the middle half of 1.5, 1.8, 2.0, 2.5 patience lengths
+    # the estimate anchored on the timed epoch: only the batches past the k timed ones are extrapolated
+    t = {"train_batch": 0.01, "eval_batch": 0.002, "epoch_overhead": 0.05, "batches": 10, "val_batches": 1,
+         "epoch_batches": 0.16}
+    assert timing.epoch_seconds(t, 32 * 20, 32 * 5, 32) == pytest.approx(0.16 + 10 * 0.01 + 4 * 0.002)
+    assert timing.epoch_seconds({"train_batch": 0.01, "eval_batch": None, "epoch_overhead": 0.05}, 320, 0, 32) \
+        == pytest.approx(0.05 + 10 * 0.01)
+
+
+def test_measure_separates_batch_cost_from_fixed_cost():
+    from seqcore.modeling import timing
+
+    clock = {"t": 0.0}
+
+    def train_epochs(k, kv, epochs):   # 0.2 s fixed per epoch, 0.05 s a training batch, 0.01 s a val batch
+        return [0.2 + 0.05 * k + 0.01 * kv + (0.5 if i == 0 else 0.0) for i in range(epochs)]
+
+    def evaluate(k):
+        clock["t"] += 0.03 + 0.01 * k
+
+    got = timing.measure(train_epochs, evaluate, train_batches=100, val_batches=20, clock=lambda: clock["t"])
+    assert got["train_batch"] == pytest.approx(0.05) and got["eval_batch"] == pytest.approx(0.01)
+    assert 2 <= got["batches"] <= 100 and got["epoch_overhead"] == pytest.approx(0.2)
+    assert timing.epoch_seconds(got, 3200, 640, 32) == pytest.approx(0.2 + 100 * 0.05 + 20 * 0.01)
+
+
+def test_model_page_shows_the_measured_range_once_the_worker_has_timed_the_model():
+    from helpers import app
+    from seqcore import pipeline
+    from seqcore.modeling import timing
+    from seqcore.modeling.training import backend_name
+
+    at = app()
+    at.button(key="home_sample_airline").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    assert not at.exception
+    ss = at.session_state
+    assert any("a rough figure until the background worker has timed this model" in c.value for c in at.caption)
+    spec = RunSpec.from_dict({"data": ss["data_spec"], "model": ss["model_spec"], "train": ss["train_spec"]})
+    data = open(os.path.join(SAMPLES, "Airline.csv"), "rb").read()
+    _, prep, _ = pipeline.prepare_data(data, spec, name="Airline.csv")
+    key = timing.timing_key(spec.model.to_dict(), spec.train.to_dict(), prep.shape.to_dict(), backend_name())
+    # what the worker would have measured: 0.5 s a batch (so the range is easy to read)
+    timing.save(RunStore().home, key, {"train_batch": 0.5, "eval_batch": 0.1, "epoch_overhead": 0.0})
+    at.run()
+    per_epoch = next(m for m in at.metric if m.label.startswith("Per epoch"))
+    batches = math.ceil(prep.sizes()["train"] / spec.train.batch_size)
+    vb = math.ceil(prep.sizes()["val"] / spec.train.batch_size)
+    seconds = batches * 0.5 + vb * 0.1
+    from pages._ui.estimates import fmt_range
+
+    assert per_epoch.value == fmt_range(0.75 * seconds, 1.5 * seconds)
+    assert "Measured on this computer" in per_epoch.proto.help
+    assert any("per epoch measured on this computer" in c.value for c in at.caption)
+    whole = next(m for m in at.metric if m.label.startswith("Whole run"))
+    assert "With early stopping, runs like this usually train 20–60 of the 60 epochs" in whole.proto.help

@@ -35,7 +35,7 @@ VALIDATION_COST = 1 / 3      # a validation example costs about a third of a tra
 # and per layer-step costs, and a fixed cost per epoch (callbacks, the checkpoint a run writes every epoch).
 JAX_SECONDS_PER_PARAM_STEP = 1.5e-10
 JAX_SECONDS_PER_LAYER_STEP = {"lstm": 4e-5, "gru": 4e-5}
-JAX_EPOCH_OVERHEAD = 0.05
+JAX_EPOCH_OVERHEAD = 0.08
 
 
 def recurrent_params(est_layers: list[dict]) -> int:
@@ -200,8 +200,11 @@ def time_estimate(model: ModelSpec, train: TrainSpec, shape, sizes: dict, layers
 def fmt_range(low: float, high: float) -> str:
     """``(14.6, 31)`` -> ``"about 15–30 s"``, ``(130, 370)`` -> ``"about 2–6 min"`` (one unit, rounded)."""
     low, high = max(0.0, float(low)), max(float(low), float(high))
+    if high < 0.1:
+        return "under 0.1 s"
     if high < 1:
-        return "under a second" if high < 0.95 else "about 1 s"
+        lo, hi = max(0.1, round(low, 1)), round(high, 1)
+        return f"about {lo:g}–{hi:g} s" if hi > lo else f"about {hi:g} s"
     if high < 90:
         lo, hi = _round(low), _round(high)
         return f"about {lo:g}–{hi:g} s" if hi > lo else f"about {hi:g} s"
@@ -214,8 +217,8 @@ def fmt_range(low: float, high: float) -> str:
 
 
 def _round(seconds: float) -> float:
-    """Seconds rounded the way people say them: 0.4 -> 0.4, 7.3 -> 7, 23 -> 25, 47 -> 45."""
-    if seconds < 1:
+    """Seconds rounded the way people say them: 0.4 -> 0.4, 1.44 -> 1.4, 7.3 -> 7, 23 -> 25, 47 -> 45."""
+    if seconds < 3:
         return round(seconds, 1)
     if seconds < 10:
         return float(round(seconds))
