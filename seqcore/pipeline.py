@@ -279,18 +279,22 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
         val = prep.val if prep.val is not None and len(prep.val) else None
         train_spec = spec.train.replace(patience=0, final_fit=False)
 
+        def first(src, k: int) -> _Subset:   # the first k batches (the last one smaller when they are all)
+            return _Subset(src, min(len(src), k * bs))
+
         def train_epochs(k: int, kv: int, epochs: int) -> list[float]:
             ends: list[float] = []
             with tempfile.TemporaryDirectory(prefix="seqstudio-measure-") as tmp:   # a run checkpoints every epoch
-                fit(box["model"], _Subset(prep.train, k * bs), _Subset(val, kv * bs) if kv else None,
+                fit(box["model"], first(prep.train, k), first(val, kv) if kv else None,
                     train_spec.replace(epochs=epochs), checkpoint_dir=Path(tmp),
                     on_progress=lambda p: ends.append(p.elapsed) if p.kind == "epoch" else None)
             return [b - a for a, b in zip([0.0] + ends, ends)]
 
         result = timing.measure(train_epochs,
-                                None if val is None else (lambda k: box["model"].evaluate(feeder(val, k * bs),
-                                                                                          verbose=0)),
-                                train_batches=len(prep.train) // bs, val_batches=0 if val is None else len(val) // bs)
+                                None if val is None else (lambda k: box["model"].evaluate(
+                                    make_feeder(first(val, k), bs, shuffle=False, seed=0), verbose=0)),
+                                train_batches=-(-len(prep.train) // bs),
+                                val_batches=0 if val is None else -(-len(val) // bs))
         result.update(key=timing.timing_key(spec.model.to_dict(), spec.train.to_dict(), prep.shape.to_dict(),
                                             backend_name()), sizes=prep.sizes(), batch_size=bs)
         report.timing = result

@@ -55,10 +55,11 @@ def measure(train_epochs: Callable[[int, int, int], list[float]],
             clock: Callable[[], float] = time.perf_counter) -> dict:
     """Time an already compiled model on the run's own data, the way a run trains.
 
-    ``train_epochs(k, kv, e)`` trains ``e`` epochs over the first ``k`` full training batches, each followed
-    by a validation pass over ``kv`` full batches, through the run's own training loop (callbacks, best
-    weights, checkpoints), and returns each epoch's seconds; ``evaluate_batches(k)`` evaluates ``k`` full
-    validation batches. ``train_batches`` / ``val_batches``: how many full batches the data has.
+    ``train_epochs(k, kv, e)`` trains ``e`` epochs over the first ``k`` training batches, each followed
+    by a validation pass over ``kv`` batches, through the run's own training loop (callbacks, best
+    weights, checkpoints), and returns each epoch's seconds; ``evaluate_batches(k)`` evaluates ``k``
+    validation batches; asked for all of them, both cover the whole data (its last, smaller batch too).
+    ``train_batches`` / ``val_batches``: how many batches the data has (the last one may be smaller).
 
     The median epoch over 1 training batch gives the fixed cost of an epoch (Keras's epoch set-up, the run's
     callbacks, the checkpoint) plus one batch; the median epoch over ``k`` batches, ``k`` chosen so that it
