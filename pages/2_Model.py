@@ -251,7 +251,8 @@ with left:
                          "thanks to early stopping.")
     t6.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1_000, key="model_patience",
                     help="Stop when the validation loss has not improved for this many epochs, and keep the "
-                         "best weights.")
+                         "best weights. With no validation part (validation share 0 on the Data page) it "
+                         "watches the training loss instead.")
     t7, t8, t9 = st.columns(3)
     t7.selectbox("Learning-rate schedule", LR_SCHEDULES, key="model_lr_schedule", format_func=SCHEDULE_TEXT.get,
                  help="How the learning rate changes during training. 'Halve when progress stalls' is a safe "
@@ -310,22 +311,37 @@ with right:
     shape = models.ModelShape.from_dict(dr.shape)
     est = models.estimate(m_spec, t_spec, shape)
     steps = int(shape.input_shape[0])
-    factor = ui.speed_factor()
-    per_epoch = ui.epoch_seconds(m_spec, t_spec, ui.recurrent_params(est.layers), steps, dr.sizes["train"],
-                                 dr.sizes["val"], factor or 1.0)
     k1, k2 = st.columns(2)
     k1.metric("Parameters", f"{est.params:,}", help="Numbers the model learns. More parameters need more data.")
     k2.metric("Memory (estimate)", f"{est.memory_mb:,.0f} MB",
               help="Weights, optimiser state and activations of one batch while training.")
-    k3, k4 = st.columns(2)
-    k3.metric("Per epoch (estimate)", ui.fmt_seconds(per_epoch),
-              help=("Estimated from the model size, the number of training examples and a speed measured on "
-                    "this kind of machine" + (", corrected by your finished runs" if factor else "") +
-                    ". Real times vary with what else the computer is doing."))
-    k4.metric(f"At most, {t_spec.epochs} epochs", ui.fmt_rough_seconds(per_epoch * t_spec.epochs),
-              help="The most it can take; early stopping usually ends training sooner.")
-    st.caption(f"Estimates for {dr.sizes['train']:,} training and {dr.sizes['val']:,} validation examples of "
-               f"{steps:,} steps. Real times vary.")
+
+    def time_cards() -> None:
+        t = ui.time_estimate(m_spec, t_spec, shape, dr.sizes, est.layers)
+        k3, k4 = st.columns(2)
+        k3.metric("Per epoch (estimate)", ui.fmt_range(t.low, t.high),
+                  help=("Measured on this computer: the background worker timed a few epochs of this very model "
+                        "on some batches of your data." if t.measured else
+                        "A rough figure from the model size and the number of examples; it becomes a measured "
+                        "one once the background worker has timed this model (it does so while it waits).")
+                  + " Real times vary with what else the computer is doing.")
+        lo, hi = t.epochs
+        every = ui.fmt_range(t.at_most * t.low / t.per_epoch, t.at_most * t.high / t.per_epoch)
+        k4.metric("Whole run (estimate)", ui.fmt_range(t.run_low, t.run_high),
+                  help=(f"With early stopping, runs like this usually train {lo}–{hi} of the {t_spec.epochs} "
+                        f"epochs; all {t_spec.epochs} would take {every}." if t_spec.patience else
+                        f"All {t_spec.epochs} epochs (early stopping is off).")
+                  + " Plus a few seconds to start (reading the data, building the model).")
+        val = (f"{dr.sizes['train']:,} training and {dr.sizes['val']:,} validation examples" if dr.sizes["val"]
+               else f"{dr.sizes['train']:,} training examples (no validation part)")
+        st.caption(f"For {val} of {steps:,} steps"
+                   + ("; per epoch measured on this computer." if t.measured else
+                      "; a rough figure until the background worker has timed this model.")
+                   + (f" The whole run: {lo}–{hi} epochs with early stopping." if t_spec.patience else ""))
+
+    # until the worker has timed this model, look again every few seconds (a file read, nothing heavy)
+    st.fragment(time_cards, run_every=None if ui.time_estimate(m_spec, t_spec, shape, dr.sizes, est.layers).measured
+                else 3.0)()
     table = pd.DataFrame([{"layer": layer["name"], "output shape": "(batch, " + str(layer["output_shape"]).strip("()")
                            .rstrip(",") + ")", "parameters": layer["params"]} for layer in est.layers])
     input_row = pd.DataFrame([{"layer": "Input", "output shape": "(batch, " + ", ".join(map(str, shape.input_shape))

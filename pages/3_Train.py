@@ -135,8 +135,10 @@ with st.container(border=True):
                     f"{f', dropout {m.dropout:g}' if m.dropout else ''}")
             st.text(f"Training: up to {t.epochs} epochs, batch {t.batch_size}, learning rate {t.learning_rate:g}, "
                     f"{t.optimizer}" + (f", stops early after {t.patience} epochs without progress"
+                                        + ("" if d.val_fraction > 0 else " of the training loss (no validation part)")
                                         if t.patience else "")
-                    + (", then a final fit on training + validation data" if t.final_fit else ""))
+                    + (", then a final fit on training + validation data" if t.final_fit and d.val_fraction > 0
+                       else ""))
             st.page_link(ui.PAGES["model"], label="Change the model or training settings", icon="⚙️")
         key = live.spec_key(spec, ss["dataset_id"], ss.get("test_dataset_id"), _csv_options())
         already = _active_with_key(key)
@@ -228,7 +230,6 @@ def live_panel(run_id: str) -> None:
     elif rec.status == "finished":
         summary = rec.summary or {}
         best = summary.get("best_epoch")
-        early = (summary.get("training") or {}).get("early_stopped")
         final = (summary.get("training") or {}).get("final_fit") or {}
         if final.get("kept"):
             then = (f" Then a fresh model trained {final.get('epochs')} epoch(s) on the training and validation "
@@ -237,10 +238,7 @@ def live_panel(run_id: str) -> None:
             then = f" The final fit was not kept ({md(final.get('reason'))}); the model of epoch {best} was kept."
         else:
             then = ""
-        st.success(f"Finished after {rec.epochs_run or 0} epoch(s)"
-                   + (f"; the best was epoch {best}" if best else "")
-                   + (" (stopped early: the validation score had stopped improving)" if early else "") + "."
-                   + then, icon="✅")
+        st.success(live.finish_message(rec) + then, icon="✅")
 
     st.progress(info.fraction, text=info.text)
     c = st.columns(5)
@@ -256,6 +254,10 @@ def live_panel(run_id: str) -> None:
         c[4].metric("Best val. accuracy", f"{info.best_val_accuracy:.1%}",
                     help="The highest share of validation examples classified right so far; the model of that "
                          "epoch is kept (ties go to the lower validation loss).")
+    elif live.without_validation(rec, hist.points):
+        c[4].metric("Best training loss", viz.format_number(info.best_loss),
+                    help="There is no validation part, so the lowest training loss at the end of an epoch picks the "
+                         "model that is kept (and early stopping watches it).")
     else:
         c[4].metric("Best validation loss", viz.format_number(info.best_val_loss),
                     help="The lowest loss on the validation data so far; the model of that epoch is kept.")

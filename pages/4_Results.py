@@ -274,8 +274,14 @@ else:
 # ----------------------------------------------------------------------------- training, notes, settings
 
 st.header("How it trained")
-st.plotly_chart(viz.loss_figure(live.loss_curves(store, rec.id), uirevision=f"results-{rec.id}"),
-                key="results_loss", config={"displaylogo": False})
+curves = live.loss_curves(store, rec.id)
+st.plotly_chart(viz.loss_figure(curves, uirevision=f"results-{rec.id}"), key="results_loss",
+                config={"displaylogo": False})
+for line in live.training_story(spec, metrics):
+    st.caption(line)
+overfit = viz.overfit_hint(curves, final_fit=bool(spec.train.final_fit), finished=True)
+if overfit:
+    st.info(overfit, icon="💡")
 notes = [str(n) for n in (metrics.get("notes") or [])]
 if notes:
     st.subheader("Notes")

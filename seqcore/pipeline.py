@@ -132,6 +132,7 @@ class PrewarmReport:
     """
 
     stages: dict[str, float] = field(default_factory=dict)
+    timing: dict | None = None     # the ``measure`` stage's result, with its ``key`` (seqcore.modeling.timing)
     complete: bool = False
     reason: str | None = None      # "interrupted" (stopped early), or "backend" (TensorFlow: the data only)
     _rest: list = field(default_factory=list, repr=False)
@@ -195,7 +196,7 @@ def _batch_sizes(n: int, batch_size: int) -> list[int]:
 
 def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | None = None,
             name: str = "data.csv", interrupted: Callable[[], bool] | None = None,
-            defer_rest: bool = False) -> PrewarmReport:
+            defer_rest: bool = False, measure_time: bool = True) -> PrewarmReport:
     """Do ahead what a run of ``spec`` on ``data`` spends before its first loss point, while nobody waits.
 
     A warm worker calls this when the app says which run is probably next (the Train page is open).
@@ -207,7 +208,9 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
     3. ``train_step``: train a throwaway model on one full batch: the XLA program of the first steps,
        kept in the persistent compilation cache (the run's own model then only traces and loads it);
     4. ``train_last_batch`` / ``evaluate`` / ``predict``: the run's remaining shapes (the last, smaller
-       batch of an epoch, validation and test batches), so the run never stops to compile. With
+       batch of an epoch, validation and test batches), so the run never stops to compile; and, with
+       ``measure_time``, ``measure``: a few timed training and validation batches of the compiled model
+       (``report.timing``, see :mod:`seqcore.modeling.timing`: the Model page's time per epoch). With
        ``defer_rest`` these are left to :meth:`PrewarmReport.finish`.
 
     Only the JAX backend compiles ahead (TensorFlow keeps no cache across models); the data is
@@ -266,6 +269,38 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
         rest.append(("train_last_batch", lambda: fit_on(prep.train, last[0])))
     if prep.val is not None and len(prep.val):
         rest.append(("evaluate", lambda: evaluate_on(prep.val)))
+
+    def measure() -> None:   # a few timed epochs of this model on a few batches: the Model page's time per epoch
+        import tempfile
+
+        from seqcore.modeling import timing
+        from seqcore.modeling.training import backend_name, fit
+
+        val = prep.val if prep.val is not None and len(prep.val) else None
+        train_spec = spec.train.replace(patience=0, final_fit=False)
+
+        def first(src, k: int) -> _Subset:   # the first k batches (the last one smaller when they are all)
+            return _Subset(src, min(len(src), k * bs))
+
+        def train_epochs(k: int, kv: int, epochs: int) -> list[float]:
+            ends: list[float] = []
+            with tempfile.TemporaryDirectory(prefix="seqstudio-measure-") as tmp:   # a run checkpoints every epoch
+                fit(box["model"], first(prep.train, k), first(val, kv) if kv else None,
+                    train_spec.replace(epochs=epochs), checkpoint_dir=Path(tmp),
+                    on_progress=lambda p: ends.append(p.elapsed) if p.kind == "epoch" else None)
+            return [b - a for a, b in zip([0.0] + ends, ends)]
+
+        result = timing.measure(train_epochs,
+                                None if val is None else (lambda k: box["model"].evaluate(
+                                    make_feeder(first(val, k), bs, shuffle=False, seed=0), verbose=0)),
+                                train_batches=-(-len(prep.train) // bs),
+                                val_batches=0 if val is None else -(-len(val) // bs))
+        result.update(key=timing.timing_key(spec.model.to_dict(), spec.train.to_dict(), prep.shape.to_dict(),
+                                            backend_name()), sizes=prep.sizes(), batch_size=bs)
+        report.timing = result
+
+    if measure_time:
+        rest.append(("measure", measure))
     rest.append(("predict", predict_shapes))
     report._rest = first
     try:

@@ -253,12 +253,13 @@ def test_prewarm_compiles_ahead_and_the_run_trains_exactly_as_without(tmp_path):
     _record_compiles()
     report = pl.prewarm(data, spec, name="sine.csv", defer_rest=True)
     assert list(report.stages) == ["prepare", "build", "train_step"] and not report.complete
-    assert report.pending == ["train_last_batch", "evaluate", "predict"]
+    assert report.pending == ["train_last_batch", "evaluate", "measure", "predict"]
     report.finish()
     _RECORD["on"] = False
     ahead = list(_COMPILES)      # what compiling these shapes from cold costs, here and now
     assert report.complete and report.reason is None and not report.pending
-    assert list(report.stages)[3:] == ["train_last_batch", "evaluate", "predict"]
+    assert list(report.stages)[3:] == ["train_last_batch", "evaluate", "measure", "predict"]
+    assert report.timing["train_batch"] > 0 and report.timing["sizes"]["train"] > 0
     assert len(pl._PREPARED) == 1
 
     calls = {"prepare": 0}

@@ -301,7 +301,9 @@ def test_prepare_hint_prewarms_the_warm_worker_and_never_breaks_runs(home):
     info = wait_prewarm(home, key)
     assert info["state"] == "done", info
     if "build" in info["stages"]:   # JAX: compiled ahead (TensorFlow: the data only)
-        assert list(info["stages"]) == ["prepare", "build", "train_step", "train_last_batch", "evaluate", "predict"]
+        assert list(info["stages"]) == ["prepare", "build", "train_step", "train_last_batch", "evaluate", "measure",
+                                        "predict"]
+        assert info["timing"]["train_batch"] > 0     # kept for the Model page in <home>/timings.json
     t0 = time.perf_counter()
     rid = submit_run(store, spec, ds)
     first = first_loss_after(store, rid, t0)

@@ -29,6 +29,7 @@ import streamlit as st
 from pages._ui.base import fmt_seconds, fmt_when, md  # noqa: F401 - md: pages use live.md
 from seqcore.config import RunSpec
 from seqcore.outputs.export import FORMULA_PREFIXES
+from seqcore.outputs.outcome import has_validation, training_outcome
 from seqcore.modeling.progress import Progress
 from seqcore.runs.store import ACTIVE_STATUSES, FINAL_STATUSES, HistoryColumns, RunRecord, RunStore, is_valid_run_id
 
@@ -94,10 +95,10 @@ def follow_run(store: RunStore, current_run_id: str | None) -> RunRecord | None:
 
 def queue_position(store: RunStore, run_id: str) -> tuple[int, int]:
     """(1-based place of a queued job among the queued ones, number of jobs training now)."""
-    queued = list(reversed(store.list_runs(kind=None, status="queued")))  # oldest first
-    ids = [r.id for r in queued]
+    counts = store.queue_counts()          # one read, so the place and the running count agree
+    ids = counts["queued_ids"]             # oldest first
     place = ids.index(run_id) + 1 if run_id in ids else 0
-    return place, len(store.running_jobs())
+    return place, counts["running"]
 
 
 def spec_key(spec: RunSpec, dataset_id: str | None, test_dataset_id: str | None, csv_options: dict | None) -> str:
@@ -182,6 +183,7 @@ class ProgressInfo:
     last_loss: float | None
     best_val_loss: float | None
     best_val_accuracy: float | None = None   # classifiers with validation data: what picks the kept epoch
+    best_loss: float | None = None           # the lowest epoch training loss (picks the epoch without validation)
 
 
 def progress_info(rec: RunRecord, points: list, now: float | None = None) -> ProgressInfo:
@@ -221,8 +223,45 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
     losses = [p.val_loss for p in epoch_pts if p.val_loss is not None and math.isfinite(p.val_loss)]
     accs = [float(p.metrics["val_accuracy"]) for p in epoch_pts if isinstance(p.metrics, dict)
             and isinstance(p.metrics.get("val_accuracy"), (int, float)) and math.isfinite(p.metrics["val_accuracy"])]
+    train_losses = [p.loss for p in epoch_pts if p.loss is not None and math.isfinite(p.loss)]
     return ProgressInfo(frac, text, elapsed, remaining, last.lr, int(last.epoch), epochs,
-                        last.loss, min(losses) if losses else rec.best_val_loss, max(accs) if accs else None)
+                        last.loss, min(losses) if losses else rec.best_val_loss, max(accs) if accs else None,
+                        min(train_losses) if train_losses else None)
+
+
+def without_validation(rec: RunRecord, points: list) -> bool:
+    """True when the run trains without a validation part (so the training loss picks the kept epoch and
+    early stopping watches it): what its finished training recorded, else its epoch points (none with a
+    validation loss), else its spec's validation share."""
+    summary = rec.summary if isinstance(rec.summary, dict) else {}
+    if summary.get("training"):
+        return not has_validation(_spec_or_default(rec), summary)
+    epoch_pts = [p for p in points if p.kind == "epoch"]
+    if epoch_pts:
+        return all(p.val_loss is None or not math.isfinite(p.val_loss) for p in epoch_pts)
+    return not has_validation(_spec_or_default(rec))
+
+
+def _spec_or_default(rec: RunRecord) -> RunSpec:
+    try:
+        return RunSpec.from_dict(rec.spec)
+    except Exception:  # noqa: BLE001 - an old or foreign spec: the defaults (with validation)
+        return RunSpec()
+
+
+def finish_message(rec: RunRecord) -> str:
+    """The Train page's line for a finished run: how many epochs, which was kept and why training ended,
+    with no validation wording when the run had no validation part (:func:`seqcore.outputs.report.training_outcome`)."""
+    summary = rec.summary if isinstance(rec.summary, dict) else {}
+    return training_outcome(_spec_or_default(rec), summary, epochs_run=rec.epochs_run,
+                            best_epoch=summary.get("best_epoch"))
+
+
+def training_story(spec: RunSpec, metrics: dict | None) -> list[str]:
+    """The Results page's lines under the loss chart: how training ended (empty without training figures)."""
+    if not (metrics or {}).get("training"):
+        return []
+    return [training_outcome(spec, metrics)]
 
 
 def eta_text(info: ProgressInfo, status: str, patience: int | None = None) -> str:

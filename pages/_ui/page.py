@@ -39,7 +39,7 @@ def _sidebar() -> None:
         st.divider()
         _RUN.summary_slot = st.empty()
         _setup_summary(_RUN.summary_slot)
-        worker_status_box(compact=True)
+        _live_worker_status()
         _backend_and_sweeps()
         st.caption("Data folder (runs, datasets, models):")
         st.code(str(home_path()), language=None)
@@ -94,8 +94,36 @@ def _setup_summary(slot) -> None:
         st.caption(note)
 
 
+#: Seconds between redraws of the sidebar's queue line while a job waits or runs (it follows the run the
+#: page shows: a run queued by a click is "waiting" for a moment, then "running").
+SIDEBAR_POLL_S = 2.0
+
+
+def queue_text(counts: dict) -> str:
+    """The sidebar's queue line from one :meth:`RunStore.queue_counts` read: ``"1 running, 0 waiting"``; a
+    job claimed by a worker that has not reported its first progress yet is running ("getting ready")."""
+    running, starting = int(counts.get("running") or 0), int(counts.get("starting") or 0)
+    ready = f" ({starting} getting ready)" if starting and starting < running else \
+        " (getting ready)" if starting else ""
+    return f"{running} running{ready}, {int(counts.get('queued') or 0)} waiting"
+
+
+def _live_worker_status() -> None:
+    """The sidebar's worker line, redrawn every :data:`SIDEBAR_POLL_S` while a job waits or runs, so it never
+    says "waiting" for a run the page shows training."""
+    try:
+        active = any(store().queue_counts()[k] for k in ("queued", "running"))
+    except Exception:  # noqa: BLE001 - drawn once; worker_status_box says what went wrong
+        active = False
+    st.fragment(_compact_worker_status, run_every=SIDEBAR_POLL_S if active else None)()
+
+
+def _compact_worker_status() -> None:
+    worker_status_box(compact=True)
+
+
 def worker_status_box(*, compact: bool = False) -> None:
-    """Worker + queue status: alive or idle, queued and running jobs."""
+    """Worker + queue status: alive or idle, queued and running jobs (one consistent read of the queue)."""
     try:
         s = store()
         status = runner.supervisor_status(s.home)
@@ -104,8 +132,7 @@ def worker_status_box(*, compact: bool = False) -> None:
             # become "interrupted" (resumable) instead of showing "running" forever
             for run_id in runner.recover_orphans(s):
                 LOG.warning("run %s: its worker is gone (app restarted?); marked interrupted", run_id)
-        queued = s.queued_count()
-        running = s.running_jobs()
+        counts = s.queue_counts()
     except Exception as err:  # noqa: BLE001 - the sidebar must never break a page
         LOG.exception("worker status failed")
         st.caption(f"Worker status unavailable ({md(type(err).__name__)}).")
@@ -116,14 +143,15 @@ def worker_status_box(*, compact: bool = False) -> None:
     else:
         state = "idle (starts when you open Train or start a run)"
     if compact:
-        st.caption(f"Worker: {state}. Queue: {len(running)} running, {queued} waiting.")
+        st.caption(f"Worker: {state}. Queue: {queue_text(counts)}.")
         return
     c1, c2, c3 = st.columns(3)
     c1.metric("Worker", "on" if status.get("alive") else "idle", help=f"The background process that trains "
               f"models: {state}. It starts by itself (opening the Train page gets it ready) and uses up to {status.get('cores', '?')} "
               "CPU cores.")
-    c2.metric("Training now", len(running), help="Runs being trained right now.")
-    c3.metric("Waiting", queued, help="Runs queued behind them; they start one after another.")
+    c2.metric("Training now", counts["running"], help="Runs being trained right now (a run counts from the moment "
+              "a worker takes it, while it still prepares the data and the model).")
+    c3.metric("Waiting", counts["queued"], help="Runs queued behind them; they start one after another.")
 
 
 def ensure_worker() -> int | None:

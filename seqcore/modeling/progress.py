@@ -149,3 +149,72 @@ class HistoryColumns:
             return other
         return HistoryColumns(*(np.concatenate([getattr(self, k), getattr(other, k)])
                                 for k in ("seq", "is_epoch") + self.FIELDS))
+
+
+# ----------------------------------------------------------------------------- the overfitting rule
+
+OVERFIT_EPOCHS = 3        # the best validation loss must be at least this many epochs old
+OVERFIT_MARGIN = 0.05     # and the recent validation losses at least this share above it (relative)
+OVERFIT_NOISE = 2.5       # and their rise at least this many times the curve's epoch-to-epoch jitter
+
+
+@dataclass(frozen=True)
+class Overfitting:
+    """Validation loss rising clearly while training loss falls (see :func:`overfitting`)."""
+
+    best_epoch: int           # the epoch of the lowest validation loss
+    epochs_since: int         # epochs run since then
+    rise: float               # recent validation loss over the best, relative (0.12 = 12% higher)
+
+
+def overfitting(epochs, loss, val_loss, *, min_epochs: int = OVERFIT_EPOCHS, margin: float = OVERFIT_MARGIN,
+                noise: float = OVERFIT_NOISE) -> Overfitting | None:
+    """Whether a run's curves show overfitting: an :class:`Overfitting` when all of these hold, else None.
+
+    - the lowest validation loss is at least ``min_epochs`` epochs old (each epoch's loss taken as the median
+      of it and its two neighbours, so one lucky epoch of a noisy curve is not its best);
+    - the recent validation loss (the median of the last ``min_epochs`` epochs, so one spike does not count)
+      is above that best by at least ``margin`` of it (relative: the same rule for losses of 0.001 or 1000);
+    - and by at least ``noise`` times the curve's jitter (the median absolute second difference of the
+      validation losses: about 0 for smooth curves, large for noisy ones), so a flat but noisy curve, whose
+      best is only its luckiest epoch, does not count;
+    - the training loss is lower now than at the best epoch (the model still learns the training data).
+
+    ``epochs``, ``loss``, ``val_loss``: one value per finished epoch (any order of epochs; NaN / None where an
+    epoch has no number; epochs without both losses are left out). Flat curves, falling curves and runs without
+    validation losses give None.
+    """
+    rows = []
+    for e, lo, va in zip(epochs, loss, val_loss):
+        lo, va = _num(lo), _num(va)
+        if math.isfinite(lo) and math.isfinite(va) and math.isfinite(_num(e)):
+            rows.append((float(e), lo, va))
+    rows.sort()
+    if len(rows) < min_epochs + 1:
+        return None
+    vals = [r[2] for r in rows]
+    # each epoch's level: the median of it and its neighbours, so one lucky epoch is not "the best"
+    level_at = [_median3(vals[max(0, i - 1):i + 2]) for i in range(len(vals))]
+    best_i = min(range(len(vals)), key=level_at.__getitem__)      # the first lowest
+    since = len(rows) - 1 - best_i
+    if since < min_epochs:
+        return None
+    best = level_at[best_i]
+    level = _median3(vals[-min_epochs:])
+    rise = level - best
+    scale = abs(best) if best != 0 else max(abs(v) for v in vals)
+    if scale == 0 or rise < margin * scale:
+        return None
+    second = sorted(abs(a - 2 * b + c) for a, b, c in zip(vals, vals[1:], vals[2:]))
+    jitter = second[len(second) // 2] if second else 0.0
+    if rise < noise * jitter:
+        return None
+    if not rows[-1][1] < rows[best_i][1]:
+        return None
+    return Overfitting(best_epoch=int(rows[best_i][0]), epochs_since=since, rise=rise / scale)
+
+
+def _median3(xs: list[float]) -> float:
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2

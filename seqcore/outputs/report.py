@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from seqcore import __version__
+from seqcore.outputs.outcome import WATCHED, has_validation, training_outcome  # noqa: F401 - re-exported
 from seqcore.config import RunSpec, apply_preset, preset_overrides
 from seqcore.outputs.viz import (BASELINE_NAMES, METRIC_INFO, confusion_figure, forecast_figure, format_number, future_figure,
                   loss_figure, residuals_figure)
@@ -91,6 +92,7 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
     """Plain-language sentences (unescaped text) on what was trained and how it went."""
     d, m, t = spec.data, spec.model, spec.train
     train_frac = 1 - d.val_fraction - d.test_fraction
+    val = has_validation(spec, metrics)
     out: list[str] = []
     if d.task == "forecast":
         what = (f"A forecasting model that predicts the next {d.horizon} value{'s' if d.horizon != 1 else ''} of "
@@ -99,7 +101,9 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
         what += f" (time column '{d.time}')." if d.time else " (rows in file order)."
         out.append(what)
         split = (f"The data was split in time order: the first {_pct(train_frac)} for training, then "
-                 f"{_pct(d.val_fraction)} for validation and the last {_pct(d.test_fraction)} for the test.")
+                 f"{_pct(d.val_fraction)} for validation and the last {_pct(d.test_fraction)} for the test."
+                 if val else f"The data was split in time order: the first {_pct(train_frac + d.val_fraction)} for training "
+                 f"(no validation part) and the last {_pct(d.test_fraction)} for the test.")
         if d.log_transform:
             split += " Targets were log-transformed before scaling."
         if d.relative:
@@ -113,8 +117,7 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
         else:
             what = f"A sequence classifier that predicts '{d.label}' for each row, whose values form one sequence."
         out.append(what)
-        out.append(f"Examples were split at random keeping class proportions: {_pct(train_frac)} training, "
-                   f"{_pct(d.val_fraction)} validation, {_pct(d.test_fraction)} test"
+        out.append(f"Examples were split at random keeping class proportions: {_split_words(d, val)}"
                    + (" (each sequence was scaled on its own first)." if d.znorm else "."))
         reading = f"Each sequence was kept to its last {d.max_steps:,} steps at most; "
         if d.group_steps == 1:
@@ -131,8 +134,7 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
                    f"words per text, a vocabulary of up to {d.max_vocab:,} words"
                    + (", upper and lower case treated alike)." if d.lowercase
                       else ", upper and lower case kept apart)."))
-        out.append(f"Examples were split at random keeping class proportions: {_pct(train_frac)} training, "
-                   f"{_pct(d.val_fraction)} validation, {_pct(d.test_fraction)} test.")
+        out.append(f"Examples were split at random keeping class proportions: {_split_words(d, val)}.")
     cell = ("bidirectional " if m.bidirectional else "") + m.cell.upper()
     layers = (f"{len(m.units)} stacked layers ({', '.join(map(str, m.units))} units)" if len(m.units) > 1
               else f"one layer of {m.units[0]} units")
@@ -157,9 +159,15 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
     optimiser = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD with momentum"}[t.optimizer]
     how = (f"Training: {optimiser} optimiser, learning rate {t.learning_rate:g} ({sched}), batch size "
            f"{t.batch_size}, up to {t.epochs} epochs")
-    how += (f", stopping after {t.patience} epochs without improvement and keeping the best epoch's weights."
-            if t.patience else ", keeping the best epoch's weights.")
-    if getattr(t, "final_fit", False):
+    if val:
+        how += (f", stopping after {t.patience} epochs without improvement and keeping the best epoch's weights."
+                if t.patience else ", keeping the best epoch's weights.")
+    else:
+        how += (f"; with no validation part, stopping after {t.patience} epochs without improvement of the "
+                "training loss and keeping the weights of the epoch with the lowest training loss."
+                if t.patience else "; with no validation part, keeping the weights of the epoch with the lowest "
+                "training loss.")
+    if getattr(t, "final_fit", False) and val:
         how += (" Then a fresh model was to be trained on the training and validation data together for the "
                 "number of epochs validation picked, and kept.")
     out.append(how)
@@ -173,7 +181,9 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
         if tr.get("stopped_by_user"):
             bits.append("it was stopped by hand")
         elif tr.get("early_stopped"):
-            bits.append("early stopping ended it")
+            bits.append("early stopping ended it (the " + WATCHED.get(tr.get("selected_by") or
+                                                                    ("val_loss" if val else "loss"), "validation loss")
+                        + " had stopped improving)")
         ff = tr.get("final_fit") or {}
         if ff.get("kept"):
             bits.append(f"the final fit trained {ff.get('epochs')} epochs on {int(ff.get('examples') or 0):,} "
@@ -187,8 +197,9 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
         sizes = tr.get("sizes") or {}
         if sizes:
             unit = "windows" if d.task == "forecast" else "examples"
-            bits.append(f"{unit}: {sizes.get('train', 0):,} training, {sizes.get('val', 0):,} validation, "
-                        f"{sizes.get('test', 0):,} test")
+            bits.append(f"{unit}: {sizes.get('train', 0):,} training, "
+                        + (f"{sizes.get('val', 0):,} validation, " if sizes.get("val") else "no validation, ")
+                        + f"{sizes.get('test', 0):,} test")
         if bits:
             out.append("This run " + "; ".join(bits) + ".")
     return out
@@ -273,6 +284,14 @@ def _duration(seconds) -> str:
     if s < 3600:
         return f"{int(s // 60)} min {int(s % 60)} s"
     return f"{int(s // 3600)} h {int(s % 3600 // 60)} min"
+
+
+def _split_words(d, val: bool) -> str:
+    """"70% training, 15% validation, 15% test" (the validation share only when there was a part)."""
+    if val:
+        return f"{_pct(1 - d.val_fraction - d.test_fraction)} training, {_pct(d.val_fraction)} validation, " \
+               f"{_pct(d.test_fraction)} test"
+    return f"{_pct(1 - d.test_fraction)} training (no validation part), {_pct(d.test_fraction)} test"
 
 
 def verdict(metrics: dict, task: str, spec: RunSpec | None = None) -> tuple[str, bool | None]:
@@ -541,4 +560,5 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
             f"<body><main>\n{body}\n</main></body></html>\n")
 
 
-__all__ = ["run_report_html", "describe_run", "describe_preset", "verdict", "framework_words", "PRESET_PURPOSE"]
+__all__ = ["run_report_html", "describe_run", "describe_preset", "verdict", "framework_words", "PRESET_PURPOSE",
+           "has_validation", "training_outcome"]

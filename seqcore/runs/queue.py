@@ -165,8 +165,9 @@ def queue_status(store: RunStore) -> dict:
     cores, home, jobs ({run id: worker pid}), queued (int), running (list of run ids).
     """
     info = get_backend().describe(store.home)
-    info["queued"] = store.queued_count()
-    info["running"] = [r.id for r in store.running_jobs()]
+    counts = store.queue_counts()          # one read: a job claimed meanwhile is never counted twice
+    info["queued"] = counts["queued"]
+    info["running"] = counts["running_ids"]
     return info
 
 

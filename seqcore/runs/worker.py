@@ -358,11 +358,23 @@ class Ahead:
             report.finish(self._stop.is_set)
             self._update(report)
             self.info["state"] = "done" if report.complete else "interrupted"
+            self._keep_timing(report)
         except Exception as e:  # noqa: BLE001
             self._fail(e)
         self._log()
         if self.report_to is not None:
             self.report_to(dict(self.info))
+
+    def _keep_timing(self, report) -> None:
+        """Keep the measured time per batch for the Model page (``<home>/timings.json``), unless a job
+        arrived while it was measured (it would have shared the cores)."""
+        if report.timing is None or self._stop.is_set():
+            return
+        from seqcore.modeling import timing
+
+        t = dict(report.timing)
+        timing.save(self.store.home, t.pop("key"), t)
+        self.info["timing"] = {k: t[k] for k in ("train_batch", "eval_batch", "epoch_overhead") if k in t}
 
     def stop(self) -> None:
         """Stop the background part after its current stage (it never delays the caller)."""

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from seqcore.modeling.progress import Progress
-from seqcore.modeling.progress import HistoryColumns
+from seqcore.modeling.progress import OVERFIT_EPOCHS, HistoryColumns, overfitting
 from seqcore.outputs.viz.common import (BATCH_COLOUR, BEST_COLOUR, PALETTE, TRAIN_COLOUR, VAL_COLOUR, _finite,
                                         _message_figure, _style, downsample, plain)
 
@@ -23,7 +23,6 @@ from seqcore.outputs.viz.common import (BATCH_COLOUR, BEST_COLOUR, PALETTE, TRAI
 WAITING_TEXT = "Waiting for the first loss point…"
 BATCH_SMOOTHING = 0.6          # exponential smoothing weight of the batch curve (0 = none)
 LOG_DECADES = 2.0              # log-scale y when the losses span more than this many decades
-OVERFIT_EPOCHS = 3             # epochs of rising val_loss before the overfitting hint
 
 
 def _as_point(p) -> dict:
@@ -220,33 +219,35 @@ def loss_figure(points, *, title: str | None = None, max_points: int = 2000,
     return fig
 
 
-def overfit_hint(points: Sequence, *, min_epochs: int = OVERFIT_EPOCHS, final_fit: bool = False) -> str | None:
-    """A plain-language hint when validation loss has been rising for ``min_epochs`` or more epochs
-    (counted from its best epoch) while training loss kept falling; None otherwise. It names the epoch the
-    trainer keeps (:func:`best_epoch`), and with ``final_fit`` what happens after."""
-    epochs, _ = _split_points(points)
-    rows = [(int(p["epoch"]), _finite(p.get("loss")), _finite(p.get("val_loss"))) for p in epochs]
-    rows = [r for r in rows if r[1] is not None and r[2] is not None]
-    if len(rows) < min_epochs + 1:
-        return None
-    vals = [r[2] for r in rows]
-    best_i = int(np.argmin(vals))
-    since = len(rows) - 1 - best_i
-    if since < min_epochs:
-        return None
-    tail = vals[best_i:]
-    rises = sum(1 for a, b in zip(tail, tail[1:]) if b > a)
-    rising = vals[-1] > vals[best_i] * (1 + 1e-3) and rises * 2 >= since
-    falling = rows[-1][1] < rows[best_i][1]
-    if not (rising and falling):
+def overfit_hint(points: Sequence, *, min_epochs: int = OVERFIT_EPOCHS, final_fit: bool = False,
+                 finished: bool = False) -> str | None:
+    """A plain-language hint when the curves show overfitting by the rule of
+    :func:`seqcore.modeling.progress.overfitting` (validation loss clearly above its best for ``min_epochs`` or
+    more epochs while training loss kept falling; never for flat or falling curves); None otherwise. It names
+    the epoch the trainer keeps (:func:`best_epoch`), and with ``final_fit`` what happens after.
+    ``finished``: the run has ended (the Results page), so the hint speaks in the past tense."""
+    cols = _columns(points)
+    rows = _epoch_rows(cols)
+    found = overfitting(np.trunc(cols.epoch[rows]), cols.loss[rows], cols.val_loss[rows], min_epochs=min_epochs)
+    if found is None:
         return None
     kept = best_epoch(points)
-    kept_epoch = kept[0] if kept else rows[best_i][0]
+    kept_epoch = kept[0] if kept else found.best_epoch
+    since, s = found.epochs_since, "s" if found.epochs_since != 1 else ""
+    rise = f"{found.rise:.0%}" if found.rise < 10 else f"{found.rise + 1:.0f} times"
+    if finished:
+        after = (f"; the final fit then trained a fresh model for {kept_epoch} epoch{'s' if kept_epoch != 1 else ''} "
+                 "on the training and validation data" if final_fit else "")
+        return (f"Validation loss rose for {since} epoch{s} after its best (epoch {found.best_epoch}), ending "
+                f"{rise} above it, while training loss kept falling: the model started to memorise the training "
+                f"data. The kept model is from epoch {kept_epoch}{after}; more dropout or a smaller model may "
+                "help next time.")
     after = (f"; the final fit then trains a fresh model for {kept_epoch} epoch{'s' if kept_epoch != 1 else ''} "
              "on the training and validation data" if final_fit else "")
-    return (f"Validation loss has been rising for {since} epochs while training loss keeps falling: "
-            f"the model is starting to memorise. Early stopping will keep the best epoch (epoch {kept_epoch})"
-            f"{after}; more dropout or a smaller model may help.")
+    return (f"Validation loss has been rising for {since} epoch{s} (now {rise} above its best, at epoch "
+            f"{found.best_epoch}) while training loss keeps falling: the model is starting to memorise. Early "
+            f"stopping will keep the best epoch (epoch {kept_epoch}){after}; more dropout or a smaller model may "
+            "help.")
 
 
 def compare_loss_figure(runs: Mapping[str, Sequence], *, max_points: int = 2000) -> go.Figure:

@@ -100,6 +100,20 @@ class JobsMixin:
             return int(self._query("SELECT COUNT(*) FROM runs WHERE status = 'queued'")[0][0])
         return int(self._query("SELECT COUNT(*) FROM runs WHERE status = 'queued' AND kind = ?", (kind,))[0][0])
 
+    def queue_counts(self) -> dict:
+        """The queue in one consistent read (one SQL statement, so a job claimed meanwhile is counted once):
+        ``{"queued": n, "running": n, "starting": n, "queued_ids": [...], "running_ids": [...]}``, ids oldest
+        first. A claimed job is running from the moment it is claimed, before its first progress point
+        (``starting`` counts those among ``running``: the worker is still preparing the data or the model)."""
+        rows = self._query(
+            "SELECT id, status, EXISTS(SELECT 1 FROM history h WHERE h.run_id = runs.id) AS has_history FROM runs"
+            " WHERE status IN ('queued', 'running') ORDER BY created, rowid")
+        queued = [r["id"] for r in rows if r["status"] == "queued"]
+        running = [r["id"] for r in rows if r["status"] == "running"]
+        starting = sum(1 for r in rows if r["status"] == "running" and not r["has_history"])
+        return {"queued": len(queued), "running": len(running), "starting": starting, "queued_ids": queued,
+                "running_ids": running}
+
     def running_jobs(self) -> list[RunRecord]:
         """All jobs (training and prediction) with status ``running``."""
         return self.list_runs(kind=None, status="running")
