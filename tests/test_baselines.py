@@ -128,7 +128,8 @@ def test_airline_last_36_months():
         ("Y", None),
         ("A-DEC", None),
         ("2h", 12),
-        ("15min", 4),
+        ("15min", 96),       # a day of quarter-hours
+        ("30min", 48),
         ("7min", None),
         ("ms", None),
         ("monthly", 12),

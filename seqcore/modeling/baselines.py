@@ -12,7 +12,6 @@ probabilities ``(n_test, n_classes)`` aligned with classes ``0..C-1``.
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from typing import Any, Sequence
 
@@ -87,22 +86,6 @@ def forecast_baselines(
     return out
 
 
-_SEASON_BY_ALIAS: dict[str, int | None] = {}
-for _names, _season in (
-    (("Y", "YS", "YE", "A", "AS", "AE", "BY", "BYS", "BYE", "BA", "BAS", "BAE"), None),
-    (("Q", "QS", "QE", "BQ", "BQS", "BQE"), 4),
-    (("M", "MS", "ME", "BM", "BMS", "BME", "CBM", "CBMS", "CBME"), 12),
-    (("SM", "SMS", "SME"), 24),
-    (("W",), 52),
-    (("D",), 7),
-    (("B", "C"), 5),
-    (("H",), 24),
-    (("T", "MIN"), 60),
-    (("S",), 60),
-):
-    for _n in _names:
-        _SEASON_BY_ALIAS[_n] = _season
-
 _SEASON_BY_WORD: dict[str, int | None] = {
     "yearly": None,
     "annual": None,
@@ -116,8 +99,6 @@ _SEASON_BY_WORD: dict[str, int | None] = {
     "minutely": 60,
     "minute": 60,
 }
-
-_SUB_SECOND = {"ms", "us", "ns", "L", "U", "N"}
 
 
 def guess_season(frequency: Any, n: int) -> int | None:
@@ -146,21 +127,10 @@ def guess_season(frequency: Any, n: int) -> int | None:
     lowered = text.lower()
     if lowered in _SEASON_BY_WORD:
         season = _SEASON_BY_WORD[lowered]
-    else:
-        match = re.fullmatch(r"\s*(\d*)\s*([A-Za-z]+)(?:-[A-Za-z]+)?\s*", text)
-        if match is None:
-            return None
-        mult = int(match.group(1)) if match.group(1) else 1
-        base = match.group(2)
-        if base in _SUB_SECOND or mult < 1:
-            return None
-        upper = base.upper()
-        if upper not in _SEASON_BY_ALIAS:
-            return None
-        season = _SEASON_BY_ALIAS[upper]
-        if season is not None and mult > 1:
-            season = season // mult if season % mult == 0 else None
+    else:   # one reading of aliases for the whole app: the one the data-fitted defaults use
+        from seqcore.data.defaults import calendar_season
 
+        season = calendar_season(text, n)[0]
     if season is None or season < 2 or n < 2 * season:
         return None
     return int(season)
