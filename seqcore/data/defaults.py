@@ -133,7 +133,8 @@ def calendar_season(frequency, n: int) -> tuple[int | None, str, str]:
     if m.group(2) in ("ms", "us", "ns", "L", "U", "N") or mult < 1:   # sub-second ("ms" is not "MS", month start)
         return None, "steps", ""
     base = m.group(2).upper()
-    base = {"MS": "M", "ME": "M", "BM": "M", "BMS": "M", "BME": "M", "CBM": "M", "CBMS": "M", "CBME": "M", "QS": "Q", "QE": "Q", "BQ": "Q", "BQS": "Q",
+    base = {"MS": "M", "ME": "M", "BM": "M", "BMS": "M", "BME": "M", "CBM": "M", "CBMS": "M", "CBME": "M",
+            "QS": "Q", "QE": "Q", "BQ": "Q", "BQS": "Q",
             "BQE": "Q", "SMS": "SM", "SME": "SM", "C": "B", "MIN": "T"}.get(base, base)
     season: int | None = None
     unit, period = "steps", ""
