@@ -63,6 +63,16 @@ def test_cli_without_preset_is_the_default_preset_and_flags_go_on_top():
     assert (forecast.data.window, forecast.data.horizon, forecast.data.season) == (12, 12, 12)
 
 
+def test_cli_can_switch_a_fitted_choice_off_or_on():
+    airline = str(SAMPLES / "Airline.csv")
+    assert cli_spec(airline, "--task", "forecast").data.log_transform          # fitted: the swing grows
+    assert not cli_spec(airline, "--task", "forecast", "--no-log").data.log_transform
+    basic = str(SAMPLES / "BasicMotions_TRAIN.csv")
+    assert not cli_spec(basic, "--task", "classify").data.znorm
+    assert cli_spec(basic, "--task", "classify", "--znorm").data.znorm
+    assert not cli_spec(basic, "--task", "classify", "--no-znorm").data.znorm
+
+
 def monthly_csv(n: int) -> bytes:
     t = np.arange(n)
     y = 200 + 3 * t + 25 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(0).normal(0, 3, n)

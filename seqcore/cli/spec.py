@@ -41,14 +41,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="forecast: future steps predicted at once (default: one season when the test part holds "
                         "it, else 1)")
     d.add_argument("--missing", choices=["error", "interpolate", "ffill", "drop"], help="missing-value handling")
-    d.add_argument("--log", action="store_true",
+    d.add_argument("--log", action=argparse.BooleanOptionalAction,
                    help="forecast: log-transform positive targets (default: on when the seasonal swing grows with "
                         "the level)")
     d.add_argument("--season", type=int,
                    help="forecast: seasonal period (default: from the dates, or a cycle in the values)")
     d.add_argument("--val-fraction", type=float)
     d.add_argument("--test-fraction", type=float)
-    d.add_argument("--znorm", action="store_true", help="classify: z-normalise each sequence")
+    d.add_argument("--znorm", action=argparse.BooleanOptionalAction,
+                   help="classify: z-normalise each sequence (--no-znorm: never; default: fitted to the data)")
     d.add_argument("--max-steps", type=int, help="classify: cut longer sequences to this many steps")
     d.add_argument("--group-steps", type=int, metavar="K",
                    help="classify: read K time steps at once, so the network loops over fewer, wider steps "
@@ -117,10 +118,10 @@ def build_spec(args, df) -> RunSpec:
                                                 "season", "max_len", "max_vocab", "max_steps", "group_steps",
                                                 "time_format", "time_part")
                   if getattr(args, k, None) is not None})
-    if args.log:
-        given["log_transform"] = True
-    if args.znorm:
-        given["znorm"] = True
+    if args.log is not None:          # --log / --no-log; neither: fitted to the data
+        given["log_transform"] = bool(args.log)
+    if args.znorm is not None:
+        given["znorm"] = bool(args.znorm)
     if args.layout:
         given["layout"] = args.layout
     data = default_data_spec(df, args.task, **given)

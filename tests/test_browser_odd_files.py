@@ -1,0 +1,173 @@
+"""Three odd files people bring, through the real app in headless Chromium (issue 12, point 8).
+
+Each file is uploaded on the Data page as it is, with nothing set by hand but the few epochs, and must
+reach the Results page with the right task suggested and charts dated correctly:
+
+- ``Coffee_TRAIN.txt``: the raw UCR format (no header, whitespace between values, class first): a
+  sequence-classification task with ``column_1`` as the label;
+- ``Uschange.csv``: quarters written ``1970 Q1`` and an unnamed index column: a forecast whose chart
+  axis runs over real quarter dates (1970-01-01 ... 2016-07-01);
+- ``co2_weekly.csv``: weekly Mauna Loa CO2 with dates written ``19580329``: a forecast over real weekly
+  dates (1958-03-29 ... 2001-12-29), never numbers like 19.6M or a date such as ``20011236``.
+
+Screenshots of each Data and Results page are saved under ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from seqcore.runs import runner
+
+from helpers import CHROMIUM, ROOT, browser_available, browser_idle, chromium, kill_group, start_streamlit
+
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+SHARED = ROOT.parent / "shared" / "datasets"
+DATA = ROOT / "tests" / "data"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# JS: the x values of every plotly trace on the page, as strings (first and last of each trace)
+_TRACE_X = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(p =>
+    (p.data || []).filter(t => t.x && t.x.length).map(t => [String(t.x[0]), String(t.x[t.x.length - 1]),
+                                                            t.x.length, String(t.name || '')]))"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not browser_available():
+        pytest.skip(f"{CHROMIUM} or Playwright is missing (apt-get install chromium)")
+    tmp = tmp_path_factory.mktemp("odd")
+    home = tmp / "home"
+    proc, base = start_streamlit(home, tmp / "streamlit.log", idle_exit="30")
+    yield {"base": base, "home": home, "tmp": tmp, "log": tmp / "streamlit.log"}
+    kill_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid)
+        proc.wait(15)
+    runner.stop_supervisor(home)
+
+
+@pytest.fixture()
+def page(server):
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(server["base"])
+        browser_idle(pg)
+        yield pg
+        assert not errors, f"JavaScript errors in the page: {errors}"
+        context.close()
+    log = server["log"].read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+
+
+def _shot(pg, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = pg.evaluate("() => Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
+                         "section.main, [data-testid=stAppViewContainer]')).map(e => e.scrollHeight), 1000)")
+    pg.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
+    time.sleep(0.6)
+    pg.screenshot(path=str(SHOTS / f"{name}.png"))
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def _nav(pg, label: str) -> None:
+    pg.locator("[data-testid=stSidebar] a", has_text=label).first.click()
+    pg.wait_for_selector(f"h1:has-text('{label}')")
+    browser_idle(pg)
+
+
+def _ready(pg) -> None:
+    pg.get_by_text(re.compile(r"The data is ready|Ready, but check")).first.wait_for(timeout=90_000)
+    browser_idle(pg)
+
+
+def _checked_task(pg) -> str:
+    return pg.get_by_role("radiogroup", name="Task").get_by_role("radio", checked=True).evaluate(
+        "e => (e.closest('label') || e.parentElement).innerText")
+
+
+def _upload(pg, path: Path) -> None:
+    _nav(pg, "1 · Data")
+    pg.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(path))
+
+
+def _train_to_results(pg, epochs: int = 3) -> None:
+    _nav(pg, "2 · Model")
+    box = pg.get_by_label("Epochs (at most)", exact=True)
+    box.fill(str(epochs))
+    box.press("Enter")
+    browser_idle(pg)
+    _nav(pg, "3 · Train")
+    pg.get_by_role("button", name="Start training").click()
+    pg.get_by_role("link", name="See the results").wait_for(timeout=300_000)
+    pg.get_by_role("link", name="See the results").click()
+    pg.get_by_text("Test metrics").first.wait_for(timeout=60_000)
+    browser_idle(pg)
+
+
+def _dates(pg) -> list[tuple[str, str, int, str]]:
+    return [tuple(t) for t in pg.evaluate(_TRACE_X)]
+
+
+def _assert_dated(traces, first: str, last: str) -> None:
+    """Every trace's x values are ISO dates inside [first, last] (the data's own span, plus the forecast)."""
+    assert traces, "no chart on the page"
+    iso = re.compile(r"^\d{4}-\d{2}-\d{2}")
+    for x0, x1, n, name in traces:
+        assert iso.match(x0) and iso.match(x1), f"trace {name!r} is not dated: {x0} ... {x1}"
+        assert first <= x0[:10] <= x1[:10] <= last, f"trace {name!r} runs {x0} ... {x1}, outside {first}..{last}"
+
+
+def test_headerless_ucr_is_classified_by_its_first_column(page):
+    _upload(page, SHARED / "Coffee_TRAIN.txt")
+    _ready(page)
+    assert "Classify sequences" in _checked_task(page)
+    label = page.get_by_label("Label column (the class)").first
+    assert "column_1" in label.evaluate("e => (e.closest('[data-testid=stSelectbox]') || e).innerText")
+    page.get_by_text("2 classes").first.wait_for()
+    _shot(page, "odd_1_coffee_data")
+    _train_to_results(page)
+    assert page.get_by_text(re.compile("accuracy", re.I)).count() >= 1
+    _shot(page, "odd_1_coffee_results")
+
+
+def test_quarter_dates_reach_results_with_quarterly_dates(page):
+    _upload(page, SHARED / "Uschange.csv")
+    _ready(page)
+    assert "Forecast" in _checked_task(page)
+    _assert_dated(_dates(page), "1970-01-01", "2016-07-01")
+    page.get_by_text(re.compile(r"quarter", re.I)).first.wait_for()
+    _shot(page, "odd_2_uschange_data")
+    _train_to_results(page)
+    _assert_dated(_dates(page), "1970-01-01", "2022-12-31")
+    _shot(page, "odd_2_uschange_results")
+
+
+def test_yyyymmdd_weekly_dates_are_real_dates(page):
+    _upload(page, DATA / "co2_weekly.csv")
+    # 59 missing weeks: the page asks what to do with them before it is ready
+    page.get_by_text("Fill the gaps with a straight line", exact=False).first.click()
+    _ready(page)
+    assert "Forecast" in _checked_task(page)
+    _assert_dated(_dates(page), "1958-03-29", "2001-12-29")
+    body = page.locator("[data-testid=stMain]").inner_text()
+    assert "uneven steps" not in body and "20011236" not in body
+    _shot(page, "odd_3_co2_data")
+    _train_to_results(page)
+    traces = _dates(page)
+    _assert_dated(traces, "1958-03-29", "2003-12-31")
+    assert not any(re.match(r"^\d{8}", x0) for x0, *_ in traces)
+    _shot(page, "odd_3_co2_results")
