@@ -8,7 +8,7 @@ import io
 import re
 
 from seqcore.data.io.options import _EVIDENCE_CELLS, _SNIFF_CHARS, _SNIFF_MAX_CHARS, _SNIFF_RECORDS, DELIMITERS, \
-    CsvOptions
+    WHITESPACE, CsvOptions
 
 
 def _sample(text: str) -> str:
@@ -60,8 +60,29 @@ def _sniff_delimiter(sample: str) -> str:
             best, best_key = d, key
     if best is not None:
         return best
+    if _whitespace_delimited(sample):
+        return WHITESPACE
     # one column: pick a delimiter that never occurs, so values like "1,5" stay whole
     return next((d for d in DELIMITERS if d not in sample), ",")
+
+
+def _whitespace_delimited(sample: str) -> bool:
+    """Numbers separated by runs of spaces (the raw UCR / Fortran-style format): every sampled line splits
+    into the same number (>= 2) of fields, nearly all of them numbers, and there are no quotes."""
+    if '"' in sample:
+        return False
+    lines = [ln.split() for ln in sample.split("\n")[:_SNIFF_RECORDS + 1] if ln.strip()]
+    if len(lines) > 1 and not sample.endswith("\n"):
+        lines = lines[:-1]  # a cut final line
+    if not lines or len(lines[0]) < 2 or any(len(ln) != len(lines[0]) for ln in lines):
+        return False
+    cells = [c for ln in lines[1:] or lines for c in ln]
+    return sum(bool(_NUM.match(c)) for c in cells) >= 0.9 * len(cells)
+
+
+def normalise_whitespace(text: str) -> str:
+    """Whitespace-delimited text as tab-delimited text, line for line (line numbers stay the same)."""
+    return re.sub(r"[ \t]+", "\t", re.sub(r"(?m)^[ \t]+|[ \t]+$", "", text))
 
 
 _NUM = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
