@@ -18,8 +18,8 @@ import pandas as pd
 
 from seqcore.data import schema
 from seqcore.data.io.options import ATTRS_KEY, CsvFormat, Table
-from seqcore.data.schema.roles import _ID_NAME, _LABEL_NAME, _TIME_NAME, _is_integer_valued, _is_measurement, \
-    _label_ok, _numeric_label
+from seqcore.data.schema.roles import _ID_NAME, _LABEL_NAME, _TIME_NAME, _is_integer_valued, _label_ok, \
+    _numeric_label
 from seqcore.errors import UserError
 
 LOG = logging.getLogger(__name__)
@@ -108,15 +108,6 @@ def _fill(u: Understanding, df: pd.DataFrame) -> None:
         _time(u, df, inf, roles)
         if not roles["targets"]:
             u.doubts.append(schema.no_target_reason(df, infos))
-        else:
-            numeric = [c.name for c in infos if c.kind == "numeric"]
-            others = [c for c in numeric if c not in roles["targets"] and c != roles.get("time")
-                      and _is_measurement(df, inf, c, len(numeric)) and not inf[c].constant and inf[c].n_unique > 2]
-            if others:
-                u.doubts.append(
-                    f"Several columns could be forecast; '{roles['targets'][0]}' was picked (the first one). Check "
-                    f"'Column(s) to forecast': the others ({_quote(others)}) can be forecast too, or help as "
-                    "extra inputs.")
         if roles.get("time") is None:
             u.doubts.append("No column with dates or times was found, so the rows are taken in file order, one "
                             "step per row. Check that the rows are in time order and evenly spaced, or pick the "
@@ -136,10 +127,10 @@ def _fill(u: Understanding, df: pd.DataFrame) -> None:
         what = "sequences"
     else:
         n_items, what = n, "rows"
-    if c.n_unique * 2 > n_items:
+    if c.n_unique * 3 > n_items:
         u.doubts.append(f"The class column '{label}' has {c.n_unique:,} different classes for {n_items:,} {what}, "
-                        "fewer than two examples per class. Check that it really holds classes; with so few "
-                        "examples the scores will be low.")
+                        "fewer than three examples per class. Check that it really holds classes; with so few "
+                        "examples per class the scores will be low.")
     if c.kind == "numeric" and not _LABEL_NAME.match(label):
         vals = pd.unique(df[label].dropna())[:4]
         shown = ", ".join(_num(v) for v in sorted(vals))

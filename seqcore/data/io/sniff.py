@@ -77,7 +77,7 @@ def _whitespace_delimited(sample: str) -> bool:
     if not lines or len(lines[0]) < 2 or any(len(ln) != len(lines[0]) for ln in lines):
         return False
     cells = [c for ln in lines[1:] or lines for c in ln]
-    return sum(bool(_NUM.match(c)) for c in cells) >= 0.9 * len(cells)
+    return sum(bool(_NUM.match(c)) for c in cells) >= 0.8 * len(cells)
 
 
 def normalise_whitespace(text: str) -> str:
