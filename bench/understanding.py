@@ -150,9 +150,11 @@ def results_markdown(res: dict) -> str:
     for f in FIELDS:
         lines.append(f"| {f} | {res['per_field'][f]:.0%} |")
     lines.append(f"| **every field** | **{res['all_right_share']:.0%}** ({res['all_right']} of {res['n_files']}) |")
-    wrong = wrong_rows(res)
-    if wrong:
-        lines += ["", "Wrong: " + "; ".join(f"`{Path(r).name}` {f}" for r, f, _, _ in wrong) + "."]
+    by_file: dict[str, list[str]] = {}
+    for rel, f, _, _ in wrong_rows(res):
+        by_file.setdefault(Path(rel).name, []).append(f)
+    if by_file:
+        lines += ["", "Wrong: " + "; ".join(f"`{name}` ({', '.join(fs)})" for name, fs in by_file.items()) + "."]
     return "\n".join(lines)
 
 

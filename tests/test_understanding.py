@@ -296,3 +296,40 @@ def test_cli_train_refuses_files_with_nothing_to_forecast(tmp_path, name, expect
     assert expected in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "out").exists()   # nothing was trained
+
+
+# ----------------------------------------------------------------------------- the Data page asks
+
+
+@pytest.mark.usefixtures("short_worker_idle")
+def test_data_page_asks_to_check_a_weak_guess_until_the_roles_are_touched():
+    from helpers import app, texts, upload
+
+    at = app("pages/1_Data.py")
+    upload(at, "ucr.csv", _ucr().encode())
+    assert not at.exception and not at.error
+    assert at.radio(key="data_role_task").value == "classify"
+    assert at.selectbox(key="data_role_label").value == "column_1"
+    warnings = texts(at.warning)
+    assert "Please check: The class column 'column\\_1' holds numbers" in warnings
+    assert "Ready, but check the column roles above" in warnings
+    assert "The data is ready" not in texts(at.success)
+    assert at.session_state["data_spec"] is not None          # still usable as it is
+    at.checkbox(key="data_opt_znorm").set_value(True).run()    # an option is not a role: still a guess
+    assert "Ready, but check the column roles above" in texts(at.warning)
+    # the user looks at the roles and changes one: now it is their choice
+    at.toggle(key="data_role_wide_all").set_value(False).run()
+    assert not at.exception
+    assert "Ready, but check the column roles above" not in texts(at.warning)
+    assert "The data is ready" in texts(at.success)
+
+
+@pytest.mark.usefixtures("short_worker_idle")
+def test_data_page_says_ready_without_doubts_for_a_clear_file():
+    from helpers import SAMPLES, app, texts, upload
+
+    at = app("pages/1_Data.py")
+    upload(at, "Airline.csv", (SAMPLES / "Airline.csv").read_bytes())
+    assert not at.exception
+    assert "Please check" not in texts(at.warning)
+    assert "The data is ready" in texts(at.success)
