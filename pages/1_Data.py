@@ -227,7 +227,7 @@ infos = schema.infer_columns(df)
 columns = [c.name for c in infos]
 numeric = [c.name for c in infos if c.kind == "numeric"] or columns
 suggested_task = schema.suggest_task(df, infos)
-understood = understand(table)   # the same guesses, plus doubts where they are weak
+understood = understand(table, infos)   # the same guesses, plus doubts where they are weak
 
 
 def base_spec() -> DataSpec:

@@ -18,6 +18,7 @@ from seqcore.config import DataSpec
 from seqcore.data import schema
 from seqcore.data.io import CsvOptions, read_csv
 from seqcore.data.understand import Understanding, understand
+from seqcore.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -260,6 +261,7 @@ def test_samples_are_understood_with_confidence(name):
         {k: v for k, v in schema.suggest_roles(t.df, u.task).items()
          if k in ("time", "targets", "label", "id", "order", "text", "layout")}
     assert u.to_dict()["confident"] is True
+    assert understand(t, schema.infer_columns(t.df)).to_dict() == u.to_dict()   # the page passes its infos
 
 
 @pytest.mark.parametrize("text", [
@@ -271,6 +273,31 @@ def test_understand_never_raises_on_odd_files(text):
     u = understand(table(text))
     assert u.task in ("forecast", "classify", "text") and isinstance(u.doubts, list)
     assert all(isinstance(d, str) and d for d in u.doubts)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELLS = st.sampled_from(["1", "2", "2.5", "-1", "NA", "", "x", "abc def ghi jkl", "2020-01-01", "2020-01-02",
+                          "13/01/2020", "1e309", "19580329", "1685577600", "45292", "2020-W05", "1970 Q1", "yes"])
+_NAMES = st.sampled_from(["a", "b", "label", "t", "id", "case_id", "text", "date", "", "year", "quarter", "y"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 6).flatmap(lambda k: st.tuples(st.lists(_NAMES, min_size=k, max_size=k),
+                                                     st.lists(st.lists(_CELLS, min_size=k, max_size=k),
+                                                              min_size=1, max_size=14))))
+def test_understand_works_out_odd_files_without_an_internal_failure(tab):
+    header, rows = tab
+    text = ",".join(header) + "\n" + "".join(",".join(r) + "\n" for r in rows)
+    try:
+        t = table(text)
+    except UserError:
+        return
+    u = understand(t)
+    assert not any("could not make sense" in d for d in u.doubts), u.doubts
+    assert u.task in ("forecast", "classify", "text")
+    assert set(u.roles) >= {"time", "targets", "features", "label", "id", "order", "text", "layout"}
 
 
 def test_understand_turns_an_unexpected_failure_into_a_doubt(monkeypatch):

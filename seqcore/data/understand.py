@@ -66,8 +66,11 @@ def _header(df: pd.DataFrame) -> bool:
     return names != [f"column_{i + 1}" for i in range(len(names))]
 
 
-def understand(table: Table | pd.DataFrame) -> Understanding:
-    """Task, roles, time format and frequency, how the file was read, and doubts, for ``table``."""
+def understand(table: Table | pd.DataFrame, infos: list | None = None) -> Understanding:
+    """Task, roles, time format and frequency, how the file was read, and doubts, for ``table``.
+
+    ``infos``: the table's :func:`~seqcore.data.schema.infer_columns` when the caller has them already
+    (they are worked out otherwise)."""
     if isinstance(table, Table):
         df, fmt = table.df, table.fmt
     else:
@@ -76,7 +79,7 @@ def understand(table: Table | pd.DataFrame) -> Understanding:
         fmt = CsvFormat.from_dict(info["format"]) if info.get("format") else CsvFormat("utf-8", ",", ".", None)
     u = Understanding(task="forecast", roles={}, header=_header(df), delimiter=fmt.delimiter, decimal=fmt.decimal)
     try:
-        _fill(u, df)
+        _fill(u, df, infos)
     except Exception as err:  # noqa: BLE001 - an odd file must give doubts, never a crash
         LOG.exception("understand failed")
         u.doubts.append(f"Sequence Studio could not make sense of this file ({type(err).__name__}). Please "
@@ -84,8 +87,8 @@ def understand(table: Table | pd.DataFrame) -> Understanding:
     return u
 
 
-def _fill(u: Understanding, df: pd.DataFrame) -> None:
-    infos = schema.infer_columns(df)
+def _fill(u: Understanding, df: pd.DataFrame, infos: list | None) -> None:
+    infos = infos if infos is not None else schema.infer_columns(df)
     inf = {c.name: c for c in infos}
     task = schema.suggest_task(df, infos)
     roles = schema.suggest_roles(df, task, infos)
