@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -37,7 +38,11 @@ FIELDS = ("header", "delimiter", "decimal", "task", "time", "time_part", "time_f
 
 
 def shared_datasets() -> Path | None:
-    """``../shared/datasets`` beside the checkout (also found from a worktree nested one level deeper)."""
+    """``../shared/datasets`` beside the checkout (also found from a worktree nested one level deeper), or
+    the folder named by the environment variable SEQSTUDIO_SHARED_DATASETS."""
+    env = os.environ.get("SEQSTUDIO_SHARED_DATASETS")
+    if env and Path(env).is_dir():
+        return Path(env)
     for base in (ROOT.parent, *ROOT.parents[1:3]):
         p = base / "shared" / "datasets"
         if p.is_dir():
