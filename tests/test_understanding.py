@@ -360,3 +360,11 @@ def test_data_page_says_ready_without_doubts_for_a_clear_file():
     assert not at.exception
     assert "Please check" not in texts(at.warning)
     assert "The data is ready" in texts(at.success)
+
+
+def test_cli_sweep_refuses_a_file_with_nothing_to_forecast(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "seqcore", "sweep", str(CORPUS / "t_y_empty.csv"), "--task",
+                          "forecast", "--vary", "units=32,64", "--home", str(tmp_path / "home")],
+                         capture_output=True, text=True, timeout=120, cwd=str(ROOT))
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "Column 'y' has no values at all" in res.stderr, res.stderr

@@ -9,7 +9,6 @@ import argparse
 
 from seqcore.cli.common import _add_csv_flags
 from seqcore.config import PRESETS, DataSpec, RunSpec, apply_preset
-from seqcore.errors import DataError
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -83,8 +82,6 @@ def build_spec(args, df) -> RunSpec:
     from seqcore.data import schema
 
     sugg = schema.suggest_roles(df, args.task)
-    if args.task == "forecast" and not args.target and not sugg.get("targets"):
-        raise DataError(schema.no_target_reason(df))  # names the empty column / says there are no numbers
     given = {"time": args.time, "targets": args.target, "features": args.features, "label": args.label,
              "id": args.id, "order": args.order, "text": args.text}
     explicit = any(v for v in given.values())

@@ -77,6 +77,7 @@ from seqcore.data.schema.checks import (  # noqa: F401
     _check_text,
     _class_counts,
     no_target_reason,
+    require_forecast_target,
     validate,
 )
 
@@ -84,4 +85,5 @@ __all__ = [
     "KINDS", "POLICIES", "ColumnInfo", "Issue", "TimeInfo", "ValidationReport",
     "infer_columns", "numeric_column", "parse_time", "infer_frequency", "future_index",
     "apply_missing", "suggest_task", "suggest_roles", "validate", "no_target_reason",
+    "require_forecast_target",
 ]

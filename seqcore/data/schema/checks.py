@@ -168,6 +168,14 @@ def no_target_reason(df: pd.DataFrame, infos=None) -> str:
             "measurement (they count rows or hold ids, years or months). Pick the column to forecast.")
 
 
+def require_forecast_target(df: pd.DataFrame) -> None:
+    """Raise :class:`DataError` (the reason from :func:`no_target_reason`) when no column of ``df`` can be
+    forecast: the CLI refuses such a file before building a spec, instead of training on a row counter."""
+    infos = infer_columns(df)
+    if not suggest_roles(df, "forecast", infos)["targets"]:
+        raise DataError(no_target_reason(df, infos))
+
+
 def _check_forecast(df, by_name, roles, spec, explicit, issues, report, missing_cols) -> None:
     n = len(df)
     if not roles["targets"]:
