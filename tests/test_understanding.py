@@ -368,3 +368,16 @@ def test_cli_sweep_refuses_a_file_with_nothing_to_forecast(tmp_path):
                          capture_output=True, text=True, timeout=120, cwd=str(ROOT))
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "Column 'y' has no values at all" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("text, header", [
+    ("walk,0.12,0.5,0.7,0.9,1.1\nrun,0.2,0.4,0.6,0.8,1.0\n", False),   # a word class, then the values
+    ("label,0,1,2,3,4\nA,0.2,0.4,0.6,0.8,1.0\nB,0.3,0.1,0.2,0.5,0.6\n", True),   # numbered columns
+    ("name,2019,2021,2023,2025\nA,2,4,6,8\nB,3,1,2,5\n", True),         # years as column names
+    ("x,0.5,0.25,0.125,0.1\n1,2,3,4,5\n", True),                         # numbers below a text: a header
+    ("5,2\n3,4\n", False), ("0,1,2\n5,6,7\n", True),
+])
+def test_header_detection(text, header):
+    t = table(text)
+    assert understand(t).header is header
+    assert (list(t.df.columns)[0] == "column_1") is (not header)

@@ -15,8 +15,8 @@ from seqcore.data.io.layout import _check_rows, _explain_parse_error
 from seqcore.data.io.lines import _attach_lines
 from seqcore.data.io.options import _ENCODING_NAMES, ATTRS_KEY, DELIMITERS, MISSING_TOKENS, WHITESPACE, CsvFormat, \
     CsvOptions, Table, encoding_label, sha256_bytes
-from seqcore.data.io.sniff import _detect_numbers, _looks_numeric, _numbered_header, _sample, _sample_records, \
-    _sniff_delimiter, normalise_whitespace
+from seqcore.data.io.sniff import _detect_numbers, _has_header, _sample, _sample_records, _sniff_delimiter, \
+    normalise_whitespace
 from seqcore.errors import DataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,7 +84,7 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
         notes.append("Found a single column (no comma, semicolon, tab or '|' between values). If the file has "
                      "several columns, choose the delimiter by hand.")
 
-    has_header = not all(_looks_numeric(h) for h in header) or _numbered_header(header)
+    has_header = _has_header(records)
     if has_header:
         names = _clean_names(header, notes)
     else:

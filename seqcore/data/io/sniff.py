@@ -108,6 +108,29 @@ def _numbered_header(header: list[str]) -> bool:
     return all(b - a == 1 for a, b in zip(nums, nums[1:]))
 
 
+def _has_header(records: list[list[str]]) -> bool:
+    """Whether the first record holds column names.
+
+    All numbers: data, unless they count up by one (0,1,2,... as pandas writes column numbers). Mostly
+    numbers with decimals and a few text fields that sit above text in the rows below (a header-less
+    sequence file whose class is a word: ``walk,0.12,0.5,...``): data too. Anything else is a header."""
+    header = records[0]
+    if all(_looks_numeric(h) for h in header):
+        return _numbered_header(header)
+    rows = [r for r in records[1:] if len(r) == len(header)]
+    num = [_looks_numeric(h) for h in header]
+    if len(header) < 5 or not rows or sum(num) < 0.8 * len(header):
+        return True
+    values = [h.strip() for h, k in zip(header, num) if k]
+    if all(re.fullmatch(r"[+-]?\d+", v) for v in values):
+        return True      # whole numbers on top (years, step numbers): column names
+    for i, is_num in enumerate(num):
+        below = sum(_looks_numeric(r[i]) or not r[i].strip() for r in rows) / len(rows)
+        if (is_num and below < 0.9) or (not is_num and below > 0.1):
+            return True  # the first row does not look like the rows below it
+    return False
+
+
 def _ambiguous(m: re.Match) -> bool:
     """'1,234' / '1.234': one separator, 1-3 leading digits (not 0), exactly 3 after."""
     ip, fp = m.group(1), m.group(2)

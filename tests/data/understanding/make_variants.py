@@ -24,6 +24,10 @@ def series(n: int, base: float, amp: float, period: float, noise: float, trend: 
     return base + trend * t + amp * np.sin(2 * np.pi * t / period) + RNG.normal(0, noise, n)
 
 
+def names_lower(label: str) -> str:
+    return label.lower()
+
+
 def write(name: str, text: str) -> None:
     (HERE / name).write_text(text, encoding="utf-8")
 
@@ -100,6 +104,11 @@ def main() -> None:
     for cid, g in list(bm.groupby("case_id"))[:32]:
         rows.append(",".join(f"{v:.4f}" for v in g["dim_0"].to_numpy()[::3]) + f",{classes[g['label'].iloc[0]]}\n")
     write("ucr_label_last_headerless.csv", "".join(rows))
+    rows = []
+    for cid, g in list(bm.groupby("case_id"))[::2][:20]:
+        rows.append(names_lower(g["label"].iloc[0]) + "," + ",".join(f"{v:.4f}" for v in g["dim_2"].to_numpy()[::4])
+                    + "\n")
+    write("ucr_text_labels_headerless.csv", "".join(rows))
     # --- labelled sequences with headers, labels named oddly
     sel = gp.iloc[:30]
     w = sel.iloc[:, 1::5].round(3)
