@@ -381,3 +381,20 @@ def test_header_detection(text, header):
     t = table(text)
     assert understand(t).header is header
     assert (list(t.df.columns)[0] == "column_1") is (not header)
+
+
+def test_a_stock_files_close_is_the_target():
+    n = 50
+    df = pd.DataFrame({"Date": pd.date_range("2024-01-01", periods=n, freq="B").strftime("%Y-%m-%d"),
+                       "Open": np.arange(n) + 100.5, "High": np.arange(n) + 101.5, "Low": np.arange(n) + 99.5,
+                       "Close": np.arange(n) + 100.25, "Adj Close": np.arange(n) + 99.9,
+                       "Volume": np.arange(n) * 1000 + 5})
+    assert schema.suggest_roles(frame_table(df).df, "forecast")["targets"] == ["Close"]
+
+
+def test_long_sequences_with_a_session_id_are_found():
+    rows = [(s, k, float(np.sin(k / 3 + s)), ["walk", "run"][s % 2]) for s in range(6) for k in range(20)]
+    u = understand(frame_table(pd.DataFrame(rows, columns=["session", "frame", "acc", "activity"])))
+    assert u.task == "classify"
+    assert {k: u.roles[k] for k in ("label", "id", "order", "layout")} == \
+        {"label": "activity", "id": "session", "order": "frame", "layout": "long"}

@@ -14,7 +14,8 @@ from seqcore.data.schema.report import ColumnInfo
 
 _LABEL_NAME = re.compile(r"^(labels?|class(es)?|target|y|category|outcome|sentiment|tag|classe|klasse|"
                          r"ground_?truth|gt)$", re.I)
-_ID_NAME = re.compile(r"(^|[_\s-])(id|case|series|sequence|seq|sample|subject|instance|trial|unit)"
+_ID_NAME = re.compile(r"(^|[_\s-])(id|case|series|sequence|seq|sample|subject|instance|trial|unit|recording|"
+                      r"session|participant|episode)"
                       r"([_\s-]|$)|^(case|series|sequence|sample|subject)(_?id)?$|^id$", re.I)
 _ORDER_NAME = re.compile(r"^(t|step|steps|time_?step|timestep|time|order|idx|index|position|pos|frame|tick|"
                          r"sample_?index|seq_?index)$", re.I)
@@ -126,6 +127,10 @@ def _looks_like_row_id(df: pd.DataFrame, col: str) -> bool:
     return bool(_ROW_ID_NAME.search(str(col).strip()))
 
 
+# names that say "this is the series to forecast" (a stock file's Close, Prophet's y)
+_TARGET_NAME = re.compile(r"^(close|y|target)$", re.I)
+
+
 def _is_measurement(df: pd.DataFrame, inf: dict[str, ColumnInfo], name: str, n_numeric: int) -> bool:
     """A column worth forecasting: not a row counter or id, not a calendar part (year, quarter, month ...)."""
     c = inf[name]
@@ -143,7 +148,7 @@ def _pick_targets(df: pd.DataFrame, inf: dict[str, ColumnInfo], numeric: list[st
     values = [n for n in numeric if n != time and _is_measurement(df, inf, n, len(numeric))]
     if not values:
         return []
-    ranked = sorted(values, key=lambda n: (inf[n].constant, inf[n].n_unique <= 2))
+    ranked = sorted(values, key=lambda n: (inf[n].constant, inf[n].n_unique <= 2, not _TARGET_NAME.match(n)))
     return ranked[:1]
 
 
