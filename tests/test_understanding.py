@@ -376,11 +376,15 @@ def test_cli_sweep_refuses_a_file_with_nothing_to_forecast(tmp_path):
     ("name,2019,2021,2023,2025\nA,2,4,6,8\nB,3,1,2,5\n", True),         # years as column names
     ("x,0.5,0.25,0.125,0.1\n1,2,3,4,5\n", True),                         # numbers below a text: a header
     ("5,2\n3,4\n", False), ("0,1,2\n5,6,7\n", True),
+    ("1,0.5,0.25,NaN,NaN\n2,0.1,0.2,0.3,0.4\n", False),                # a shorter sequence padded with NaN
+    ("2,0.5,0.25,,\n1,0.1,0.2,0.3,0.4\n", False),
+    (",0,1,2\n0,5.5,6,7\n1,8,9,1\n", True),                            # pandas' index and column numbers
 ])
 def test_header_detection(text, header):
     t = table(text)
     assert understand(t).header is header
-    assert (list(t.df.columns)[0] == "column_1") is (not header)
+    numbered = [f"column_{i + 1}" for i in range(t.df.shape[1])]
+    assert (list(t.df.columns) == numbered) is (not header)
 
 
 def test_a_stock_files_close_is_the_target():

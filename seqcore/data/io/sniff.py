@@ -8,7 +8,7 @@ import io
 import re
 
 from seqcore.data.io.options import _EVIDENCE_CELLS, _SNIFF_CHARS, _SNIFF_MAX_CHARS, _SNIFF_RECORDS, DELIMITERS, \
-    WHITESPACE, CsvOptions
+    MISSING_TOKENS, WHITESPACE, CsvOptions
 
 
 def _sample(text: str) -> str:
@@ -115,8 +115,9 @@ def _has_header(records: list[list[str]]) -> bool:
     numbers with decimals and a few text fields that sit above text in the rows below (a header-less
     sequence file whose class is a word: ``walk,0.12,0.5,...``): data too. Anything else is a header."""
     header = records[0]
-    if all(_looks_numeric(h) for h in header):
-        return _numbered_header(header)
+    present = [h for h in header if h.strip() and h.strip() not in MISSING_TOKENS]   # NaN-padded rows
+    if len(present) >= 0.5 * len(header) and all(_looks_numeric(h) for h in present):
+        return _numbered_header(present)
     rows = [r for r in records[1:] if len(r) == len(header)]
     num = [_looks_numeric(h) for h in header]
     if len(header) < 5 or not rows or sum(num) < 0.8 * len(header):
