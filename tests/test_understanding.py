@@ -45,7 +45,7 @@ def doubts_text(u: Understanding) -> str:
 
 def test_corpus_is_large_and_every_variant_has_an_answer():
     assert len(ANSWERS) >= 44
-    variants = {p.name for p in CORPUS.iterdir() if p.suffix in (".csv", ".txt")}
+    variants = {p.name for p in CORPUS.iterdir() if p.suffix in (".csv", ".txt", ".tsv")}
     answered = {Path(k).name for k in ANSWERS if k.startswith("tests/")}
     assert variants == answered
     shared = [k for k in ANSWERS if k.startswith("../shared/datasets/")]
@@ -56,7 +56,7 @@ def test_corpus_is_large_and_every_variant_has_an_answer():
     for rel, exp in ANSWERS.items():
         assert set(exp) == set(bench.FIELDS) | {"task"}, rel
     for p in CORPUS.iterdir():
-        if p.suffix in (".csv", ".txt"):
+        if p.suffix in (".csv", ".txt", ".tsv"):
             assert p.stat().st_size < 12_000, p.name   # small files
 
 

@@ -104,6 +104,9 @@ def main() -> None:
     for cid, g in list(bm.groupby("case_id"))[:32]:
         rows.append(",".join(f"{v:.4f}" for v in g["dim_0"].to_numpy()[::3]) + f",{classes[g['label'].iloc[0]]}\n")
     write("ucr_label_last_headerless.csv", "".join(rows))
+    sel = gt.iloc[100:124]
+    write("ucr_2018_tab.tsv", "".join(f"{int(lab)}\t" + "\t".join(f"{v:.6f}" for v in row[1::6]) + "\n"
+                                      for lab, row in zip(sel["label"], sel.to_numpy())))
     rows = []
     for cid, g in list(bm.groupby("case_id"))[::2][:20]:
         rows.append(names_lower(g["label"].iloc[0]) + "," + ",".join(f"{v:.4f}" for v in g["dim_2"].to_numpy()[::4])
