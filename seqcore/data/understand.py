@@ -111,7 +111,7 @@ def _fill(u: Understanding, df: pd.DataFrame, infos: list | None) -> None:
         _time(u, df, inf, roles)
         if not roles["targets"]:
             u.doubts.append(schema.no_target_reason(df, infos))
-        if roles.get("time") is None:
+        if roles.get("time") is None and roles["targets"]:
             u.doubts.append("No column with dates or times was found, so the rows are taken in file order, one "
                             "step per row. Check that the rows are in time order and evenly spaced, or pick the "
                             "time column.")
