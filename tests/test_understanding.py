@@ -402,3 +402,20 @@ def test_long_sequences_with_a_session_id_are_found():
     assert u.task == "classify"
     assert {k: u.roles[k] for k in ("label", "id", "order", "layout")} == \
         {"label": "activity", "id": "session", "order": "frame", "layout": "long"}
+
+
+@pytest.mark.usefixtures("short_worker_idle")
+def test_data_page_reads_a_space_separated_file_and_offers_spaces_as_delimiter():
+    from helpers import app, texts, upload
+
+    at = app("pages/1_Data.py")
+    upload(at, "ucr.txt", (CORPUS / "ucr_whitespace_pm1.txt").read_bytes())
+    assert not at.exception and not at.error
+    assert "space delimited" in texts(at.success)
+    assert "spaces" in at.selectbox(key="data_fmt_delimiter").options
+    assert at.radio(key="data_role_task").value == "classify"
+    assert at.selectbox(key="data_role_label").value == "column_1"
+    at.selectbox(key="data_fmt_delimiter").set_value(" ").run()     # chosen by hand: read the same way
+    assert not at.exception and not at.error
+    assert at.session_state["csv_options"]["delimiter"] == " "
+    assert at.selectbox(key="data_role_label").value == "column_1"
