@@ -419,3 +419,28 @@ def test_data_page_reads_a_space_separated_file_and_offers_spaces_as_delimiter()
     assert not at.exception and not at.error
     assert at.session_state["csv_options"]["delimiter"] == " "
     assert at.selectbox(key="data_role_label").value == "column_1"
+
+
+# ----------------------------------------------------------------------------- the generated script reads alike
+
+
+@pytest.mark.parametrize("name", ["ucr_whitespace_pm1.txt", "ucr_text_labels_headerless.csv", "ucr_2018_tab.tsv"])
+def test_generated_script_reads_header_less_and_space_separated_files_like_seqcore(name, tmp_path):
+    import importlib.util
+
+    from seqcore.config import RunSpec
+    from seqcore.outputs.codegen import training_script
+
+    data = (CORPUS / name).read_bytes()
+    t = read_csv(data, name=name)
+    fmt = dict(t.fmt.to_dict(), header=understand(t).header)
+    spec = RunSpec(data=DataSpec(task="classify", label="column_1", layout="wide"))
+    script = tmp_path / "s.py"
+    script.write_text(training_script(spec, csv_format=fmt), encoding="utf-8")
+    mod_spec = importlib.util.spec_from_file_location(f"script_{script.stem}", script)
+    mod = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(mod)
+    (tmp_path / name).write_bytes(data)
+    ours = mod.read_table(str(tmp_path / name))
+    pd.testing.assert_frame_equal(ours.reset_index(drop=True), t.df.reset_index(drop=True), check_dtype=False,
+                                  check_index_type=False)
