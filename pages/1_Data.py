@@ -17,6 +17,7 @@ from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec
 from seqcore.errors import UserError
 from seqcore.data.io import CsvOptions, read_csv, sha256_bytes
+from seqcore.data.understand import understand
 from seqcore.modeling.tasks.classify import RNN_STEPS
 
 ui.setup("Data", "📄")
@@ -25,7 +26,8 @@ ss = st.session_state
 NONE = "(none)"
 ENCODINGS = {"auto": "Detect automatically", "utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
              "cp1252": "Windows-1252 (Western Europe)", "latin-1": "Latin-1 (ISO-8859-1)"}
-DELIMITERS = {"auto": "Detect automatically", ",": "comma  ,", ";": "semicolon  ;", "\t": "tab", "|": "pipe  |"}
+DELIMITERS = {"auto": "Detect automatically", ",": "comma  ,", ";": "semicolon  ;", "\t": "tab", "|": "pipe  |",
+              " ": "spaces"}
 DECIMALS = {"auto": "Detect automatically", ".": "point  1.5", ",": "comma  1,5"}
 THOUSANDS = {"auto": "Detect automatically", "none": "none", ",": "comma  1,000", ".": "point  1.000",
              " ": "space  1 000", "'": "apostrophe  1'000"}
@@ -229,6 +231,7 @@ infos = schema.infer_columns(df)
 columns = [c.name for c in infos]
 numeric = [c.name for c in infos if c.kind == "numeric"] or columns
 suggested_task = schema.suggest_task(df, infos)
+understood = understand(table, infos)   # the same guesses, plus doubts where they are weak
 
 
 def base_spec() -> DataSpec:
@@ -289,6 +292,8 @@ task = st.radio(
     format_func=lambda t: ui.TASK_LABELS[t] + (" (suggested)" if t == suggested_task else ""),
     help="Forecast: predict the next values of a series. Classify sequences: one class per sequence of numbers. "
          "Classify texts: one class per text.")
+if not understood.confident:
+    st.warning("Please check: " + " ".join(md(d) for d in understood.doubts), icon="🔎")
 
 st.subheader("Column roles")
 spec_kw: dict = {"task": task}
@@ -346,6 +351,15 @@ else:
     label = r2.selectbox("Label column (the class)", columns, key="data_role_label",
                          help="The class of each text, for example positive / negative.")
     spec_kw.update(text=text_col, label=label)
+
+# Until the user changes the task or a role, weak guesses are still only guesses (see "Please check").
+_roles_now = {k: ss.get(k) for k in ss if str(k).startswith("data_role_")}
+_seen = ss.get("_data_roles_seen") or {}
+if _seen.get("dataset") != ds_id:
+    ss["_data_roles_seen"] = {"dataset": ds_id, "values": _roles_now}
+elif any(_seen["values"].get(k) != v for k, v in _roles_now.items()):
+    ss["_data_roles_touched"] = ds_id
+roles_checked = understood.confident or ss.get("_data_roles_touched") == ds_id
 
 # ----------------------------------------------------------------------------- options
 st.subheader("Options")
@@ -544,7 +558,11 @@ if ready:
     if few:
         st.warning(md(few), icon="⚠️")
     ss["data_spec"] = spec.to_dict()
-    st.success("The data is ready. Next, choose the model.", icon="✅")
+    if roles_checked:
+        st.success("The data is ready. Next, choose the model.", icon="✅")
+    else:
+        st.warning("Ready, but check the column roles above: they are a guess (see 'Please check'). Change "
+                   "them if they are wrong; then choose the model.", icon="👆")
     st.page_link(ui.PAGES["model"], label="Go to the Model page", icon="🧠")
 else:
     ss["data_spec"] = None

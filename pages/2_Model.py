@@ -364,7 +364,8 @@ st.caption("A standalone Keras script that reads the same CSV, prepares it the s
            "TensorFlow or JAX; the script's first lines say how to pick the backend).")
 try:
     spec_full = RunSpec(data=spec_now.data, model=m_spec, train=t_spec)
-    fmt = ui.load_table(ss["dataset_id"], ss.get("csv_options"), ss.get("dataset_name")).fmt.to_dict()
+    table_now = ui.load_table(ss["dataset_id"], ss.get("csv_options"), ss.get("dataset_name"))
+    fmt = dict(table_now.fmt.to_dict(), header=(table_now.df.attrs.get("seqcore") or {}).get("header"))
     script = codegen.training_script(spec_full, csv_name=ss.get("dataset_name") or "data.csv", csv_format=fmt)
     st.download_button("Download the script", script.encode("utf-8"), file_name=codegen.script_filename(spec_full),
                        mime="text/x-python", key="model_script_download", icon="⬇️")

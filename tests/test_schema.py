@@ -372,12 +372,11 @@ def _series(n: int = 60, seed: int = 0) -> np.ndarray:
                              "visitors": _series(n), "id": np.arange(1, n + 1)}), "visitors"),
     # an id-named record number that does not start at 0 or 1
     (lambda n: pd.DataFrame({"temperature": _series(n), "record_no": np.arange(5000, 5000 + n)}), "temperature"),
-    # an unnamed counter 1..n (any name) after two measurements: the last measurement
-    (lambda n: pd.DataFrame({"load": _series(n, 1), "price": _series(n, 2), "k": np.arange(1, n + 1)}), "price"),
+    # an unnamed counter 1..n (any name) after two measurements: the first measurement (the main series
+    # usually comes first, e.g. Uschange's Consumption, macrodata's realgdp, seatbelts' KSI)
+    (lambda n: pd.DataFrame({"load": _series(n, 1), "price": _series(n, 2), "k": np.arange(1, n + 1)}), "load"),
     # a measurement that only happens to be whole numbers is still a target
     (lambda n: pd.DataFrame({"t": np.arange(n), "visitors": np.round(_series(n)).astype(int)}), "visitors"),
-    # only a counter: nothing better to offer, so it stays the suggestion
-    (lambda n: pd.DataFrame({"k": np.arange(n)}), "k"),
 ])
 def test_suggest_roles_forecast_prefers_a_measurement_to_a_row_counter(frame, target):
     df = read_csv(frame(60).to_csv(index=False).encode()).df

@@ -76,6 +76,7 @@ def _progress_printer(stream):
 
 
 def cmd_train(args) -> int:
+    from seqcore.data import schema
     from seqcore.data.io import read_csv
     from seqcore.pipeline import run_training
 
@@ -83,6 +84,8 @@ def cmd_train(args) -> int:
     test_data = _read_file(args.test_csv, "test CSV file") if args.test_csv else None
     opts = _csv_options(args)
     table = read_csv(data, opts, name=Path(args.csv).name)
+    if args.task == "forecast" and not args.target:  # nothing to forecast: say why (an empty column is named)
+        schema.require_forecast_target(table.df)
     spec = build_spec(args, table.df)
     if args.detach:
         return cli_runs.submit_from_cli(data=data, spec=spec, csv_options=opts, test_data=test_data,

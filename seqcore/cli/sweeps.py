@@ -42,6 +42,7 @@ def sweep_config_from_args(args):
 @_guard
 def cmd_sweep(args) -> int:
     """sweep CSV ...: store the data, start the sweep (and its driver), follow it unless --detach."""
+    from seqcore.data import schema
     from seqcore.data.io import read_csv
     from seqcore.sweeps import ensure_driver, start_sweep
 
@@ -53,6 +54,8 @@ def cmd_sweep(args) -> int:
     opts = _csv_options(args)
     name = Path(args.csv).name
     table = read_csv(data, opts, name=name)
+    if args.task == "forecast" and not args.target:  # nothing to forecast: say why (an empty column is named)
+        schema.require_forecast_target(table.df)
     base = build_spec(args, table.df)
     store = _store(args)
     dataset_id = store.add_dataset(data, name, n_rows=table.n_rows, n_cols=table.n_columns, fmt=table.fmt.to_dict())

@@ -24,13 +24,13 @@ from seqcore.data.io.layout import _check_field_counts, _check_rows, _csv_first_
     _raise_field_count
 from seqcore.data.io.lines import _attach_lines, csv_format, line_number, line_numbers
 from seqcore.data.io.options import _DELIM_NAMES, _ENCODING_NAMES, _EVIDENCE_CELLS, _SNIFF_CHARS, _SNIFF_MAX_CHARS, \
-    _SNIFF_RECORDS, ATTRS_KEY, DECIMALS, DELIMITERS, MISSING_TOKENS, THOUSANDS, CsvFormat, CsvOptions, Table, \
-    encoding_label, sha256_bytes
+    _SNIFF_RECORDS, ATTRS_KEY, DECIMALS, DELIMITERS, MISSING_TOKENS, THOUSANDS, WHITESPACE, CsvFormat, CsvOptions, \
+    Table, encoding_label, sha256_bytes
 from seqcore.data.io.read import _clean_names, _drop_unnamed_empty, _parse, read_csv
-from seqcore.data.io.sniff import _NUM, _RE, _ambiguous, _detect_numbers, _looks_numeric, _numbered_header, _sample, \
-    _sample_records, _sniff_delimiter
+from seqcore.data.io.sniff import _NUM, _RE, _ambiguous, _detect_numbers, _has_header, _looks_numeric, _numbered_header, \
+    _sample, _sample_records, _sniff_delimiter, _whitespace_delimited, normalise_whitespace
 
 __all__ = [
-    "ATTRS_KEY", "DECIMALS", "DELIMITERS", "MISSING_TOKENS", "THOUSANDS", "CsvFormat", "CsvOptions", "Table",
+    "ATTRS_KEY", "DECIMALS", "DELIMITERS", "MISSING_TOKENS", "THOUSANDS", "WHITESPACE", "CsvFormat", "CsvOptions", "Table",
     "csv_format", "encoding_label", "line_number", "line_numbers", "read_csv", "sha256_bytes",
 ]

@@ -12,6 +12,7 @@ import pandas as pd
 from seqcore.errors import SpecError
 
 DELIMITERS = (",", ";", "\t", "|")
+WHITESPACE = " "               # the delimiter code for "one or more spaces" (never sniffed like the others)
 DECIMALS = (".", ",")
 THOUSANDS = (",", ".", " ", "'")
 # Cells equal to one of these (exactly) are missing values.
@@ -52,7 +53,7 @@ def encoding_label(encoding: str) -> str:
     return label or encoding
 
 
-_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", WHITESPACE: "spaces"}
 
 
 # ----------------------------------------------------------------------------- dataclasses
@@ -86,8 +87,8 @@ class CsvOptions:
             except (LookupError, TypeError):
                 raise SpecError(f"Unknown text encoding {self.encoding!r}; try utf-8, utf-16 or cp1252, "
                                 "or leave it on automatic.") from None
-        if self.delimiter is not None and self.delimiter not in DELIMITERS:
-            raise SpecError(f"delimiter must be one of comma, semicolon, tab or '|'; got {self.delimiter!r}.")
+        if self.delimiter is not None and self.delimiter not in DELIMITERS + (WHITESPACE,):
+            raise SpecError(f"delimiter must be one of comma, semicolon, tab, '|' or spaces; got {self.delimiter!r}.")
         if self.decimal is not None and self.decimal not in DECIMALS:
             raise SpecError(f"decimal mark must be '.' or ','; got {self.decimal!r}.")
         if self.thousands not in (None, "") and self.thousands not in THOUSANDS:
@@ -125,7 +126,7 @@ class CsvFormat:
     def describe(self) -> str:
         """Plain words, e.g. ``"UTF-8 with BOM, ';' delimited, decimal comma"``."""
         enc = encoding_label(self.encoding)
-        delim = "tab" if self.delimiter == "\t" else repr(self.delimiter)
+        delim = {"\t": "tab", WHITESPACE: "space"}.get(self.delimiter, repr(self.delimiter))
         parts = [enc, f"{delim} delimited", "decimal comma" if self.decimal == "," else "decimal point"]
         if self.thousands:
             parts.append("thousands separator " + ("space" if self.thousands == " " else repr(self.thousands)))

@@ -13,10 +13,10 @@ from seqcore.data.io.checks import _check_magic, _check_size, _check_text, _disp
 from seqcore.data.io.encoding import _decode
 from seqcore.data.io.layout import _check_rows, _explain_parse_error
 from seqcore.data.io.lines import _attach_lines
-from seqcore.data.io.options import _ENCODING_NAMES, DELIMITERS, MISSING_TOKENS, CsvFormat, CsvOptions, Table, \
-    encoding_label, sha256_bytes
-from seqcore.data.io.sniff import _detect_numbers, _looks_numeric, _numbered_header, _sample, _sample_records, \
-    _sniff_delimiter
+from seqcore.data.io.options import _ENCODING_NAMES, ATTRS_KEY, DELIMITERS, MISSING_TOKENS, WHITESPACE, CsvFormat, \
+    CsvOptions, Table, encoding_label, sha256_bytes
+from seqcore.data.io.sniff import _detect_numbers, _has_header, _sample, _sample_records, _sniff_delimiter, \
+    normalise_whitespace
 from seqcore.errors import DataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,7 +63,12 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
 
     sample = _sample(text)
     delimiter = options.delimiter or _sniff_delimiter(sample)
-    records = _sample_records(sample, delimiter)
+    read_delim = delimiter
+    if delimiter == WHITESPACE:  # runs of spaces: rewrite as tabs line for line, then read as usual
+        text, read_delim = normalise_whitespace(text), "\t"
+        sample = _sample(text)
+        notes.append("Values are separated by spaces (no comma, semicolon or tab between them).")
+    records = _sample_records(sample, read_delim)
     if not records:
         raise DataError(f"'{name}' has no lines with data. Upload a CSV file with a header line and data rows.")
     header = records[0]
@@ -72,13 +77,14 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
             f"'{name}' has {len(header):,} columns; the limit is {limits.max_columns:,}. Remove columns you "
             f"don't need, or raise the limit with the environment variable SEQSTUDIO_MAX_COLUMNS before "
             f"starting Sequence Studio.")
-    decimal, thousands = _detect_numbers(records[1:], delimiter, options, notes)
+    decimal, thousands = _detect_numbers(records[1:], read_delim, options, notes)
     fmt = CsvFormat(encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
+    read_fmt = CsvFormat(encoding=encoding, delimiter=read_delim, decimal=decimal, thousands=thousands)
     if options.delimiter is None and len(header) == 1 and len(text) > 0:
         notes.append("Found a single column (no comma, semicolon, tab or '|' between values). If the file has "
                      "several columns, choose the delimiter by hand.")
 
-    has_header = not all(_looks_numeric(h) for h in header) or _numbered_header(header)
+    has_header = _has_header(records)
     if has_header:
         names = _clean_names(header, notes)
     else:
@@ -87,18 +93,19 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
                      f"the columns are named column_1 ... column_{len(header)}.")
 
     raw = text.encode("utf-8")
-    df = _parse(raw, fmt, names, has_header, name, limits, line_offset)
+    df = _parse(raw, read_fmt, names, has_header, name, limits, line_offset)
     layout = None
     if len(df) == 0:
         raise DataError(f"'{name}' has a header line but no data rows. Add the data rows below the header.")
     if not isinstance(df.index, pd.RangeIndex) or df.iloc[:, -1].isna().any():
         # pandas silently pads short rows with NaN and turns an extra first field into an index
-        layout = _check_rows(raw, fmt, len(names), len(df) + has_header, name, line_offset)
+        layout = _check_rows(raw, read_fmt, len(names), len(df) + has_header, name, line_offset)
         if not isinstance(df.index, pd.RangeIndex):
             raise DataError(f"Some rows of '{name}' have more fields than the header ({len(names)}). "
                             "Check the delimiter, and put text that contains the delimiter in double quotes.")
     df = _drop_unnamed_empty(df, header if has_header else None, notes)
-    _attach_lines(df, raw, has_header, line_offset, layout, fmt, name)
+    _attach_lines(df, raw, has_header, line_offset, layout, read_fmt, name)
+    df.attrs[ATTRS_KEY].update(format=fmt.to_dict(), header=has_header)
     if encoding in ("cp1252", "latin-1"):
         notes.append(f"Read the file as {_ENCODING_NAMES.get(encoding, encoding)} text (it is not UTF-8). "
                      "If accented letters look wrong, choose the encoding by hand.")

@@ -8,7 +8,7 @@ import io
 import re
 
 from seqcore.data.io.options import _EVIDENCE_CELLS, _SNIFF_CHARS, _SNIFF_MAX_CHARS, _SNIFF_RECORDS, DELIMITERS, \
-    CsvOptions
+    MISSING_TOKENS, WHITESPACE, CsvOptions
 
 
 def _sample(text: str) -> str:
@@ -60,8 +60,29 @@ def _sniff_delimiter(sample: str) -> str:
             best, best_key = d, key
     if best is not None:
         return best
+    if _whitespace_delimited(sample):
+        return WHITESPACE
     # one column: pick a delimiter that never occurs, so values like "1,5" stay whole
     return next((d for d in DELIMITERS if d not in sample), ",")
+
+
+def _whitespace_delimited(sample: str) -> bool:
+    """Numbers separated by runs of spaces (the raw UCR / Fortran-style format): every sampled line splits
+    into the same number (>= 2) of fields, nearly all of them numbers, and there are no quotes."""
+    if '"' in sample:
+        return False
+    lines = [ln.split() for ln in sample.split("\n")[:_SNIFF_RECORDS + 1] if ln.strip()]
+    if len(lines) > 1 and not sample.endswith("\n"):
+        lines = lines[:-1]  # a cut final line
+    if not lines or len(lines[0]) < 2 or any(len(ln) != len(lines[0]) for ln in lines):
+        return False
+    cells = [c for ln in lines[1:] or lines for c in ln]
+    return sum(bool(_NUM.match(c)) for c in cells) >= 0.8 * len(cells)
+
+
+def normalise_whitespace(text: str) -> str:
+    """Whitespace-delimited text as tab-delimited text, line for line (line numbers stay the same)."""
+    return re.sub(r"[ \t]+", "\t", re.sub(r"(?m)^[ \t]+|[ \t]+$", "", text))
 
 
 _NUM = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -85,6 +106,30 @@ def _numbered_header(header: list[str]) -> bool:
         return False
     nums = [int(h) for h in header]
     return all(b - a == 1 for a, b in zip(nums, nums[1:]))
+
+
+def _has_header(records: list[list[str]]) -> bool:
+    """Whether the first record holds column names.
+
+    All numbers: data, unless they count up by one (0,1,2,... as pandas writes column numbers). Mostly
+    numbers with decimals and a few text fields that sit above text in the rows below (a header-less
+    sequence file whose class is a word: ``walk,0.12,0.5,...``): data too. Anything else is a header."""
+    header = records[0]
+    present = [h for h in header if h.strip() and h.strip() not in MISSING_TOKENS]   # NaN-padded rows
+    if len(present) >= 0.5 * len(header) and all(_looks_numeric(h) for h in present):
+        return _numbered_header(present)
+    rows = [r for r in records[1:] if len(r) == len(header)]
+    num = [_looks_numeric(h) for h in header]
+    if len(header) < 5 or not rows or sum(num) < 0.8 * len(header):
+        return True
+    values = [h.strip() for h, k in zip(header, num) if k]
+    if all(re.fullmatch(r"[+-]?\d+", v) for v in values):
+        return True      # whole numbers on top (years, step numbers): column names
+    for i, is_num in enumerate(num):
+        below = sum(_looks_numeric(r[i]) or not r[i].strip() for r in rows) / len(rows)
+        if (is_num and below < 0.9) or (not is_num and below > 0.1):
+            return True  # the first row does not look like the rows below it
+    return False
 
 
 def _ambiguous(m: re.Match) -> bool:

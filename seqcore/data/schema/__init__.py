@@ -59,6 +59,9 @@ from seqcore.data.schema.roles import (  # noqa: F401
     _infos,
     _is_increasing_int,
     _is_integer_valued,
+    _is_measurement,
+    _numeric_label,
+    _pick_targets,
     _label_ok,
     _looks_like_row_id,
     _pick_label,
@@ -74,11 +77,14 @@ from seqcore.data.schema.checks import (  # noqa: F401
     _check_labels,
     _check_text,
     _class_counts,
+    no_target_reason,
+    require_forecast_target,
     validate,
 )
 
 __all__ = [
     "KINDS", "POLICIES", "ColumnInfo", "Issue", "TimeInfo", "ValidationReport",
     "infer_columns", "numeric_column", "parse_time", "infer_frequency", "future_index",
-    "apply_missing", "suggest_task", "suggest_roles", "validate",
+    "apply_missing", "suggest_task", "suggest_roles", "validate", "no_target_reason",
+    "require_forecast_target",
 ]

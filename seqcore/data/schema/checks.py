@@ -13,7 +13,7 @@ from seqcore.data.schema.columns import infer_columns
 from seqcore.data.schema.frequency import _freq_words
 from seqcore.data.schema.parsing import _fmt, _line, _missing_mask, _short, _to_numbers
 from seqcore.data.schema.report import Issue, ValidationReport
-from seqcore.data.schema.roles import _row_id, suggest_roles, suggest_task
+from seqcore.data.schema.roles import _is_measurement, _looks_like_row_id, _row_id, suggest_roles, suggest_task
 from seqcore.data.schema.timeindex import _time_info
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -140,11 +140,47 @@ def _check_columns(df, infos, used_numeric, used_other, roles, spec, explicit, i
                                                    "row, so it tells the model nothing. Consider leaving it out."))
 
 
+def no_target_reason(df: pd.DataFrame, infos=None) -> str:
+    """Why there is nothing to forecast in ``df``, in plain words (for a forecast without a target column):
+    an empty column is named, a file without numbers says so, a lone row counter is called what it is."""
+    infos = infos if infos is not None else infer_columns(df)
+    empty = [c.name for c in infos if c.kind == "empty"]
+    numeric = [c.name for c in infos if c.kind == "numeric"]
+    by_name = {c.name: c for c in infos}
+    values = [n for n in numeric if _is_measurement(df, by_name, n, len(numeric))]
+    if values:
+        return (f"Forecasting needs a column of numbers to predict. Pick the column(s) to forecast, for example "
+                f"'{values[0]}'.")
+    if empty:
+        names = ", ".join(f"'{n}'" for n in empty[:5])
+        one = len(empty) == 1
+        return (f"Column {names} {'has' if one else 'have'} no values at all (every cell is empty), so there is "
+                f"nothing to forecast. Fill in {'its' if one else 'their'} values, or use a file that has them.")
+    if not numeric:
+        return ("This file has no column of numbers, so there is nothing to forecast: every column holds text "
+                "or dates. Forecasting needs a column of numbers; to sort texts into classes, choose "
+                "'Classify texts' and a column that holds the class.")
+    if len(numeric) == 1:
+        what = ("just counts the rows (1, 2, 3, ...)" if _looks_like_row_id(df, numeric[0])
+                else "holds ids or calendar parts (like years), not values")
+        return (f"The only column of numbers, '{numeric[0]}', {what}, so there is nothing to forecast. Add a "
+                "column with the values to forecast.")
+    return ("Forecasting needs a column of numbers to predict, and none of the number columns looks like a "
+            "measurement (they count rows or hold ids, years or months). Pick the column to forecast.")
+
+
+def require_forecast_target(df: pd.DataFrame) -> None:
+    """Raise :class:`DataError` (the reason from :func:`no_target_reason`) when no column of ``df`` can be
+    forecast: the CLI refuses such a file before building a spec, instead of training on a row counter."""
+    infos = infer_columns(df)
+    if not suggest_roles(df, "forecast", infos)["targets"]:
+        raise DataError(no_target_reason(df, infos))
+
+
 def _check_forecast(df, by_name, roles, spec, explicit, issues, report, missing_cols) -> None:
     n = len(df)
     if not roles["targets"]:
-        issues.append(Issue("error", None, "Forecasting needs a numeric column to predict; none was found. "
-                                           "Pick the target column (it must hold numbers)."))
+        issues.append(Issue("error", None, no_target_reason(df, list(by_name.values()))))
     time_col = roles["time"]
     if time_col is None:
         issues.append(Issue("info", None, "No time column: rows are used in file order, one step per row."))

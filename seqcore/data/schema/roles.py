@@ -15,7 +15,8 @@ from seqcore.data.schema.timeformat import suggest_time
 
 _LABEL_NAME = re.compile(r"^(labels?|class(es)?|target|y|category|outcome|sentiment|tag|classe|klasse|"
                          r"ground_?truth|gt)$", re.I)
-_ID_NAME = re.compile(r"(^|[_\s-])(id|case|series|sequence|seq|sample|subject|instance|trial|unit)"
+_ID_NAME = re.compile(r"(^|[_\s-])(id|case|series|sequence|seq|sample|subject|instance|trial|unit|recording|"
+                      r"session|participant|episode)"
                       r"([_\s-]|$)|^(case|series|sequence|sample|subject)(_?id)?$|^id$", re.I)
 _ORDER_NAME = re.compile(r"^(t|step|steps|time_?step|timestep|time|order|idx|index|position|pos|frame|tick|"
                          r"sample_?index|seq_?index)$", re.I)
@@ -36,11 +37,33 @@ def _label_ok(c: ColumnInfo, n_rows: int) -> bool:
     return c.n_unique <= limit
 
 
+def _numeric_label(df: pd.DataFrame, infos: dict[str, ColumnInfo], exclude=()) -> str | None:
+    """A class column written as numbers: the first or last column, whole numbers (1/2, -1/1, 1.0/2.0) with
+    few distinct values, next to many numeric value columns (a header-less UCR file: ``column_1``)."""
+    cols = list(infos.values())
+    numeric = [c for c in cols if c.kind == "numeric"]
+    n = len(df)
+    if len(numeric) < 9 or n < 4:
+        return None
+    for c in (cols[0], cols[-1]):
+        if c.name in exclude or c.kind != "numeric" or c.n_missing or not _label_ok(c, n) \
+                or _TIME_NAME.search(c.name) or _ID_NAME.search(c.name) or not _is_integer_valued(df, c.name):
+            continue
+        # the value columns vary more than the label does (they are measurements, not codes)
+        others = [o for o in numeric if o.name != c.name]
+        if sum(o.n_unique > c.n_unique for o in others) >= 0.8 * len(others):
+            return c.name
+    return None
+
+
 def _pick_label(df: pd.DataFrame, infos: dict[str, ColumnInfo], exclude=()) -> str | None:
     n = len(df)
     named = [c for c in infos.values() if c.name not in exclude and _LABEL_NAME.match(c.name) and _label_ok(c, n)]
     if named:
         return named[0].name
+    numeric_label = _numeric_label(df, infos, exclude)
+    if numeric_label is not None:
+        return numeric_label
     cats = [c for c in infos.values() if c.name not in exclude and c.kind == "categorical" and _label_ok(c, n)
             and not _ID_NAME.search(c.name) and c.n_unique <= max(2, min(50, n // 5 or 2))]
     if cats:
@@ -105,12 +128,39 @@ def _looks_like_row_id(df: pd.DataFrame, col: str) -> bool:
     return bool(_ROW_ID_NAME.search(str(col).strip()))
 
 
+# names that say "this is the series to forecast" (a stock file's Close, Prophet's y)
+_TARGET_NAME = re.compile(r"^(close|y|target)$", re.I)
+
+
+def _is_measurement(df: pd.DataFrame, inf: dict[str, ColumnInfo], name: str, n_numeric: int) -> bool:
+    """A column worth forecasting: not a row counter or id, not a calendar part (year, quarter, month ...)."""
+    c = inf[name]
+    if _looks_like_row_id(df, name) or (_ID_NAME.search(name) and n_numeric > 2):
+        return False
+    if _TIME_NAME.search(name) and _is_integer_valued(df, name):
+        return False
+    return True
+
+
+def _pick_targets(df: pd.DataFrame, inf: dict[str, ColumnInfo], numeric: list[str], time: str | None) -> list[str]:
+    """The first numeric column that is a measurement (the usual place of the main series, right after the
+    time); columns that never change and 0/1 flags (e.g. "law in force") come last. Never a row counter,
+    an id, or a column without values: with none left, nothing is suggested."""
+    values = [n for n in numeric if n != time and _is_measurement(df, inf, n, len(numeric))]
+    if not values:
+        return []
+    ranked = sorted(values, key=lambda n: (inf[n].constant, inf[n].n_unique <= 2, not _TARGET_NAME.match(n)))
+    return ranked[:1]
+
+
 def suggest_task(df: pd.DataFrame, infos: list[ColumnInfo] | None = None) -> str:
     """Best guess of the task: "forecast", "classify" or "text"."""
     inf = _infos(df, infos)
     texts = [c.name for c in inf.values() if c.kind == "text"]
     if texts and _pick_label(df, inf, exclude=texts) is not None:
         return "text"
+    if texts and not any(c.kind == "numeric" for c in inf.values()):
+        return "text"  # nothing to forecast; texts are the only thing to learn from (a label is still missing)
     label = _pick_label(df, inf)
     if label is None:
         return "forecast"
@@ -145,11 +195,7 @@ def suggest_roles(df: pd.DataFrame, task: str, infos: list[ColumnInfo] | None = 
         picked = suggest_time(df, list(inf.values()), _TIME_NAME)
         roles["time"] = picked["time"]
         roles.update({k: picked[k] for k in ("time_part", "time_format") if picked[k] is not None})
-        # the last numeric column that is a measurement: not the time, not a row counter or id column
-        candidates = [n for n in numeric if n not in (roles["time"], roles.get("time_part"))]
-        values = [n for n in candidates
-                  if not _looks_like_row_id(df, n) and not (_ID_NAME.search(n) and len(numeric) > 2)]
-        roles["targets"] = (values or candidates)[-1:]
+        roles["targets"] = _pick_targets(df, inf, [n for n in numeric if n != roles.get("time_part")], roles["time"])
     elif task == "classify":
         label = _pick_label(df, inf)
         roles["label"] = label

@@ -23,7 +23,7 @@ from seqcore.outputs.codegen.settings import raw_literal, settings_block
 from seqcore.outputs.codegen.text import TEXT_PREP
 from seqcore.outputs.codegen.training import CLASSIFY_EVAL, FORECAST_EVAL, MAIN, TRAIN
 
-DEFAULT_CSV_FORMAT = {"delimiter": ",", "decimal": ".", "thousands": None, "encoding": "utf-8"}
+DEFAULT_CSV_FORMAT = {"delimiter": ",", "decimal": ".", "thousands": None, "encoding": "utf-8", "header": None}
 
 
 
@@ -44,8 +44,8 @@ def _csv_format(csv_format: dict | None) -> dict:
             fmt[k] = v
     if csv_format and "thousands" in csv_format:
         fmt["thousands"] = csv_format["thousands"] or None
-    if fmt["delimiter"] not in (",", ";", "\t", "|"):
-        raise SpecError(f"delimiter must be one of comma, semicolon, tab or '|'; got {fmt['delimiter']!r}.")
+    if fmt["delimiter"] not in (",", ";", "\t", "|", " "):
+        raise SpecError(f"delimiter must be one of comma, semicolon, tab, '|' or spaces; got {fmt['delimiter']!r}.")
     if fmt["decimal"] not in (".", ","):
         raise SpecError(f"decimal mark must be '.' or ','; got {fmt['decimal']!r}.")
     return fmt
@@ -71,7 +71,9 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
     spec:       the run's spec (validated here)
     csv_name:   the default CSV path inside the script (a command-line argument overrides it)
     csv_format: how to read the file: ``{"delimiter", "decimal", "thousands", "encoding"}``
-                (``seqcore.data.io.CsvFormat.to_dict()``); missing keys take comma / point / none / UTF-8
+                (``seqcore.data.io.CsvFormat.to_dict()``; delimiter " " = runs of spaces), and optionally
+                ``"header"`` (True/False as the file was read); missing keys take comma / point / none / UTF-8
+                / detect
     created:    a date/time text for the header (default: today)
     Raises :class:`SpecError` for an invalid spec or format.
     """

@@ -94,14 +94,16 @@ def looks_numeric(text):
 
 def read_table(path):
     """The CSV as a DataFrame: one row per data line, empty cells (and markers like NA) as NaN."""
+    spaces = CSV_DELIMITER == " "  # values separated by one or more spaces
     with open(path, encoding=CSV_ENCODING, newline="") as f:
-        header = next(csv.reader(f, delimiter=CSV_DELIMITER, quotechar='"'), [])
+        header = f.readline().split() if spaces else next(csv.reader(f, delimiter=CSV_DELIMITER, quotechar='"'), [])
     if header:
         header[0] = header[0].lstrip("\ufeff")  # a byte-order mark is not part of the first name
-    has_header = not all(looks_numeric(h) for h in header)
+    has_header = not all(looks_numeric(h) for h in header) if CSV_HEADER is None else CSV_HEADER
     names = clean_names(header) if has_header else [f"column_{i + 1}" for i in range(len(header))]
     df = pd.read_csv(
-        path, sep=CSV_DELIMITER, decimal=CSV_DECIMAL, thousands=CSV_THOUSANDS, encoding=CSV_ENCODING,
+        path, sep=r"\\s+" if spaces else CSV_DELIMITER, decimal=CSV_DECIMAL, thousands=CSV_THOUSANDS,
+        encoding=CSV_ENCODING,
         quotechar='"', header=0 if has_header else None, names=names, na_values=MISSING_MARKERS,
         keep_default_na=False, skip_blank_lines=True, low_memory=False,
     )
