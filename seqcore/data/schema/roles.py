@@ -134,7 +134,6 @@ _TARGET_NAME = re.compile(r"^(close|y|target)$", re.I)
 
 def _is_measurement(df: pd.DataFrame, inf: dict[str, ColumnInfo], name: str, n_numeric: int) -> bool:
     """A column worth forecasting: not a row counter or id, not a calendar part (year, quarter, month ...)."""
-    c = inf[name]
     if _looks_like_row_id(df, name) or (_ID_NAME.search(name) and n_numeric > 2):
         return False
     if _TIME_NAME.search(name) and _is_integer_valued(df, name):

@@ -551,16 +551,21 @@ def suggest_time(df: pd.DataFrame, infos: list, time_name) -> dict:
         best = max(dates, key=lambda c: (c.n_unique == n - c.n_missing, bool(time_name.search(c.name))))
         return {"time": best.name, "time_part": None, "time_format": column_format(best)}
     numeric = [c.name for c in infos if c.kind == "numeric"]
-    if len(numeric) < 2:
+    series = [c.name for c in infos if c.kind in ("numeric", "empty")]   # an empty column is still a series
+    if len(series) < 2:
         return none
-    values = {}
-    for name in numeric[:-1]:
+    counting = []   # whole numbers going up row by row (another series column is always left to forecast)
+    for name in numeric:
         v, bad = _numbers(df[name], fmt)
-        values[name] = v
         if bad.any() or np.isnan(v).any():
             continue
-        increasing = v.size >= 2 and np.all(np.diff(v) > 0) and np.all(v == np.round(v))
-        if increasing and (time_name.search(name) or (name == numeric[0] and _even_increasing(v))):
+        if v.size >= 2 and np.all(np.diff(v) > 0) and np.all(v == np.round(v)):
+            counting.append((name, v))
+    for name, v in counting:          # a time-like name first (YEAR after an 'Obs' row counter: longley)
+        if time_name.search(name):
+            return {"time": name, "time_part": None, "time_format": "number"}
+    for name, v in counting:          # else the first column, when it counts up in equal steps
+        if name == numeric[0] and _even_increasing(v):
             return {"time": name, "time_part": None, "time_format": "number"}
     for name in numeric:
         if _YEAR_NAME.search(name) or time_name.search(name):
