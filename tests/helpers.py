@@ -190,3 +190,49 @@ def browser_idle(page, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+SHOTS = ROOT / "test-artifacts" / "screenshots"   # git-ignored: for a person to look at
+
+
+def serve_app(tmp: Path) -> Iterator[dict]:
+    """``streamlit run app.py`` on a free port with its own data folder under ``tmp`` (for a module fixture:
+    ``yield from serve_app(...)``): yields ``{"base": url, "home", "tmp", "log"}``, then stops the server's
+    process group and the run supervisor it started."""
+    from seqcore.runs import runner
+
+    if not browser_available():
+        import pytest
+
+        pytest.skip(f"{CHROMIUM} or Playwright is missing (apt-get install chromium)")
+    home = tmp / "home"
+    proc, base = start_streamlit(home, tmp / "streamlit.log", idle_exit="30")
+    try:
+        yield {"base": base, "home": home, "tmp": tmp, "log": tmp / "streamlit.log"}
+    finally:
+        kill_group(proc.pid, signal.SIGTERM)      # our own streamlit process group only
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            kill_group(proc.pid)
+            proc.wait(15)
+        runner.stop_supervisor(home)
+
+
+def screenshot(page, name: str) -> None:
+    """A screenshot of the whole page under ``test-artifacts/screenshots/NAME.png`` (the app scrolls inside
+    its own container, so the viewport grows to the page's height for the shot)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
+                           "section.main, [data-testid=stAppViewContainer]')).map(e => e.scrollHeight), 1000)")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
+    time.sleep(0.6)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def nav(page, label: str) -> None:
+    """Open a page from the sidebar ("1 · Data") and wait until it is drawn and idle."""
+    page.locator("[data-testid=stSidebar] a", has_text=label).first.click()
+    page.wait_for_selector(f"h1:has-text('{label}')")
+    browser_idle(page)

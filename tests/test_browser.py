@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import math
 import re
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from seqcore.runs import runner
+from helpers import browser_idle, chromium, nav, screenshot, serve_app
 
-from helpers import CHROMIUM, ROOT, browser_available, browser_idle, chromium, kill_group, start_streamlit
-
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 ROWS = 4000          # ~2,600 training windows: a few seconds per epoch on 2 cores, long enough to watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -41,19 +36,7 @@ def _csv(path: Path, n: int = ROWS) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not browser_available():
-        pytest.skip(f"{CHROMIUM} or Playwright is missing (apt-get install chromium)")
-    tmp = tmp_path_factory.mktemp("browser")
-    home = tmp / "home"
-    proc, base = start_streamlit(home, tmp / "streamlit.log", idle_exit="30")
-    yield {"base": base, "home": home, "tmp": tmp, "log": tmp / "streamlit.log"}
-    kill_group(proc.pid, signal.SIGTERM)      # our own streamlit process group only
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
-        proc.wait(15)
-    runner.stop_supervisor(home)
+    yield from serve_app(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
@@ -71,23 +54,6 @@ def _idle(page, timeout: float = 30.0) -> None:
     browser_idle(page, timeout)
 
 
-def _shot(page, name: str) -> None:
-    """A screenshot of the whole page (the app scrolls inside its own container, so the viewport grows)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
-                           "section.main, [data-testid=stAppViewContainer]')).map(e => e.scrollHeight), 1000)")
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
-    time.sleep(0.6)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-    page.set_viewport_size({"width": 1400, "height": 1000})
-
-
-def _nav(page, label: str) -> None:
-    page.locator("[data-testid=stSidebar] a", has_text=label).first.click()
-    page.wait_for_selector(f"h1:has-text('{label}')")
-    _idle(page)
-
-
 def _progress_caption(page) -> str:
     loc = page.get_by_text(re.compile(r"progress points \(\d+ epochs?\)"))
     return loc.first.inner_text() if loc.count() else ""
@@ -102,28 +68,28 @@ def test_browser_journey(server, browser_page):
     page.goto(server["base"])
     _idle(page)
     page.wait_for_selector("h1:has-text('Sequence Studio')")
-    _shot(page, "0_home")
+    screenshot(page, "0_home")
 
     # --- Data: upload the CSV file
-    _nav(page, "1 · Data")
+    nav(page, "1 · Data")
     page.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(csv))
     page.get_by_text("The data is ready").wait_for(timeout=60_000)
     _idle(page)
-    _shot(page, "1_data")
+    screenshot(page, "1_data")
 
     # --- Model: a small model, 400 epochs (so the run is still going when Stop is pressed, however fast the
     # machine), no early stopping
-    _nav(page, "2 · Model")
+    nav(page, "2 · Model")
     for label, value in (("Units in layer 1", "16"), ("Epochs (at most)", "400"),
                          ("Early-stopping patience (epochs, 0 = off)", "0")):
         box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Enter")
         _idle(page)
-    _shot(page, "2_model")
+    screenshot(page, "2_model")
 
     # --- Train: start, see the chart update at least twice, stop
-    _nav(page, "3 · Train")
+    nav(page, "3 · Train")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text(re.compile(r"Epoch \d+ of 400")).first.wait_for(timeout=120_000)
     seen: list[str] = []
@@ -136,7 +102,7 @@ def test_browser_journey(server, browser_page):
     assert len(seen) >= 3, f"the live chart did not update twice: {seen}"
     n_traces = page.locator("[data-testid=stPlotlyChart] .scatterlayer .trace").count()
     assert n_traces >= 1, "the loss chart has curves"
-    _shot(page, "3_train_live")
+    screenshot(page, "3_train_live")
     assert page.get_by_role("button", name="Start training").is_disabled(), "no second copy while it trains"
 
     # a refresh (a new browser session) does not stop the run: the page re-attaches and keeps updating
@@ -152,7 +118,7 @@ def test_browser_journey(server, browser_page):
     page.get_by_text(re.compile("Stopping…|Stopped by you")).first.wait_for(timeout=30_000)
     page.get_by_text("Stopped by you").first.wait_for(timeout=60_000)
     _idle(page)
-    _shot(page, "3_train_stopped")
+    screenshot(page, "3_train_stopped")
     final = _progress_caption(page)
     time.sleep(2.5)
     assert _progress_caption(page) == final, "the page stops polling once the run has ended"
@@ -163,7 +129,7 @@ def test_browser_journey(server, browser_page):
     _idle(page)
     assert "run=" in page.url, "the results address names the run"
     assert page.locator("[data-testid=stMetric]").count() >= 4
-    _shot(page, "4_results")
+    screenshot(page, "4_results")
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_role("button", name="Predictions (CSV)").click()
     data = Path(dl.value.path()).read_text(encoding="utf-8")
@@ -171,17 +137,17 @@ def test_browser_journey(server, browser_page):
     assert len(data.splitlines()) > 10
 
     # --- Runs: the table lists the run
-    _nav(page, "5 · Runs")
+    nav(page, "5 · Runs")
     page.get_by_text("Compare runs").first.wait_for()
     assert page.locator("[data-testid=stDataFrame]").count() >= 1
-    _shot(page, "5_runs")
+    screenshot(page, "5_runs")
 
     # --- Predict: a real worker prediction on the training file
-    _nav(page, "6 · Predict")
+    nav(page, "6 · Predict")
     page.get_by_role("button", name=re.compile("Try it on the model's own")).click()
     page.get_by_role("button", name="Download the predictions (CSV)").wait_for(timeout=120_000)
     _idle(page)
-    _shot(page, "6_predict")
+    screenshot(page, "6_predict")
 
     assert not errors, f"JavaScript errors in the page: {errors}"
     log = server["log"].read_text(errors="replace")

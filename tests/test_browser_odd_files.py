@@ -16,18 +16,13 @@ Screenshots of each Data and Results page are saved under ``test-artifacts/scree
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from seqcore.runs import runner
+from helpers import ROOT, browser_idle, chromium, nav, screenshot, serve_app
 
-from helpers import CHROMIUM, ROOT, browser_available, browser_idle, chromium, kill_group, start_streamlit
-
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 SHARED = ROOT.parent / "shared" / "datasets"
 DATA = ROOT / "tests" / "data"
 
@@ -43,19 +38,7 @@ _PLOTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(p
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not browser_available():
-        pytest.skip(f"{CHROMIUM} or Playwright is missing (apt-get install chromium)")
-    tmp = tmp_path_factory.mktemp("odd")
-    home = tmp / "home"
-    proc, base = start_streamlit(home, tmp / "streamlit.log", idle_exit="30")
-    yield {"base": base, "home": home, "tmp": tmp, "log": tmp / "streamlit.log"}
-    kill_group(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
-        proc.wait(15)
-    runner.stop_supervisor(home)
+    yield from serve_app(tmp_path_factory.mktemp("odd"))
 
 
 @pytest.fixture()
@@ -75,22 +58,6 @@ def page(server):
     assert "Traceback" not in log, log[-3000:]
 
 
-def _shot(pg, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = pg.evaluate("() => Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
-                         "section.main, [data-testid=stAppViewContainer]')).map(e => e.scrollHeight), 1000)")
-    pg.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
-    time.sleep(0.6)
-    pg.screenshot(path=str(SHOTS / f"{name}.png"))
-    pg.set_viewport_size({"width": 1400, "height": 1000})
-
-
-def _nav(pg, label: str) -> None:
-    pg.locator("[data-testid=stSidebar] a", has_text=label).first.click()
-    pg.wait_for_selector(f"h1:has-text('{label}')")
-    browser_idle(pg)
-
-
 def _ready(pg) -> None:
     pg.get_by_text(re.compile(r"The data is ready|Ready, but check")).first.wait_for(timeout=90_000)
     browser_idle(pg)
@@ -102,7 +69,7 @@ def _checked_task(pg) -> str:
 
 
 def _upload(pg, path: Path) -> None:
-    _nav(pg, "1 · Data")
+    nav(pg, "1 · Data")
     pg.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(path))
     # a new session starts from the latest run's data: wait until the page has switched to this file
     pg.get_by_text(f"Now using: {path.name}").first.wait_for(timeout=60_000)
@@ -110,12 +77,12 @@ def _upload(pg, path: Path) -> None:
 
 
 def _train_to_results(pg, epochs: int = 3) -> None:
-    _nav(pg, "2 · Model")
+    nav(pg, "2 · Model")
     box = pg.get_by_label("Epochs (at most)", exact=True)
     box.fill(str(epochs))
     box.press("Enter")
     browser_idle(pg)
-    _nav(pg, "3 · Train")
+    nav(pg, "3 · Train")
     link = pg.get_by_role("link", name="See the results")
     before = link.first.get_attribute("href") if link.count() else None   # the session's previous run
     pg.get_by_role("button", name="Start training").click()
@@ -154,10 +121,10 @@ def test_headerless_ucr_is_classified_by_its_first_column(page):
     assert "Classify sequences" in _checked_task(page)
     assert page.get_by_role("combobox", name="Label column (the class)").input_value() == "column_1"
     page.get_by_text("2 classes").first.wait_for()
-    _shot(page, "odd_1_coffee_data")
+    screenshot(page, "odd_1_coffee_data")
     _train_to_results(page)
     assert page.get_by_text(re.compile("accuracy", re.I)).count() >= 1
-    _shot(page, "odd_1_coffee_results")
+    screenshot(page, "odd_1_coffee_results")
 
 
 def test_quarter_dates_reach_results_with_quarterly_dates(page):
@@ -166,10 +133,10 @@ def test_quarter_dates_reach_results_with_quarterly_dates(page):
     assert "Forecast" in _checked_task(page)
     _assert_dated(_dated_traces(page), "1970-01-01", "2016-07-01")
     page.locator("p:visible", has_text=re.compile(r"Time column 'Quarter': quarterly")).first.wait_for()
-    _shot(page, "odd_2_uschange_data")
+    screenshot(page, "odd_2_uschange_data")
     _train_to_results(page)
     _assert_dated(_dated_traces(page), "1970-01-01", "2022-12-31")
-    _shot(page, "odd_2_uschange_results")
+    screenshot(page, "odd_2_uschange_results")
 
 
 def test_yyyymmdd_weekly_dates_are_real_dates(page):
@@ -181,8 +148,8 @@ def test_yyyymmdd_weekly_dates_are_real_dates(page):
     _assert_dated(_dated_traces(page), "1958-03-29", "2001-12-29")
     body = page.locator("[data-testid=stMain]").inner_text()
     assert "uneven steps" not in body and "20011236" not in body
-    _shot(page, "odd_3_co2_data")
+    screenshot(page, "odd_3_co2_data")
     _train_to_results(page)
     traces = _dated_traces(page)
     _assert_dated(traces, "1958-03-29", "2003-12-31")
-    _shot(page, "odd_3_co2_results")
+    screenshot(page, "odd_3_co2_results")

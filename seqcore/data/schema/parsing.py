@@ -7,7 +7,6 @@ mapping and the number format that :func:`seqcore.data.io.read_csv` stores in ``
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -130,23 +129,7 @@ def _parse_dates(st: pd.Series) -> pd.Series:
     Tries the format pandas infers (month first, then day first); values still unparsed are
     tried one by one only when they look like dates. Times outside 1678..2261 become NaT.
     """
-    def attempt(values: pd.Series, **kw) -> pd.Series:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                out = pd.to_datetime(values, errors="coerce", **kw)
-            except (ValueError, TypeError, OverflowError):
-                try:
-                    out = pd.to_datetime(values, errors="coerce", utc=True, **kw)
-                except (ValueError, TypeError, OverflowError):
-                    return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-        if not pd.api.types.is_datetime64_any_dtype(out.dtype):
-            return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_localize(None)
-        year = out.dt.year
-        out = out.where((year >= 1678) & (year <= 2261))
-        return out.astype("datetime64[ns]")
+    from seqcore.data.schema.timeformat import _to_dt as attempt   # pandas' reader, tz dropped, 1678..2261
 
     best = attempt(st)
     n_bad = int(best.isna().sum())
