@@ -249,9 +249,9 @@ def _series(df: pd.DataFrame, spec: DataSpec):
             freq = schema.infer_frequency(idx)
         except (UserError, TypeError, ValueError):
             freq = None
-    keep = ~np.isnan(values).all(axis=1) if values.size else np.ones(len(values), bool)
-    values = values[keep]
-    if values.size:
+    if values.size and np.isnan(values).all():
+        return values[:0], freq
+    if values.size:   # gaps count as rows: interpolate / forward-fill keep them (as the dry run will count)
         values = pd.DataFrame(values).interpolate(limit_direction="both").to_numpy()
     return values, freq
 
