@@ -523,3 +523,11 @@ def _schema_functions(table) -> None:
             future_index(idx, 2)
         except UserError:
             pass
+
+
+def test_class_counts_name_whole_float_labels_as_training_does():
+    # a header-less UCR file reads its class column as floats (0.0000000e+00): the report says "0", not "0.0"
+    df = pd.DataFrame({"column_1": [0.0, 1.0, 1.0, 0.0], "column_2": [0.1, 0.2, 0.3, 0.4], "column_3": [1, 2, 3, 4]})
+    from seqcore.data.schema import validate
+    report = validate(df, DataSpec(task="classify", label="column_1", layout="wide"))
+    assert report.class_counts == {"0": 2, "1": 2}

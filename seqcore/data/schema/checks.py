@@ -11,7 +11,7 @@ import pandas as pd
 from seqcore.errors import DataError
 from seqcore.data.schema.columns import infer_columns
 from seqcore.data.schema.frequency import _freq_words
-from seqcore.data.schema.parsing import _fmt, _line, _missing_mask, _short, _to_numbers
+from seqcore.data.schema.parsing import _fmt, _line, _missing_mask, _short, _to_numbers, labels_as_strings
 from seqcore.data.schema.report import Issue, ValidationReport
 from seqcore.data.schema.roles import _is_measurement, _looks_like_row_id, _row_id, suggest_roles, suggest_task
 from seqcore.data.schema.timeindex import _time_info
@@ -228,7 +228,7 @@ def _check_forecast(df, by_name, roles, spec, explicit, issues, report, missing_
 
 
 def _class_counts(labels: pd.Series) -> dict[str, int]:
-    counts = labels.dropna().astype(str).str.strip().value_counts()
+    counts = labels_as_strings(labels.dropna()).value_counts()   # 1.0 -> "1", as training names them
     counts = counts[counts.index != ""]
     return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 

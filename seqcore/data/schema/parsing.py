@@ -144,3 +144,12 @@ def _parse_dates(st: pd.Series) -> pd.Series:
             best[fail] = attempt(st[fail], format="mixed")
     has_digit = st.str.contains(r"\d", regex=True).fillna(False).astype(bool)
     return best.where(has_digit)
+
+
+def labels_as_strings(values: pd.Series) -> pd.Series:
+    """Class labels as clean strings: 1.0 -> "1", " fresh " -> "fresh"."""
+    def one(v):
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+    return values.map(one)

@@ -11,6 +11,7 @@ import pandas as pd
 from seqcore.errors import DataError
 from seqcore.modeling.models import ModelShape
 from seqcore.data.windows import Source
+from seqcore.data.schema.parsing import labels_as_strings  # noqa: F401 (the tasks' import place)
 
 
 @dataclass
@@ -47,15 +48,6 @@ def require_columns(df: pd.DataFrame, columns, *, what: str = "the data") -> Non
             f"{what.capitalize()} has no column {names}.",
             hint=f"Columns found: {have}. Pick existing columns, or upload data with the same columns as before.",
         )
-
-
-def labels_as_strings(values: pd.Series) -> pd.Series:
-    """Class labels as clean strings: 1.0 -> "1", " fresh " -> "fresh"."""
-    def one(v):
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            return str(int(v))
-        return str(v).strip()
-    return values.map(one)
 
 
 def encode_labels(labels: pd.Series, *, column: str) -> tuple[np.ndarray, list[str]]:
