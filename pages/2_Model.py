@@ -319,7 +319,7 @@ with right:
     def time_cards() -> None:
         t = ui.time_estimate(m_spec, t_spec, shape, dr.sizes, est.layers)
         k3, k4 = st.columns(2)
-        k3.metric("Per epoch (estimate)", ui.fmt_range(t.low, t.high),
+        k3.metric("Per epoch (estimate)", ui.fmt_range(t.low, t.high, about=False),
                   help=("Measured on this computer: the background worker timed a few epochs of this very model "
                         "on some batches of your data." if t.measured else
                         "A rough figure from the model size and the number of examples; it becomes a measured "
@@ -327,7 +327,7 @@ with right:
                   + " Real times vary with what else the computer is doing.")
         lo, hi = t.epochs
         every = ui.fmt_range(t.at_most * t.low / t.per_epoch, t.at_most * t.high / t.per_epoch)
-        k4.metric("Whole run (estimate)", ui.fmt_range(t.run_low, t.run_high),
+        k4.metric("Whole run (estimate)", ui.fmt_range(t.run_low, t.run_high, about=False),
                   help=(f"With early stopping, runs like this usually train {lo}–{hi} of the {t_spec.epochs} "
                         f"epochs; all {t_spec.epochs} would take {every}." if t_spec.patience else
                         f"All {t_spec.epochs} epochs (early stopping is off).")

@@ -279,6 +279,7 @@ def test_range_words_and_epoch_counts():
     assert fmt_range(0.7, 1.4) == "about 0.7–1.4 s"
     assert fmt_range(0.01, 0.05) == "under 0.1 s"
     assert fmt_range(4000, 9000) == "about 1.1–2.5 h"
+    assert fmt_range(0.7, 1.4, about=False) == "0.7–1.4 s"   # the metric cards: their label says "estimate"
     # early stopping: a run ends `patience` epochs after its best; never more than planned
     assert timing.run_epochs(60, 10) == (20, 60)
     assert timing.run_epochs(400, 50) == (100, 300)
@@ -336,7 +337,7 @@ def test_model_page_shows_the_measured_range_once_the_worker_has_timed_the_model
     seconds = batches * 0.5 + vb * 0.1
     from pages._ui.estimates import fmt_range
 
-    assert per_epoch.value == fmt_range(0.75 * seconds, 1.5 * seconds)
+    assert per_epoch.value == fmt_range(0.75 * seconds, 1.5 * seconds, about=False)
     assert "Measured on this computer" in per_epoch.proto.help
     assert any("per epoch measured on this computer" in c.value for c in at.caption)
     whole = next(m for m in at.metric if m.label.startswith("Whole run"))

@@ -197,8 +197,14 @@ def time_estimate(model: ModelSpec, train: TrainSpec, shape, sizes: dict, layers
                         per * train.epochs)
 
 
-def fmt_range(low: float, high: float) -> str:
-    """``(14.6, 31)`` -> ``"about 15–30 s"``, ``(130, 370)`` -> ``"about 2–6 min"`` (one unit, rounded)."""
+def fmt_range(low: float, high: float, *, about: bool = True) -> str:
+    """``(14.6, 31)`` -> ``"about 15–30 s"``, ``(130, 370)`` -> ``"about 2–6 min"`` (one unit, rounded).
+    ``about=False`` leaves out the leading "about" (for a metric card, whose label says "estimate")."""
+    text = _range_text(low, high)
+    return text if about else text.removeprefix("about ")
+
+
+def _range_text(low: float, high: float) -> str:
     low, high = max(0.0, float(low)), max(float(low), float(high))
     if high < 0.1:
         return "under 0.1 s"
