@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec
+from seqcore.data.room import too_few_rows
 from seqcore.data.defaults import (FLOOR_WINDOWS, MIN_TRAIN_WINDOWS, MIN_VALIDATION, calendar_season,
                                    default_data_spec, detect_cycle, explain_defaults, few_windows_warning,
                                    fit_defaults, forecast_advice, forecast_room, grows_multiplicatively,
@@ -163,10 +164,23 @@ def test_a_cycle_in_a_numbered_series_is_found_and_refined_from_its_multiples():
 
 
 def test_very_short_series_still_leave_training_and_test_windows():
-    for n in (12, 20, 30):
+    for n in (20, 30):
         df = pd.DataFrame({"v": np.sin(np.arange(n) / 3.0)})
         s = default_data_spec(df, "forecast")
         assert s.window >= 1 and windows_of(s, n) >= 2
+        forecast.prepare(df, s)
+
+
+def test_a_series_too_short_to_learn_from_is_refused_with_one_message_everywhere():
+    from seqcore.data import schema
+    from seqcore.errors import DataError
+
+    df = pd.DataFrame({"v": np.sin(np.arange(12) / 3.0)})
+    s = default_data_spec(df, "forecast")                      # defaults never raise ...
+    report = schema.validate(df, s)                           # ... the page's checks refuse it
+    assert [i.message for i in report.errors] == [too_few_rows(12)]
+    assert "12 rows" in too_few_rows(12) and "at least 20" in too_few_rows(12) and too_few_rows(20) is None
+    with pytest.raises(DataError, match="Too few rows to learn from"):   # and training (CLI, worker) says the same
         forecast.prepare(df, s)
 
 

@@ -166,8 +166,10 @@ CASES = [
     Case("empty file", lambda: b"", forecast(), ("is empty",)),
     Case("whitespace only", lambda: b" \n\r\n\t\n", forecast(), ("empty",)),
     Case("header only", lambda: b"t,y\n", forecast(), ("no data rows",)),
-    Case("forecast: fewer rows than window + horizon + splits", lambda: lines("t,y", sine_rows(15)),
-         forecast(horizon=3), ("15 usable rows", "window of 12", "horizon of 3")),
+    Case("forecast: fewer rows than window + horizon + splits", lambda: lines("t,y", sine_rows(25)),
+         forecast(window=20, horizon=3), ("25 usable rows", "window of 20", "horizon of 3")),
+    Case("forecast: a series too short to learn from", lambda: lines("t,y", sine_rows(15)),
+         forecast(window=2), ("Too few rows to learn from", "15 rows", "at least 20")),
     # two sequences / texts (one per class) would split into 1 train + 1 test: one class to learn from, refused
     Case("classify: too few sequences for the splits", lambda: lines(WIDE_HEADER, wide_rows(2)), classify(),
          ("would hold only one class", "Add more rows")),
@@ -431,7 +433,7 @@ def test_data_page_refuses_unreadable_files_clearly_and_stores_nothing(name, mak
 
 
 PAGE_VALIDATION = [
-    ("short.csv", lambda: lines("t,y", sine_rows(15)), {}, "Too few rows"),
+    ("short.csv", lambda: lines("t,y", sine_rows(15)), {}, "Too few rows to learn from"),
     ("oneclass.csv", lambda: lines("text,label", text_rows(40, classes=("pos",))),
      {"data_role_task": "text"}, "one class"),
     ("words.csv", lambda: lines("t,y,z", [f"{i},{i % 5},word{i}" for i in range(60)]),

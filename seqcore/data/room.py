@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from seqcore.config import DataSpec
 
 MIN_TRAIN_WINDOWS = 20      # training windows a forecaster needs to learn from (the Data page warns below it)
+MIN_FORECAST_ROWS = 20     # shorter series are refused: too few examples to learn from and to test on
 FLOOR_WINDOWS = 10          # a window shorter than one season only when one season would leave fewer than this
 MAX_AUTO_WINDOW = 256       # longer windows train slowly; an automatic window or a suggested one never exceeds this
 
@@ -149,6 +150,16 @@ def forecast_advice(spec: DataSpec, n_rows: int) -> list[str]:
     return out
 
 
-__all__ = ["FLOOR_WINDOWS", "MAX_AUTO_WINDOW", "MIN_TRAIN_WINDOWS", "Room", "few_windows_warning", "forecast_advice",
-           "forecast_room", "longest_horizon", "longest_window", "rows_from_sizes", "shorter_window", "split_rows",
-           "train_windows"]
+__all__ = ["FLOOR_WINDOWS", "MAX_AUTO_WINDOW", "MIN_FORECAST_ROWS", "MIN_TRAIN_WINDOWS", "Room", "few_windows_warning",
+           "forecast_advice", "forecast_room", "longest_horizon", "longest_window", "rows_from_sizes", "shorter_window",
+           "split_rows", "too_few_rows", "train_windows"]
+
+
+def too_few_rows(n: int) -> str | None:
+    """The refusal for a series too short to forecast (fewer than :data:`MIN_FORECAST_ROWS` rows), else None:
+    one message for the Data page's checks and for training (CLI, worker)."""
+    if n >= MIN_FORECAST_ROWS:
+        return None
+    return (f"Too few rows to learn from: the series has {n:,} rows, and forecasting needs at least "
+            f"{MIN_FORECAST_ROWS} (about {FLOOR_WINDOWS} examples to learn from, and a few rows kept back to test "
+            "the model on). Add more history to the file.")

@@ -11,6 +11,7 @@ import pandas as pd
 from seqcore.errors import DataError
 from seqcore.data.schema.columns import infer_columns
 from seqcore.data.schema.frequency import _freq_words
+from seqcore.data.room import too_few_rows
 from seqcore.data.schema.parsing import _fmt, _line, _missing_mask, _short, _to_numbers, labels_as_strings
 from seqcore.data.schema.report import Issue, ValidationReport
 from seqcore.data.schema.roles import _is_measurement, _looks_like_row_id, _row_id, suggest_roles, suggest_task
@@ -214,7 +215,9 @@ def _check_forecast(df, by_name, roles, spec, explicit, issues, report, missing_
     frac_train = 1.0 - spec.val_fraction - spec.test_fraction
     need = spec.window + spec.horizon
     n_train = int(math.floor(n * frac_train))
-    if n_train < need:
+    if too_few_rows(n):
+        issues.append(Issue("error", None, too_few_rows(n)))
+    elif n_train < need:
         min_rows = int(math.ceil(need / max(frac_train, 1e-9)))
         issues.append(Issue(
             "error", None, f"Too few rows: {n:,} rows leave {n_train:,} for training, but a window of "

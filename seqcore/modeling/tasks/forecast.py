@@ -19,6 +19,7 @@ from seqcore.data import schema
 from seqcore.config import DataSpec
 from seqcore.errors import DataError, SpecError
 from seqcore.modeling.models import ModelShape
+from seqcore.data.room import too_few_rows
 from seqcore.data.windows import WindowSource, chronological_split, window_starts
 from seqcore.modeling.tasks.common import Prepared, baseline_outputs, require_columns
 
@@ -92,6 +93,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     if test_df is not None:
         notes.append("A separate test file is used only for classification; forecasting tests on the last part of the series.")
     n, t = values.shape[0], len(targets)
+    if too_few_rows(n):
+        raise DataError(too_few_rows(n))
     L, H = spec.window, spec.horizon
     split = chronological_split(n, spec.val_fraction, spec.test_fraction)
     starts = {
