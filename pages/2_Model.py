@@ -266,11 +266,14 @@ with left:
                       help="Classification always minimises cross-entropy.")
     t9.number_input("Random seed", 0, 2**31 - 1, key="model_seed",
                     help="Fixes the random start, so the same settings give the same result again.")
-    st.toggle("Final fit on training + validation data", key="model_final_fit",
-              help="After the validation data has shown how many epochs work best, train a fresh model on the "
-                   "training and validation data together for that many epochs and keep it: it learns from "
-                   "more examples. Costs a second, shorter training pass; worth it on a few thousand examples. "
-                   "The test data is still never used for training.")
+    no_val = not spec_now.data.val_fraction
+    st.toggle("Final fit on training + validation data", key="model_final_fit", disabled=no_val,
+              help=("Not used here: the data has no validation part (Validation share 0 on the Data page), so "
+                    "every example outside the test part already trains the model." if no_val else
+                    "After the validation data has shown how many epochs work best, train a fresh model on the "
+                    "training and validation data together for that many epochs and keep it: it learns from "
+                    "more examples. Costs a second, shorter training pass; worth it on a few thousand examples. "
+                    "The test data is still never used for training."))
     with st.expander("Advanced"):
         a1, a2 = st.columns(2)
         a1.toggle("Compile with XLA", key="model_jit",

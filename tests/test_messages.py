@@ -342,3 +342,18 @@ def test_model_page_shows_the_measured_range_once_the_worker_has_timed_the_model
     assert any("per epoch measured on this computer" in c.value for c in at.caption)
     whole = next(m for m in at.metric if m.label.startswith("Whole run"))
     assert "With early stopping, runs like this usually train 20–60 of the 60 epochs" in whole.proto.help
+
+
+def test_model_page_final_fit_says_it_is_not_used_without_a_validation_part():
+    from helpers import app
+
+    at = app()
+    at.button(key="home_sample_airline").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    toggle = at.toggle(key="model_final_fit")
+    assert not toggle.disabled and "validation data has shown" in toggle.help
+    at.session_state["data_spec"] = dict(at.session_state["data_spec"], val_fraction=0.0)
+    at.run()
+    assert not at.exception
+    toggle = at.toggle(key="model_final_fit")
+    assert toggle.disabled and "no validation part" in toggle.help and "validation data has shown" not in toggle.help
