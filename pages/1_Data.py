@@ -230,8 +230,8 @@ with st.expander("Preview (first 200 rows)", expanded=True):
 infos = schema.infer_columns(df)
 columns = [c.name for c in infos]
 numeric = [c.name for c in infos if c.kind == "numeric"] or columns
-suggested_task = schema.suggest_task(df, infos)
-understood = understand(table, infos)   # the same guesses, plus doubts where they are weak
+understood = understand(table, infos)   # the suggested task and roles, plus doubts where they are weak
+suggested_task = understood.task
 
 
 def base_spec() -> DataSpec:
