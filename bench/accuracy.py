@@ -33,6 +33,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.results_block import marked, replace_marked  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from seqcore.data import schema  # noqa: E402
@@ -266,10 +269,10 @@ def update_results_section(markdown: str, path: Path = RESULTS) -> bool:
     if not path.exists():
         return False
     text = path.read_text()
-    block = f"{BEGIN}\n{markdown.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        a, b = text.index(BEGIN), text.index(END) + len(END)
-        path.write_text(text[:a] + block + text[b:])
+    block = marked(BEGIN, END, markdown.rstrip())
+    replaced = replace_marked(text, BEGIN, END, block)
+    if replaced is not None:
+        path.write_text(replaced)
         return True
     lines = text.splitlines(keepends=True)
     start = next((i for i, ln in enumerate(lines) if ln.strip() == "## Accuracy"), None)

@@ -43,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from bench.results_block import marked, replace_marked  # noqa: E402
+
 OUT = HERE / "out"
 ENGINE = HERE / "speed_engines.py"
 
@@ -438,10 +440,10 @@ def results_markdown(res: dict) -> str:
 def update_results(res: dict, path: Path = RESULTS) -> None:
     """Replace the generated block of RESULTS.md (between the speed markers); everything else is kept."""
     text = path.read_text() if path.exists() else ""
-    block = f"{BEGIN}\n{results_markdown(res)}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = marked(BEGIN, END, results_markdown(res))
+    replaced = replace_marked(text, BEGIN, END, block)
+    if replaced is not None:
+        text = replaced
     elif "## Accuracy" in text:
         head, tail = text.split("## Accuracy", 1)
         text = head + block + "\n\n## Accuracy" + tail

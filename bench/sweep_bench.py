@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.results_block import marked, replace_marked  # noqa: E402
+
 from seqcore import sweeps
 from seqcore.runs import runner  # noqa: E402
 from seqcore.config import DataSpec, ModelSpec, RunSpec, TrainSpec  # noqa: E402
@@ -138,10 +140,10 @@ def update_results(markdown: str, path: Path = RESULTS) -> None:
     markers when they are there (the text around them is kept), else in place of the section's body
     (up to the next "## " heading), else in a new section at the end."""
     text = path.read_text() if path.exists() else ""
-    block = f"{BEGIN}\n{markdown.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        a, b = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:a] + block + text[b:]
+    block = marked(BEGIN, END, markdown.rstrip())
+    replaced = replace_marked(text, BEGIN, END, block)
+    if replaced is not None:
+        text = replaced
     elif HEADING in text:
         head, rest = text.split(HEADING, 1)
         nxt = rest.find("\n## ")

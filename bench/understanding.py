@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results_block import marked, replace_marked  # noqa: E402
+
 CORPUS = ROOT / "tests" / "data" / "understanding"
 ANSWERS = CORPUS / "answers.json"
 RESULTS = HERE / "RESULTS.md"
@@ -166,10 +168,10 @@ def results_markdown(res: dict) -> str:
 def update_results(res: dict, path: Path = RESULTS) -> None:
     """Replace the understanding block of RESULTS.md (added at the end the first time)."""
     text = path.read_text() if path.exists() else ""
-    block = f"{BEGIN}\n{results_markdown(res)}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = marked(BEGIN, END, results_markdown(res))
+    replaced = replace_marked(text, BEGIN, END, block)
+    if replaced is not None:
+        text = replaced
     else:
         text = text.rstrip("\n") + "\n\n## Understanding\n\nShare of the labelled corpus " \
             "(`tests/data/understanding/answers.json`) that `seqcore.data.understand` gets right, per field " \
