@@ -290,17 +290,16 @@ def _forecast(df: pd.DataFrame, base: DataSpec, given: dict) -> Defaults:
     share = SMALL_SHARE if n < SMALL_SERIES else SHARE
     v = given.get("val_fraction", share)
     t = given.get("test_fraction", share)
+    train, val, test = split_rows(n, v, t)
     if "val_fraction" not in given or "test_fraction" not in given:
-        train, val, test = split_rows(n, v, t)
         if share == SMALL_SHARE:
             reasons["val_fraction"] = (f"Validation and test {share:.0%} each ({val} and {test} rows): a short "
                                        f"series of {n} rows cannot spare more and still train.")
         else:
             reasons["val_fraction"] = f"Validation and test {share:.0%} each ({val:,} and {test:,} rows of {n:,})."
-    train, val, test = split_rows(n, v, t)
 
     def windows(L: int, H: int) -> int:
-        return max(0, train - L - H + 1)
+        return train_windows(n, L, H, v, t)
 
     # horizon: one season when the test (and validation) part holds it and training keeps enough windows
     if "horizon" in given:
