@@ -240,10 +240,7 @@ def _series(df: pd.DataFrame, spec: DataSpec):
     freq = None
     if spec.time:
         try:
-            extra = {k: getattr(spec, k) for k in ("time_format", "time_part") if getattr(spec, k, None)}
-            if extra.get("time_part"):
-                extra["part"] = extra.pop("time_part")
-            idx = schema.parse_time(df, spec.time, **extra)
+            idx = schema.parse_time(df, spec.time, spec.time_format, spec.time_part)
             order = np.argsort(np.asarray(idx), kind="stable")
             values = values[order]
             freq = schema.infer_frequency(idx)
