@@ -132,7 +132,8 @@ def future_index(index, steps: int, frequency: str | None = None) -> pd.Index:
         except (ValueError, TypeError):
             raise SpecError(f"{freq!r} is not a frequency pandas knows (examples: D, h, MS, YS, W-SUN).") from None
         last = index.dropna().max()
-        return pd.date_range(start=last + offset, periods=steps, freq=offset, name=name)
+        # keep the index's unit (pandas 2 would fall back to nanoseconds, which end in 2262)
+        return pd.date_range(start=last + offset, periods=steps, freq=offset, name=name, unit=index.unit)
     if isinstance(index, pd.RangeIndex):
         return pd.RangeIndex(index.stop, index.stop + steps * index.step, index.step, name=name) \
             if len(index) else pd.RangeIndex(0, steps, name=name)
