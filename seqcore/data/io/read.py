@@ -7,6 +7,7 @@ import io
 import re
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from seqcore.data.io.checks import _check_magic, _check_size, _check_text, _display_name
@@ -194,4 +195,26 @@ def _parse(raw: bytes, fmt: CsvFormat, names: list[str], has_header: bool, name:
             f"'{name}' has more than {limits.max_rows:,} rows, the limit. Use fewer rows (for example the most "
             "recent ones), or raise the limit with the environment variable SEQSTUDIO_MAX_ROWS before "
             "starting Sequence Studio.")
+    return _overflow_as_inf(df, fmt)
+
+
+def _overflow_as_inf(df: pd.DataFrame, fmt: CsvFormat) -> pd.DataFrame:
+    """Columns that pandas 2's C parser left as text only because a number overflows a float (``1e309``)
+    become float columns holding inf, as pandas 3 reads them, so the checks can name the cell."""
+    for c in df.columns:
+        col = df[c]
+        if col.dtype != object or not col.map(lambda v: isinstance(v, str)).any():
+            continue
+        text = col.astype("string").str.strip()
+        if fmt.thousands:
+            text = text.str.replace(fmt.thousands, "", regex=False)
+        if fmt.decimal != ".":
+            text = text.str.replace(fmt.decimal, ".", regex=False)
+        try:
+            num = np.array([np.nan if v is pd.NA else float(v) for v in text], dtype=np.float64)
+        except ValueError:
+            continue
+        if not np.isinf(num).any():
+            continue
+        df[c] = num
     return df

@@ -111,6 +111,8 @@ def _to_dt(values, **kw) -> pd.Series:
         warnings.simplefilter("ignore")
         try:
             out = pd.to_datetime(values, errors="coerce", **kw)
+            if getattr(out, "dtype", None) == object and "utc" not in kw:
+                raise ValueError("mixed time zones")   # pandas 2 returns objects where pandas 3 raises
         except (ValueError, TypeError, OverflowError):
             try:
                 out = pd.to_datetime(values, errors="coerce", utc=True, **kw)
