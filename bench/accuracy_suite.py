@@ -11,15 +11,15 @@ them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from bench.understanding import shared_datasets
+
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = Path(os.environ.get("SEQSTUDIO_BENCH_DATA", ROOT.parent / "shared" / "datasets"))
-if not DATASETS.is_dir():
-    DATASETS = Path("/work/shared/datasets")
+#: ``../shared/datasets`` beside the checkout, or the folder in SEQSTUDIO_SHARED_DATASETS
+DATASETS = shared_datasets() or ROOT.parent / "shared" / "datasets"
 
 STATS = ("auto_ets", "auto_arima", "auto_theta")
 STAT_LABELS = {"auto_ets": "AutoETS", "auto_arima": "AutoARIMA", "auto_theta": "AutoTheta"}

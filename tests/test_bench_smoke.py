@@ -13,6 +13,7 @@ code cannot drift apart.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -77,10 +78,13 @@ def test_accuracy_bench_quick_smoke(tmp_path):
     table printed with every column, statistical baselines beside ours, the goal lines and the wall time."""
     from bench.accuracy_suite import HEADER, STATS
 
+    before = RESULTS.read_text()
     res = subprocess.run([sys.executable, str(ROOT / "bench" / "accuracy.py"), "--quick", "--only", "airline_h36",
-                          "sunspots", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300,
-                         cwd=str(ROOT))
+                          "sunspots", "--out", str(tmp_path), "--update-results"], capture_output=True, text=True,
+                         timeout=300, cwd=str(ROOT))
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    assert "--quick is a smoke run: bench/RESULTS.md was left as it is." in res.stdout
+    assert RESULTS.read_text() == before
     data = json.loads((tmp_path / "accuracy_quick_airline_h36_sunspots.json").read_text())
     assert data["quick"] and data["seeds"] == [42] and data["backtest"] == 0 and data["wall_seconds"] > 0
     rows = {r["key"]: r for r in data["rows"]}
@@ -107,6 +111,17 @@ def test_accuracy_bench_quick_smoke(tmp_path):
     assert "interval coverage" in out and "Airline, published protocol" in out
     assert re.search(r"Total wall time \d+ s\. Reproduce: `python bench/accuracy\.py --only airline_h36 sunspots "
                      r"--quick`", out)
+
+
+def test_accuracy_bench_names_the_missing_datasets_folder(tmp_path):
+    env = dict(os.environ, SEQSTUDIO_SHARED_DATASETS=str(tmp_path))
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "accuracy.py"), "--quick", "--only", "elec_equip",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=env)
+    assert res.returncode == 1 and "training" not in res.stdout
+    assert res.stderr.strip().splitlines()[-1] == (f"error: 1 data file(s) not found, e.g. {tmp_path / 'elec_equip.csv'}. The "
+                                  "forecasting suite reads ../shared/datasets beside the checkout; set "
+                                  "SEQSTUDIO_SHARED_DATASETS to that folder elsewhere, or leave those sets out "
+                                  "with --only.")
 
 
 def test_accuracy_suite_prefers_the_runs_metrics_and_summarises_the_seeds():
