@@ -94,7 +94,7 @@ def suite_fields(metrics: dict, prep=None, *, budget_s: float = 20.0, cache: dic
         "seasonal_naive": {m: _pick(base, "seasonal_naive", m) for m in ("mase", "mape")}
         if "seasonal_naive" in base else None,
         "stats": stats, "stats_source": source, "stat_notes": notes,
-        "coverage": {k: cover.get(k) for k in ("80", "95")} if cover else None,
+        "coverage": {k: cover.get(k, cover.get(int(k))) for k in ("80", "95")} if cover else None,
         "interval_method": _pick(metrics, "intervals", "method"),
         "backtest": {"folds": bt.get("folds"), "model": bt.get("model"), "baselines": bt.get("baselines")}
         if isinstance(bt, dict) else None,
@@ -141,6 +141,7 @@ def summarise_suite(runs: list[dict]) -> dict:
         "within_5pct": None if not best or mean is None else bool(mean <= (1 + WITHIN) * stats[best]),
         "coverage": cover if any(v is not None for v in cover.values()) else None,
         "backtest": bt, "picked": {p: picked.count(p) for p in dict.fromkeys(picked)},
+        "backtest_note": next((r["backtest_note"] for r in runs if r.get("backtest_note")), None),
     }
 
 
@@ -247,7 +248,9 @@ def suite_markdown(rows: list[dict]) -> str:
               "rolling-origin folds on the first seed, MASE mean ± sd over folds. rows / season / H: series "
               "length, season and horizon the app's defaults chose.", ""]
     notes = [(r["title"], n) for r in rows for n in r["suite"]["stat_notes"]]
+    notes += [(r["title"], f"no backtest: {r['suite']['backtest_note']}") for r in rows
+              if r["suite"].get("backtest_note")]
     if notes:
-        lines += ["Skipped statistical baselines:", ""] + [f"- {t}: {n}" for t, n in notes] + [""]
+        lines += ["Skipped baselines and backtests:", ""] + [f"- {t}: {n}" for t, n in notes] + [""]
     lines += ["Goals (issue 13):", ""] + suite_summary(rows)
     return "\n".join(lines)

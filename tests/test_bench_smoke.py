@@ -150,7 +150,8 @@ def test_accuracy_suite_prefers_the_runs_metrics_and_summarises_the_seeds():
             raise AssertionError("computed although metrics.json has them")
 
     runs = [{"suite": suite_fields(metrics(0.72, 0.93, "deseason"), Prep())},
-            {"suite": suite_fields(dict(metrics(0.74, 0.97, "auto_arima"), backtest=None), Prep())}]
+            {"suite": suite_fields(dict(metrics(0.74, 0.97, "auto_arima"), backtest=None,   # int keys read too
+                                        intervals={"coverage": {80: 0.8, 95: 0.97}}), Prep())}]
     assert not calls and runs[0]["suite"]["stats_source"] == "metrics.json"
     s = summarise_suite(runs)
     assert s["mase_mean"] == pytest.approx(0.73) and s["mase_sd"] == pytest.approx(0.0141421, rel=1e-4)
@@ -180,11 +181,44 @@ def test_accuracy_suite_prefers_the_runs_metrics_and_summarises_the_seeds():
     again = suite_fields(bare, Prep(), cache=cache, cache_key="k")
     assert again["stats"] == first["stats"] and not calls
     assert first["coverage"] is None and first["backtest"] is None and first["picked"] is None
-    s2 = summarise_suite([{"suite": first}])
+    s2 = summarise_suite([{"suite": first, "backtest_note": "The series is too short for 3 folds."}])
     assert s2["mase_sd"] is None and not s2["beats_seasonal_naive"] and s2["coverage"] is None
     md2 = suite_markdown([dict(row, suite=s2)])
+    assert "- Set X: no backtest: The series is too short for 3 folds." in md2
     assert "not reported (the runs' metrics.json has no intervals.coverage)" in md2
     assert "computed by the bench" in md2
+
+
+def test_accuracy_bench_runs_without_the_backtest_the_app_refuses(tmp_path, monkeypatch, capsys):
+    """Where the app refuses a backtest (a UserError), the first seed runs without one and the table says why;
+    the backtest is asked for on the first seed only."""
+    import bench.accuracy as acc
+    from bench.accuracy_suite import suite_fields
+    from seqcore.errors import DataError
+
+    calls = []
+
+    def fake_run_case(case, preset, work, seed=42, *, backtest=0, **kw):
+        calls.append((seed, backtest))
+        if backtest:
+            raise DataError("The series is too short for 3 backtest folds.", hint="Use fewer folds.")
+        m = {"test": {"mase": 0.9, "mape": 0.1}, "baselines": {"seasonal_naive": {"mase": 1.0, "mape": 0.2},
+                                                                "auto_ets": {"mase": 0.95, "mape": 0.1}}}
+        return {"key": case.key, "title": case.title, "metric": "mase", "seed": seed, "ours": 0.9,
+                "baselines": {"seasonal_naive": 1.0}, "best_baseline": "seasonal_naive", "best_baseline_value": 1.0,
+                "published": {}, "target": case.target_text, "scored": True, "met": True, "train_seconds": 1.0,
+                "wall_seconds": 1.0, "epochs_run": 1, "best_epoch": 1, "protocol": case.protocol, "window": 24,
+                "horizon": 12, "season": 12, "rows": 257, "log_transform": False, "mae_vs_naive": 0.5,
+                "suite": suite_fields(m)}
+
+    monkeypatch.setattr(acc, "run_case", fake_run_case)
+    monkeypatch.setattr(acc, "backtest_supported", lambda: True)
+    assert acc.main(["--only", "elec_equip", "--seeds", "42", "1", "--out", str(tmp_path)]) == 0
+    assert calls == [(42, 3), (42, 0), (1, 0)]
+    out = capsys.readouterr().out
+    assert "[elec_equip] no backtest: The series is too short for 3 backtest folds." in out
+    assert "- Electrical equipment (monthly): no backtest: The series is too short for 3 backtest folds." in out
+    assert "| Electrical equipment (monthly) | 257 / 12 / 12 | 0.900 ± 0.000 (2) | 1.000 | 0.950 |" in out
 
 
 def airline_prep():
