@@ -246,7 +246,8 @@ def suite_markdown(rows: list[dict]) -> str:
               "(they do not depend on the seed). Statistical baselines " + "; ".join(src[s] for s in sorted(sources))
               + ". Coverage: share of test points inside the 80% / 95% intervals, mean over seeds. Backtest: "
               "rolling-origin folds on the first seed, MASE mean ± sd over folds. rows / season / H: series "
-              "length, season and horizon the app's defaults chose.", ""]
+              "length, season and horizon the app's defaults chose. The goals count each set once: Airline by its "
+              "rolling row; its 36-month row is the published protocol, judged by MAPE in the last goal line.", ""]
     notes = [(r["title"], n) for r in rows for n in r["suite"]["stat_notes"]]
     notes += [(r["title"], f"no backtest: {r['suite']['backtest_note']}") for r in rows
               if r["suite"].get("backtest_note")]
