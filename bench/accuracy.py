@@ -307,7 +307,7 @@ def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
         "",
     ]
     if suite:
-        lines += ["### Forecasting suite", "", suite_markdown(suite)]
+        lines += ["### Forecasting suite", "", suite_markdown(suite), ""]
     if other:
         lines += (["### Other datasets", ""] if suite else []) + [
             "| dataset | metric | ours | best baseline (ours, same split) | published | target | met? "

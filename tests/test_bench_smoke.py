@@ -185,6 +185,10 @@ def test_accuracy_suite_prefers_the_runs_metrics_and_summarises_the_seeds():
     assert s2["mase_sd"] is None and not s2["beats_seasonal_naive"] and s2["coverage"] is None
     md2 = suite_markdown([dict(row, suite=s2)])
     assert "- Set X: no backtest: The series is too short for 3 folds." in md2
+    md3 = suite_markdown([dict(row, key="airline_h36", suite_role="protocol", suite=s2)])   # no set counted
+    assert "- No set with a seasonal naive or statistical baseline in this run (the Airline 36-month row is " \
+           "judged below)." in md3 and "Beats the seasonal naive" not in md3
+    assert "MAPE 0.100 over 1 seed (goal <= 0.05: **missed**); AutoARIMA 0." in md3
     assert "not reported (the runs' metrics.json has no intervals.coverage)" in md2
     assert "computed by the bench" in md2
 
