@@ -250,7 +250,8 @@ def suite_markdown(rows: list[dict]) -> str:
               "error); ours: mean ± sd over the seeds (count in brackets); baselines on the same split and horizon "
               "(they do not depend on the seed). Statistical baselines " + "; ".join(src[s] for s in sorted(sources))
               + ". Coverage: share of test points inside the 80% / 95% intervals, mean over seeds. Backtest: "
-              "rolling-origin folds on the first seed, MASE mean ± sd over folds. rows / season / H: series "
+              "rolling-origin folds on the first seed, MASE mean ± sd over folds. \"-\": the run's metrics.json "
+              "does not report it. rows / season / H: series "
               "length, season and horizon the app's defaults chose. The goals count each set once: Airline by its "
               "rolling row; its 36-month row is the published protocol, judged by MAPE in the last goal line.", ""]
     notes = [(r["title"], n) for r in rows for n in r["suite"]["stat_notes"]]
