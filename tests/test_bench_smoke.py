@@ -380,7 +380,9 @@ def test_accuracy_table_has_the_columns_accuracy_py_prints_for_its_command():
     keys = [k for o in values("--only") or list(CASES) for k in (SUITE if o == "forecast" else [o])]
     rows = [fake_accuracy_row(CASES[k], seeds) for k in keys]
     printed = [h for _, h in tables(table_markdown(rows, preset, seeds))]
-    assert [h for _, h in tables(recorded)] == printed
+    assert [h for _, h in tables(recorded)] == printed, \
+        f"the accuracy block of bench/RESULTS.md is out of date: rerun `python bench/accuracy.py{command.group(1)}` " \
+        "with --update-results"
 
 
 def test_sweep_tables_have_the_columns_sweep_bench_prints(tmp_path):
