@@ -233,7 +233,8 @@ def suite_summary(rows: list[dict]) -> list[str]:
         ok = "-" if m is None else ("met" if m <= GOAL_AIRLINE_MAPE else "**missed**")
         arima = s["stats_mape"].get("auto_arima")
         lines.append(f"- Airline, published protocol (train on the first 108 months, one 36-month forecast): MAPE "
-                     f"{_pm(m, s['mape_sd'])} over {s['seeds']} seed{'s' if s['seeds'] > 1 else ''} (goal <= {GOAL_AIRLINE_MAPE}: {ok}); "
+                     f"{_pm(m, s['mape_sd'])} over {s['seeds']} seed{'s' if s['seeds'] > 1 else ''} "
+                     f"(goal <= {GOAL_AIRLINE_MAPE}: {ok}); "
                      f"AutoARIMA {_f(arima)}, seasonal naive {_f(s['seasonal_naive_mape'])} on the same split.")
     return lines
 

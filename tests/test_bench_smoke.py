@@ -118,7 +118,8 @@ def test_accuracy_bench_names_the_missing_datasets_folder(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT / "bench" / "accuracy.py"), "--quick", "--only", "elec_equip",
                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=env)
     assert res.returncode == 1 and "training" not in res.stdout
-    assert res.stderr.strip().splitlines()[-1] == (f"error: 1 data file(s) not found, e.g. {tmp_path / 'elec_equip.csv'}. The "
+    missing = tmp_path / "elec_equip.csv"
+    assert res.stderr.strip().splitlines()[-1] == (f"error: 1 data file(s) not found, e.g. {missing}. The "
                                   "forecasting suite reads ../shared/datasets beside the checkout; set "
                                   "SEQSTUDIO_SHARED_DATASETS to that folder elsewhere, or leave those sets out "
                                   "with --only.")
