@@ -1,20 +1,26 @@
-"""Accuracy benchmark: the app's default configuration on the sample datasets, beside baselines and
-published figures.
+"""Accuracy benchmark: the app's default forecaster against statistical models, and the default classifiers.
 
-Every dataset goes through the same path as the app's "Train with defaults" button: the CSV is read with
-:func:`seqcore.data.io.read_csv`, column roles come from :func:`seqcore.data.schema.suggest_roles`, the preset is
-applied with :func:`seqcore.config.apply_preset` and training runs through
-:func:`seqcore.pipeline.run_training` with a fixed seed. Only the split settings are benchmark-specific
-(they define the published protocols).
+Forecasting suite (Airline rolling and on its published 36-month protocol, sunspots, elec_equip, PBS_scripts,
+Uschange, macrodata, seatbelts, solar): each file gets what the Data page's defaults give it -- task and roles
+from :func:`seqcore.data.understand.understand`, season / split / horizon / window / log scale fitted by
+:mod:`seqcore.data.defaults`, the default preset (:func:`seqcore.config.default_run_spec`) -- and trains through
+:func:`seqcore.pipeline.run_training`. The table (:mod:`bench.accuracy_suite`) gives our MASE (mean ± sd over
+the seeds) beside the seasonal naive and AutoETS / AutoARIMA / AutoTheta on the same split and horizon, the
+ratio to the best of those, interval coverage, a rolling-origin backtest (first seed) and the base the model
+picked, then the issue's goals. Only Airline's split is fixed (its published protocols).
+
+Classification and text (GunPoint, BasicMotions, movie reviews): roles from
+:func:`seqcore.data.schema.suggest_roles`, the preset for the task, the given or a stratified split, against
+their targets and published figures.
 
 Usage::
 
-    python bench/accuracy.py                       # balanced preset, all datasets
-    python bench/accuracy.py --only airline gunpoint --preset quick
-    python bench/accuracy.py --seeds 42 1 2        # the same runs with two more seeds (spread)
-    python bench/accuracy.py --update-results      # also rewrite the "## Accuracy" section of bench/RESULTS.md
+    python bench/accuracy.py --seeds 42 1 2 3 4 --update-results   # the run recorded in bench/RESULTS.md
+    python bench/accuracy.py --only forecast --seeds 42 1 2 3 4     # the forecasting suite only
+    python bench/accuracy.py --only airline_h36 gunpoint --preset quick
+    python bench/accuracy.py --quick --only airline_h36 sunspots    # smoke run (seconds)
 
-Writes ``bench/out/accuracy.json`` (every metric) and ``bench/out/accuracy.md`` (the table).
+Writes ``bench/out/accuracy*.json`` (every metric, per seed) and ``.md`` (the tables; ``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -34,18 +40,24 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.accuracy_suite import DATASETS, backtest_supported, suite_fields, suite_markdown, \
+    summarise_suite  # noqa: E402
 from bench.results_block import marked, replace_marked  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from seqcore.data import schema  # noqa: E402
-from seqcore.config import PRESETS, DataSpec, RunSpec, apply_preset  # noqa: E402
+from seqcore.config import DEFAULT_PRESET, PRESETS, DataSpec, RunSpec, apply_preset, default_run_spec  # noqa: E402
 from seqcore.data.io import read_csv  # noqa: E402
+from seqcore.errors import UserError  # noqa: E402
+from seqcore.modeling.statmodels import DEFAULT_BUDGET_S as STAT_BUDGET_S  # noqa: E402  (the app's budget)
 
 SAMPLES = ROOT / "seqcore" / "samples"
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SEED = 42
+BACKTEST = 3                 # rolling-origin folds for the forecasting suite (first seed)
+QUICK_EPOCHS, QUICK_STAT_BUDGET_S = 3, 5.0
 
 
 @dataclass(frozen=True)
@@ -65,22 +77,42 @@ class Case:
     published: dict = field(default_factory=dict)   # name -> figure on the same split
     protocol: str = ""
     scored: bool = True              # False: an extra row for comparison, not one of the issue's targets
+    data_dir: Path = SAMPLES         # where the files are (the app's samples or ../shared/datasets)
+    suite_role: str = ""             # forecasting suite: "set" (counted in the goals), "protocol" (an extra row)
 
+    def read(self, which: str = "train") -> bytes | None:
+        f = self.train_file if which == "train" else self.test_file
+        return (self.data_dir / f).read_bytes() if f else None
+
+
+def _suite(key: str, title: str, file: str, protocol: str) -> Case:
+    """A forecasting-suite set: the app's data-fitted defaults (split, horizon, window, season), MASE."""
+    return Case(key, title, "forecast", file, None, {}, "mase", False, 1.0, "beat the seasonal naive", {},
+                protocol, data_dir=DATASETS, suite_role="set")
+
+
+DEFAULT_SPLIT = "the app's defaults (validation and test 15% each, 10% for a series under 100 rows)"
 
 CASES: dict[str, Case] = {c.key: c for c in (
     Case("airline", "Airline passengers", "forecast", "Airline.csv", None,
-         {"test_fraction": 36 / 144}, "mape", False, 0.08, "<= 0.08",
+         {"test_fraction": 36 / 144}, "mase", False, 1.0, "beat the seasonal naive",
          {"seasonal naive (h=1..36)": 0.132, "AutoARIMA (h=1..36)": 0.0415},
-         "last 36 months held out; rolling forecasts from every test origin at the default horizon"),
+         "last 36 months held out; rolling forecasts from every test origin at the default horizon",
+         suite_role="set"),
     Case("airline_h36", "Airline, one 36-month forecast", "forecast", "Airline.csv", None,
-         {"test_fraction": 36 / 144, "horizon": 36, "val_fraction": 0.0}, "mape", False, 0.08, "(<= 0.08)",
+         {"test_fraction": 36 / 144, "horizon": 36, "val_fraction": 0.0}, "mape", False, 0.05, "<= 0.05",
          {"seasonal naive (h=1..36)": 0.132, "AutoARIMA (h=1..36)": 0.0415},
          "the published protocol: one forecast of all 36 test months from the end of the training data "
          "(horizon 36; no validation part, since 144 months leave no room for 36-step validation windows)",
-         scored=False),
+         suite_role="protocol"),
     Case("sunspots", "Sunspots (yearly)", "forecast", "sunspots.csv", None,
-         {"test_fraction": 0.2}, "mase", False, 1.0, "< 1 (beat naive)", {},
-         "last 20% held out; MASE scaled by the in-sample naive one-step error"),
+         {}, "mase", False, 1.0, "beat the seasonal naive", {}, DEFAULT_SPLIT, suite_role="set"),
+    _suite("elec_equip", "Electrical equipment (monthly)", "elec_equip.csv", DEFAULT_SPLIT),
+    _suite("pbs_scripts", "PBS scripts (monthly)", "PBS_scripts.csv", DEFAULT_SPLIT),
+    _suite("uschange", "US change, consumption (quarterly)", "Uschange.csv", DEFAULT_SPLIT),
+    _suite("macrodata", "US macro, real GDP (quarterly)", "macrodata.csv", DEFAULT_SPLIT),
+    _suite("seatbelts", "Seatbelts, KSI (monthly)", "seatbelts.csv", DEFAULT_SPLIT),
+    _suite("solar", "Solar, half-hourly", "solar_halfhourly.csv", DEFAULT_SPLIT),
     Case("gunpoint", "GunPoint", "classify", "GunPoint_TRAIN.csv", "GunPoint_TEST.csv",
          {}, "accuracy", True, 0.95, ">= 0.95",
          {"1-NN Euclidean": 0.913, "FCN / InceptionTime": 1.000}, "given TRAIN/TEST split (50/150)"),
@@ -90,11 +122,26 @@ CASES: dict[str, Case] = {c.key: c for c in (
          {"test_fraction": 0.2}, "accuracy", True, 0.75, ">= 0.75 and beat bag-of-words", {},
          "stratified 80/20 split (validation carved out of the 80%)"),
 )}
+SUITE = [k for k, c in CASES.items() if c.suite_role]
 
 
 def default_data_spec(case: Case) -> DataSpec:
-    """The DataSpec the app builds for this file with no user choices (suggested roles), plus the split."""
-    table = read_csv((SAMPLES / case.train_file).read_bytes(), name=case.train_file)
+    """The DataSpec the app builds for this file with no user choices, plus the protocol's fixed fields.
+
+    Forecasting: the task and roles :func:`seqcore.data.understand.understand` suggests and the options
+    :func:`seqcore.data.defaults.default_data_spec` fits to the data (season, split, horizon, window, log
+    scale), around the protocol's fields, as the Data page does. Classification and text: the suggested roles
+    with the DataSpec defaults (unchanged here; another issue extends them)."""
+    table = read_csv(case.read(), name=case.train_file)
+    if case.task == "forecast":
+        from seqcore.data.defaults import default_data_spec as fitted
+        from seqcore.data.understand import understand
+
+        u = understand(table)
+        given = dict(case.split)
+        if u.roles.get("id"):           # a panel: the series id (and the time column understand found)
+            given.update(id=u.roles["id"], time=u.roles.get("time"))
+        return fitted(table, "forecast", **given)
     infos = schema.infer_columns(table.df)
     roles = schema.suggest_roles(table.df, case.task, infos)
     layout = roles.get("layout") or "auto"
@@ -107,9 +154,16 @@ def default_data_spec(case: Case) -> DataSpec:
     return spec.replace(**case.split)
 
 
-def run_spec(case: Case, preset: str, seed: int = SEED) -> RunSpec:
-    spec = apply_preset(RunSpec(data=default_data_spec(case)), preset)
-    return spec.replace(train=spec.train.replace(seed=seed))
+def run_spec(case: Case, preset: str = DEFAULT_PRESET, seed: int = SEED, *, max_epochs: int | None = None,
+             **data) -> RunSpec:
+    """The app's default RunSpec for the case (``default_run_spec``; another preset when asked), with the
+    seed; ``data``: extra DataSpec fields (``backtest=3``); ``max_epochs`` caps the epochs (smoke runs)."""
+    d = default_data_spec(case).replace(**data)
+    spec = default_run_spec(d) if preset == DEFAULT_PRESET else apply_preset(RunSpec(data=d), preset)
+    train = spec.train.replace(seed=seed)
+    if max_epochs:
+        train = train.replace(epochs=min(train.epochs, max_epochs), patience=min(train.patience, max_epochs))
+    return spec.replace(train=train)
 
 
 def published_protocol_seasonal_naive(case: Case, prep) -> float | None:
@@ -139,18 +193,25 @@ def met_target(case: Case, value: float | None, baselines: dict) -> bool:
         ok = value >= case.target
     else:
         ok = value < case.target if case.metric == "mase" else value <= case.target
+    if case.suite_role == "set":  # the suite's bar: the seasonal naive on the same split (when there is one)
+        bar = baselines.get("seasonal_naive")
+        ok = value < bar if bar is not None else ok
     if case.task == "text":  # the bar is the bag-of-words model as well as the fixed target
         ok = ok and value > (baselines.get("bag_of_words") or 0.0)
     return bool(ok)
 
 
-def run_case(case: Case, preset: str, work: Path, seed: int = SEED) -> dict:
-    """Train once and return a JSON-ready row with our metric, baselines, published figures and timing."""
+def run_case(case: Case, preset: str, work: Path, seed: int = SEED, *, backtest: int = 0,
+             max_epochs: int | None = None, stat_budget_s: float = 20.0, stat_cache: dict | None = None) -> dict:
+    """Train once and return a JSON-ready row with our metric, baselines, published figures and timing;
+    forecasting-suite cases add "suite" (statistical baselines, coverage, backtest, base picked).
+    ``backtest``: K rolling-origin folds (only where DataSpec has the field)."""
     from seqcore.pipeline import prepare_data, run_training
 
-    spec = run_spec(case, preset, seed)
-    data = (SAMPLES / case.train_file).read_bytes()
-    test = (SAMPLES / case.test_file).read_bytes() if case.test_file else None
+    extra = {"backtest": backtest} if backtest and case.task == "forecast" and backtest_supported() else {}
+    spec = run_spec(case, preset, seed, max_epochs=max_epochs, **extra)
+    data = case.read()
+    test = case.read("test")
     t0 = time.perf_counter()
     res = run_training(data, spec, work / f"{case.key}_{seed}", test_data=test, name=case.train_file)
     wall = time.perf_counter() - t0
@@ -182,8 +243,13 @@ def run_case(case: Case, preset: str, work: Path, seed: int = SEED) -> dict:
         row["log_transform"] = spec.data.log_transform
         naive_mae = m["baselines"].get("naive", {}).get("mae")
         row["mae_vs_naive"] = m["test"]["mae"] / naive_mae if naive_mae else None
+        row["rows"] = prep.extra["split"].n
         if case.key == "airline":
             row["seasonal_naive_published_protocol"] = published_protocol_seasonal_naive(case, prep)
+        if case.suite_role:
+            key = (case.key, json.dumps({k: v for k, v in spec.data.to_dict().items() if k != "backtest"},
+                                        sort_keys=True, default=str))
+            row["suite"] = suite_fields(m, prep, budget_s=stat_budget_s, cache=stat_cache, cache_key=key)
     return row
 
 
@@ -195,6 +261,10 @@ def summarise(runs: list[dict]) -> dict:
     if len(runs) > 1 and values:
         row["spread"] = {"min": min(values), "max": max(values), "mean": float(np.mean(values)),
                          "met_all_seeds": all(r["met"] for r in runs) if row["scored"] else None}
+    if "suite" in row:
+        row["suite_role"] = CASES[row["key"]].suite_role
+        row["suite"] = summarise_suite(runs)
+        row["suite_per_seed"] = {str(r["seed"]): r["suite"] for r in runs}
     return row
 
 
@@ -224,17 +294,27 @@ def versions() -> str:
 
 
 def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
+    """The whole accuracy block: the forecasting suite table (rows with "suite") with its goal lines, then the
+    table of the other datasets against their targets, then every case's protocol and baselines."""
     multi = len(seeds) > 1
+    suite = [r for r in rows if "suite" in r]
+    other = [r for r in rows if "suite" not in r]
     lines = [
-        f"Preset `{preset}`, seed {seeds[0]}, column roles from `suggest_roles` (the app's defaults); "
+        f"Preset `{preset}`, seeds {' '.join(map(str, seeds))}; forecasting: the app's data-fitted defaults "
+        "(`seqcore.data.defaults`, roles from `understand`); classification and text: roles from `suggest_roles`; "
         f"{versions()}; {platform.machine()}, {os.cpu_count()} CPU cores shared with other work "
         "(timings are noisy).",
         "",
-        "| dataset | metric | ours | best baseline (ours, same split) | published | target | met? "
-        + ("| seeds " + " / ".join(map(str, seeds)) + " " if multi else "") + "| fit s / wall s | epochs (best) |",
-        "|---|---|---|---|---|---|---" + ("|---" if multi else "") + "|---|---|",
     ]
-    for r in rows:
+    if suite:
+        lines += ["### Forecasting suite", "", suite_markdown(suite), ""]
+    if other:
+        lines += (["### Other datasets", ""] if suite else []) + [
+            "| dataset | metric | ours | best baseline (ours, same split) | published | target | met? "
+            + ("| seeds " + " / ".join(map(str, seeds)) + " " if multi else "") + "| fit s / wall s | epochs (best) |",
+            "|---|---|---|---|---|---|---" + ("|---" if multi else "") + "|---|---|",
+        ]
+    for r in other:
         pub = "; ".join(f"{k} {v:.3f}" for k, v in r["published"].items()) or "-"
         best = f"{r['best_baseline']} {_fmt(r['best_baseline_value'])}" if r["best_baseline"] else "-"
         if r.get("seasonal_naive_published_protocol") is not None:
@@ -246,16 +326,20 @@ def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
         lines.append(f"| {r['title']} | {r['metric'].upper()} | {_fmt(r['ours'])} | {best} | {pub} | "
                      f"{r['target']} | {met} {spread}| {r['train_seconds']:.1f} / {r['wall_seconds']:.0f} | "
                      f"{r['epochs_run']} ({r['best_epoch']}) |")
-    lines += ["", "fit s: `model.fit` only (both passes when there is a final fit); wall s: the whole `run_training` call (parsing, preparing, compiling, "
-              "training, evaluating, saving the bundle), first seed.", "",
-              "Protocols and every baseline on the same split:", ""]
+    if other:
+        lines += ["", "fit s: `model.fit` only (both passes when there is a final fit); wall s: the whole "
+                  "`run_training` call (parsing, preparing, compiling, training, evaluating, saving the bundle), "
+                  "first seed."]
+    lines += ["", "Protocols and every baseline on the same split (first seed):", ""]
     for r in rows:
         parts = ", ".join(f"{k} {_fmt(v)}" for k, v in r["baselines"].items())
         extra = ""
         if r.get("horizon") is not None:
             extra = (f"; window {r['window']}, horizon {r['horizon']}, season {r['season']}, "
-                     f"MAE / naive MAE {_fmt(r.get('mae_vs_naive'))}")
-        lines.append(f"- {r['title']}: {r['protocol']}{extra}. Baselines: {parts}.")
+                     f"log scale {'on' if r.get('log_transform') else 'off'}, "
+                     f"MAE / naive MAE {_fmt(r.get('mae_vs_naive'))}, fit {r['train_seconds']:.1f} s, "
+                     f"wall {r['wall_seconds']:.0f} s")
+        lines.append(f"- {r['title']}: {r['protocol']}{extra}. Baselines ({r['metric'].upper()}): {parts}.")
     return "\n".join(lines) + "\n"
 
 
@@ -283,54 +367,110 @@ def update_results_section(markdown: str, path: Path = RESULTS) -> bool:
     return True
 
 
+def command_line(args) -> str:
+    """The command that reproduces this run (printed under the table)."""
+    parts = ["python bench/accuracy.py"]
+    if args.only:
+        parts.append("--only " + " ".join(args.only))
+    if args.quick:
+        parts.append("--quick")
+    elif args.preset != DEFAULT_PRESET:
+        parts.append(f"--preset {args.preset}")
+    if args.seeds != [SEED]:
+        parts.append("--seeds " + " ".join(map(str, args.seeds)))
+    if args.backtest != (0 if args.quick else BACKTEST):
+        parts.append(f"--backtest {args.backtest}")
+    return " ".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", choices=list(CASES), help="datasets to run (default: all)")
-    ap.add_argument("--preset", default="balanced", choices=list(PRESETS))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[SEED],
-                    help="seeds to train with; the table reports the first and lists the others")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="*", choices=list(CASES) + ["forecast"],
+                    help="datasets to run (default: all); 'forecast' names the whole forecasting suite")
+    ap.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
+                    help="training preset (default: the app's default)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help=f"seeds to train with (default {SEED}); the suite reports mean ± sd over them")
+    ap.add_argument("--backtest", type=int, default=None,
+                    help=f"rolling-origin folds for the forecasting suite, first seed only, where the app "
+                         f"supports them (default {BACKTEST}; 0 = off; --quick: 0)")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"smoke run: quick preset, at most {QUICK_EPOCHS} epochs, one seed, no backtest, "
+                         f"{QUICK_STAT_BUDGET_S:.0f} s per statistical model (never written to RESULTS.md)")
+    ap.add_argument("--out", type=Path, default=OUT, help="folder for accuracy*.json / .md (default bench/out)")
     ap.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
     ap.add_argument("--update-results", action="store_true",
                     help='rewrite the "## Accuracy" section of bench/RESULTS.md')
     args = ap.parse_args(argv)
+    if args.quick:
+        args.preset = "quick"
+    args.seeds = args.seeds or [SEED]
+    if args.backtest is None:
+        args.backtest = 0 if args.quick else BACKTEST
+    keys = list(dict.fromkeys(k for o in (args.only or list(CASES)) for k in (SUITE if o == "forecast" else [o])))
+    missing = [str(CASES[k].data_dir / f) for k in keys for f in (CASES[k].train_file, CASES[k].test_file)
+               if f and not (CASES[k].data_dir / f).is_file()]
+    if missing:
+        print(f"error: {len(missing)} data file(s) not found, e.g. {missing[0]}. The forecasting suite reads "
+              "../shared/datasets beside the checkout; set SEQSTUDIO_SHARED_DATASETS to that folder elsewhere, "
+              "or leave those sets out with --only.", file=sys.stderr)
+        return 1
     from seqcore.pipeline import configure_threads
 
     configure_threads(args.threads)
-    OUT.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     rows = []
+    stat_cache: dict = {}
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for key in args.only or list(CASES):
+        for key in keys:
             case = CASES[key]
             runs = []
-            for seed in args.seeds:
-                print(f"[{case.key}] training ({args.preset}, seed {seed}) ...", flush=True)
-                r = run_case(case, args.preset, Path(tmp), seed)
+            for i, seed in enumerate(args.seeds):
+                bt = args.backtest if i == 0 and case.suite_role and backtest_supported() else 0
+                print(f"[{case.key}] training ({args.preset}, seed {seed}"
+                      + (f", backtest {bt} folds" if bt else "") + ") ...", flush=True)
+                kw = dict(max_epochs=QUICK_EPOCHS if args.quick else None, stat_cache=stat_cache,
+                          stat_budget_s=QUICK_STAT_BUDGET_S if args.quick else STAT_BUDGET_S)
+                try:
+                    r = run_case(case, args.preset, Path(tmp), seed, backtest=bt, **kw)
+                except UserError as err:
+                    if not bt:
+                        raise
+                    # the app refuses a backtest here (too short a series): the run without it, and why
+                    print(f"[{case.key}] no backtest: {err}", flush=True)
+                    r = run_case(case, args.preset, Path(tmp), seed, **kw)
+                    r["backtest_note"] = str(err)
                 runs.append(r)
                 verdict = "" if r["met"] is None else ("target met" if r["met"] else "target MISSED")
                 print(f"[{case.key}] {case.metric} {_fmt(r['ours'])} (best baseline {r['best_baseline']} "
                       f"{_fmt(r['best_baseline_value'])}; target {case.target_text}) {verdict}; "
                       f"training {r['train_seconds']:.1f} s ({r['wall_seconds']:.0f} s in all), "
                       f"{r['epochs_run']} epochs (best {r['best_epoch']})", flush=True)
+                if "suite" in r:
+                    st = {k: v.get("mase") for k, v in r["suite"]["stats"].items()}
+                    print(f"[{case.key}] MASE {_fmt(r['suite']['mase'])}; statistical ({r['suite']['stats_source']}): "
+                          + (", ".join(f"{k} {_fmt(v)}" for k, v in st.items()) or "none"), flush=True)
             rows.append(summarise(runs))
+    wall = time.perf_counter() - t_all
     md = table_markdown(rows, args.preset, args.seeds)
-    md += f"\nTotal wall time {time.perf_counter() - t_all:.0f} s. Reproduce: `python bench/accuracy.py" + \
-        ("" if not args.only else " --only " + " ".join(args.only)) + \
-        ("" if args.preset == "balanced" else f" --preset {args.preset}") + \
-        ("" if args.seeds == [SEED] else " --seeds " + " ".join(map(str, args.seeds))) + "`.\n"
+    md += f"\nTotal wall time {wall:.0f} s. Reproduce: `{command_line(args)}`.\n"
     print()
     print(md)
-    suffix = "" if args.preset == "balanced" and not args.only else f"_{args.preset}" + (
+    suffix = "" if args.preset == DEFAULT_PRESET and not args.only else f"_{args.preset}" + (
         "_" + "_".join(args.only) if args.only else "")
-    meta = {"preset": args.preset, "seeds": args.seeds, "python": platform.python_version(),
-            "machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}
-    (OUT / f"accuracy{suffix}.json").write_text(json.dumps(meta, indent=1, default=str))
-    (OUT / f"accuracy{suffix}.md").write_text(md)
+    meta = {"preset": args.preset, "seeds": args.seeds, "backtest": args.backtest, "quick": args.quick,
+            "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "wall_seconds": round(wall, 1), "command": command_line(args), "rows": rows}
+    (args.out / f"accuracy{suffix}.json").write_text(json.dumps(meta, indent=1, default=str))
+    (args.out / f"accuracy{suffix}.md").write_text(md)
     if args.update_results:
-        if update_results_section(md):
+        if args.quick:
+            print("--quick is a smoke run: bench/RESULTS.md was left as it is.")
+        elif update_results_section(md):
             print(f"updated the Accuracy section of {RESULTS}")
         else:
-            print(f"{RESULTS} or its '## Accuracy' heading is missing; the table is in {OUT / 'accuracy.md'}")
+            print(f"{RESULTS} or its '## Accuracy' heading is missing; the table is in {args.out / 'accuracy.md'}")
     return 0
 
 

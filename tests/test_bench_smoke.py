@@ -13,6 +13,7 @@ code cannot drift apart.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -69,6 +70,170 @@ def test_multistep_bench_smoke(tmp_path):
     (line,) = data["summary"]
     assert line["ratio"] == pytest.approx(run["mae"]["recursive"] / run["mae"]["direct"])
     assert "| Airline | " in res.stdout and "ratio rec/direct" in res.stdout and "geometric mean" in res.stdout
+
+
+@pytest.mark.slow
+def test_accuracy_bench_quick_smoke(tmp_path):
+    """bench/accuracy.py --quick on two small forecasting sets: trained through the app's path, the suite
+    table printed with every column, statistical baselines beside ours, the goal lines and the wall time."""
+    from bench.accuracy_suite import HEADER, STATS
+
+    before = RESULTS.read_text()
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "accuracy.py"), "--quick", "--only", "airline_h36",
+                          "sunspots", "--out", str(tmp_path), "--update-results"], capture_output=True, text=True,
+                         timeout=300, cwd=str(ROOT))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    assert "--quick is a smoke run: bench/RESULTS.md was left as it is." in res.stdout
+    assert RESULTS.read_text() == before
+    data = json.loads((tmp_path / "accuracy_quick_airline_h36_sunspots.json").read_text())
+    assert data["quick"] and data["seeds"] == [42] and data["backtest"] == 0 and data["wall_seconds"] > 0
+    rows = {r["key"]: r for r in data["rows"]}
+    assert set(rows) == {"airline_h36", "sunspots"}
+    for key, row in rows.items():
+        s = row["suite"]
+        assert s["seeds"] == 1 and s["mase_mean"] > 0 and s["mase_sd"] is None
+        assert s["seasonal_naive"] > 0 and set(s["stats"]) <= set(STATS) and s["stats"]
+        assert s["best_stat_mase"] == min(s["stats"].values())
+        assert s["ratio"] == pytest.approx(s["mase_mean"] / s["best_stat_mase"])
+        assert s["beats_seasonal_naive"] == (s["mase_mean"] < s["seasonal_naive"])
+        assert row["spec"]["train"]["epochs"] <= 3 and row["spec"]["data"]["season"] == row["season"]
+    h36 = rows["airline_h36"]
+    assert h36["horizon"] == 36 and h36["rows"] == 144 and h36["spec"]["data"]["val_fraction"] == 0.0
+    # AutoARIMA on the published protocol: 0.0415 in the literature
+    assert 0.03 < h36["suite"]["stats_mape"]["auto_arima"] < 0.06
+    assert rows["sunspots"]["season"] == 11          # the app's defaults: the cycle found in the values
+    out = res.stdout
+    (header,) = [h for _, h in tables(out) if h[0] == "set"]
+    assert header == HEADER
+    body = out[out.index("| set |"):]
+    assert "| Airline, one 36-month forecast | 144 / 12 / 36 |" in body and "| Sunspots (yearly) |" in body
+    assert "Beats the seasonal naive" in out and "Within 5% of the best statistical baseline" in out
+    assert "interval coverage" in out and "Airline, published protocol" in out
+    assert re.search(r"Total wall time \d+ s\. Reproduce: `python bench/accuracy\.py --only airline_h36 sunspots "
+                     r"--quick`", out)
+
+
+def test_accuracy_bench_names_the_missing_datasets_folder(tmp_path):
+    env = dict(os.environ, SEQSTUDIO_SHARED_DATASETS=str(tmp_path))
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "accuracy.py"), "--quick", "--only", "elec_equip",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=env)
+    assert res.returncode == 1 and "training" not in res.stdout
+    missing = tmp_path / "elec_equip.csv"
+    assert res.stderr.strip().splitlines()[-1] == (f"error: 1 data file(s) not found, e.g. {missing}. The "
+                                  "forecasting suite reads ../shared/datasets beside the checkout; set "
+                                  "SEQSTUDIO_SHARED_DATASETS to that folder elsewhere, or leave those sets out "
+                                  "with --only.")
+
+
+def test_accuracy_suite_prefers_the_runs_metrics_and_summarises_the_seeds():
+    """metrics.json's statistical baselines, coverage, backtest and picked base are used when present; the bench
+    computes the statistical baselines itself only when they are absent (once per split: cached)."""
+    from bench.accuracy_suite import HEADER, suite_fields, suite_markdown, summarise_suite
+
+    def metrics(mase, cov95, picked):
+        return {"test": {"mase": mase, "mape": 0.04},
+                "baselines": {"naive": {"mase": 1.3}, "seasonal_naive": {"mase": 1.0, "mape": 0.13},
+                              "auto_ets": {"mase": 0.8, "mape": 0.05}, "auto_arima": {"mase": 0.7, "mape": 0.042}},
+                "baseline_notes": ["AutoTheta was skipped: too slow."],
+                "intervals": {"method": "conformal", "levels": [80, 95], "coverage": {"80": 0.8, "95": cov95}},
+                "backtest": {"folds": 3, "model": {"mase": {"mean": 0.75, "sd": 0.1}},
+                             "baselines": {"auto_arima": {"mase": {"mean": 0.72, "sd": 0.05}},
+                                           "seasonal_naive": {"mase": {"mean": 1.1, "sd": 0.2}}},
+                             "per_fold": []},
+                "model_choice": {"picked": picked, "validation": {}}}
+
+    calls = []
+
+    class Prep:  # would compute the statistical models: must not be used when metrics.json has them
+        @property
+        def extra(self):
+            calls.append(1)
+            raise AssertionError("computed although metrics.json has them")
+
+    runs = [{"suite": suite_fields(metrics(0.72, 0.93, "deseason"), Prep())},
+            {"suite": suite_fields(dict(metrics(0.74, 0.97, "auto_arima"), backtest=None,   # int keys read too
+                                        intervals={"coverage": {80: 0.8, 95: 0.97}}), Prep())}]
+    assert not calls and runs[0]["suite"]["stats_source"] == "metrics.json"
+    s = summarise_suite(runs)
+    assert s["mase_mean"] == pytest.approx(0.73) and s["mase_sd"] == pytest.approx(0.0141421, rel=1e-4)
+    assert s["best_stat"] == "auto_arima" and s["ratio"] == pytest.approx(0.73 / 0.7)
+    assert s["beats_seasonal_naive"] and s["within_5pct"]          # 0.73 <= 1.05 * 0.70 = 0.735
+    assert s["coverage"] == {"80": pytest.approx(0.8), "95": pytest.approx(0.95)}
+    assert s["backtest"]["folds"] == 3 and s["backtest"]["best_baseline"] == ("auto_arima", 0.72)
+    assert s["picked"] == {"deseason": 1, "auto_arima": 1} and s["stat_notes"] == ["AutoTheta was skipped: too slow."]
+    row = {"key": "x", "title": "Set X", "suite_role": "set", "rows": 100, "season": 12, "horizon": 12, "suite": s}
+    md = suite_markdown([row])
+    (header,) = [h for _, h in tables(md)]
+    assert header == HEADER
+    line = next(ln for ln in md.splitlines() if ln.startswith("| Set X |"))
+    assert cells(line) == ("Set X", "100 / 12 / 12", "0.730 ± 0.014 (2)", "1.000", "0.800", "0.700", "-",
+                           "AutoARIMA 0.700", "1.04", "yes", "yes", "0.800", "0.950",
+                           "0.750 ± 0.100 (3 folds); best baseline AutoARIMA 0.720", "deseason ×1, auto_arima ×1")
+    assert "on 1 of 1 sets" in md and "= 100% (goal >= 70%: met)" in md
+    assert "Mean 95% interval coverage over 1 sets: 0.950 (lowest Set X 0.950" in md and ": met)" in md
+    assert "AutoTheta was skipped: too slow." in md
+
+    # without the keys: computed from the prepared data once, then taken from the cache for the next seed
+    cache = {}
+    bare = {"test": {"mase": 1.2, "mape": 0.1}, "baselines": {"seasonal_naive": {"mase": 1.0, "mape": 0.1}}}
+    prep = airline_prep()
+    first = suite_fields(bare, prep, cache=cache, cache_key="k", budget_s=30)
+    assert first["stats_source"] == "bench" and set(first["stats"]) == {"auto_ets", "auto_arima", "auto_theta"}
+    again = suite_fields(bare, Prep(), cache=cache, cache_key="k")
+    assert again["stats"] == first["stats"] and not calls
+    assert first["coverage"] is None and first["backtest"] is None and first["picked"] is None
+    s2 = summarise_suite([{"suite": first, "backtest_note": "The series is too short for 3 folds."}])
+    assert s2["mase_sd"] is None and not s2["beats_seasonal_naive"] and s2["coverage"] is None
+    md2 = suite_markdown([dict(row, suite=s2)])
+    assert "- Set X: no backtest: The series is too short for 3 folds." in md2
+    md3 = suite_markdown([dict(row, key="airline_h36", suite_role="protocol", suite=s2)])   # no set counted
+    assert "- No set with a seasonal naive or statistical baseline in this run (the Airline 36-month row is " \
+           "judged below)." in md3 and "Beats the seasonal naive" not in md3
+    assert "MAPE 0.100 over 1 seed (goal <= 0.05: **missed**); AutoARIMA 0." in md3
+    assert "not reported (the runs' metrics.json has no intervals.coverage)" in md2
+    assert "computed by the bench" in md2
+
+
+def test_accuracy_bench_runs_without_the_backtest_the_app_refuses(tmp_path, monkeypatch, capsys):
+    """Where the app refuses a backtest (a UserError), the first seed runs without one and the table says why;
+    the backtest is asked for on the first seed only."""
+    import bench.accuracy as acc
+    from bench.accuracy_suite import suite_fields
+    from seqcore.errors import DataError
+
+    calls = []
+
+    def fake_run_case(case, preset, work, seed=42, *, backtest=0, **kw):
+        calls.append((seed, backtest))
+        if backtest:
+            raise DataError("The series is too short for 3 backtest folds.", hint="Use fewer folds.")
+        m = {"test": {"mase": 0.9, "mape": 0.1}, "baselines": {"seasonal_naive": {"mase": 1.0, "mape": 0.2},
+                                                                "auto_ets": {"mase": 0.95, "mape": 0.1}}}
+        return {"key": case.key, "title": case.title, "metric": "mase", "seed": seed, "ours": 0.9,
+                "baselines": {"seasonal_naive": 1.0}, "best_baseline": "seasonal_naive", "best_baseline_value": 1.0,
+                "published": {}, "target": case.target_text, "scored": True, "met": True, "train_seconds": 1.0,
+                "wall_seconds": 1.0, "epochs_run": 1, "best_epoch": 1, "protocol": case.protocol, "window": 24,
+                "horizon": 12, "season": 12, "rows": 257, "log_transform": False, "mae_vs_naive": 0.5,
+                "suite": suite_fields(m)}
+
+    monkeypatch.setattr(acc, "run_case", fake_run_case)
+    monkeypatch.setattr(acc, "backtest_supported", lambda: True)
+    assert acc.main(["--only", "elec_equip", "--seeds", "42", "1", "--out", str(tmp_path)]) == 0
+    assert calls == [(42, 3), (42, 0), (1, 0)]
+    out = capsys.readouterr().out
+    assert "[elec_equip] no backtest: The series is too short for 3 backtest folds." in out
+    assert "- Electrical equipment (monthly): no backtest: The series is too short for 3 backtest folds." in out
+    assert "| Electrical equipment (monthly) | 257 / 12 / 12 | 0.900 ± 0.000 (2) | 1.000 | 0.950 |" in out
+
+
+def airline_prep():
+    """Airline prepared as the suite's rolling case (the app's defaults, last 36 months held out)."""
+    from bench.accuracy import CASES, run_spec
+    from seqcore.pipeline import prepare_data
+
+    case = CASES["airline"]
+    _, prep, _ = prepare_data(case.read(), run_spec(case), name=case.train_file)
+    return prep
 
 
 def test_race_order_keeps_figure_1_engines_back_to_back():
@@ -178,22 +343,47 @@ def test_speed_section_names_its_command():
         assert set(re.findall(r"--[a-z-]+", cmd)) <= parser_flags, cmd
 
 
+def fake_accuracy_row(case, seeds) -> dict:
+    """A summarised bench/accuracy.py row for ``case`` (values made up); suite cases carry "suite"."""
+    from bench.accuracy_suite import summarise_suite, suite_fields
+
+    row = {"key": case.key, "title": case.title, "metric": case.metric, "ours": 0.5, "baselines": {"naive": 0.6},
+           "best_baseline": "naive", "best_baseline_value": 0.6, "published": {}, "target": case.target_text,
+           "met": True, "seeds": {str(s): 0.5 for s in seeds}, "train_seconds": 1.0, "wall_seconds": 1.0,
+           "epochs_run": 1, "best_epoch": 1, "protocol": case.protocol}
+    if case.suite_role:
+        metrics = {"test": {"mase": 0.9, "mape": 0.05}, "baselines": {"seasonal_naive": {"mase": 1.0, "mape": 0.06},
+                                                                      "auto_ets": {"mase": 0.8, "mape": 0.04}}}
+        row.update(suite_role=case.suite_role, horizon=1, window=24, season=12, rows=100,
+                   suite=summarise_suite([{"suite": suite_fields(metrics)} for _ in seeds]))
+    return row
+
+
 def test_accuracy_table_has_the_columns_accuracy_py_prints_for_its_command():
-    from bench.accuracy import BEGIN, END, CASES, table_markdown
+    """The recorded block holds the tables accuracy.py prints for the command it names (after a change to the
+    tables, rerun that command with --update-results)."""
+    from bench.accuracy import BEGIN, END, CASES, SUITE, table_markdown
 
     recorded = block(RESULTS.read_text(), BEGIN, END)
     command = re.search(r"Reproduce: `python bench/accuracy\.py([^`]*)`", recorded)
     assert command, "the accuracy block does not name its command"
     args = shlex.split(command.group(1))
-    seeds = [int(a) for a in args[args.index("--seeds") + 1:]] if "--seeds" in args else [42]
-    preset = args[args.index("--preset") + 1] if "--preset" in args else "balanced"
-    case = next(iter(CASES.values()))
-    row = {"title": case.title, "metric": case.metric, "ours": 0.5, "baselines": {"naive": 0.6},
-           "best_baseline": "naive", "best_baseline_value": 0.6, "published": {}, "target": case.target_text,
-           "met": True, "seeds": {str(s): 0.5 for s in seeds}, "train_seconds": 1.0, "wall_seconds": 1.0,
-           "epochs_run": 1, "best_epoch": 1, "protocol": case.protocol}
-    printed = [h for _, h in tables(table_markdown([row], preset, seeds))]
-    assert [h for _, h in tables(recorded)] == printed
+    assert "--quick" not in args, "a --quick smoke run is never recorded"
+
+    def values(flag):
+        if flag not in args:
+            return None
+        rest = args[args.index(flag) + 1:]
+        return rest[:next((i for i, a in enumerate(rest) if a.startswith("--")), len(rest))]
+
+    seeds = [int(a) for a in values("--seeds") or [42]]
+    preset = (values("--preset") or ["balanced"])[0]
+    keys = [k for o in values("--only") or list(CASES) for k in (SUITE if o == "forecast" else [o])]
+    rows = [fake_accuracy_row(CASES[k], seeds) for k in keys]
+    printed = [h for _, h in tables(table_markdown(rows, preset, seeds))]
+    assert [h for _, h in tables(recorded)] == printed, \
+        f"the accuracy block of bench/RESULTS.md is out of date: rerun `python bench/accuracy.py{command.group(1)}` " \
+        "with --update-results"
 
 
 def test_sweep_tables_have_the_columns_sweep_bench_prints(tmp_path):
