@@ -9,6 +9,7 @@ stopped at teardown.
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -176,6 +177,9 @@ def test_results_messages(home, store, a_finished_run):
         assert at.metric, "the newest run is still shown below the message"
     at = page(RESULTS)  # no ?run= : the newest run with results
     assert at.session_state["results_run"] == store.list_runs(kind="train", status=("finished", "stopped"))[0].id
+    cov = json.loads((store.run_dir(at.session_state["results_run"]) / "metrics.json").read_text())["intervals"]
+    assert (f"95% of the time the true value should fall in the light band; on the test part it did "
+            f"{cov['coverage']['95']:.0%} of the time") in texts(at.caption)   # the forecast bands, in plain words
 
 
 def test_runs_page_table_compare_rename_delete(home, store, a_finished_run):
