@@ -333,6 +333,7 @@ def test_predict_page_forecasts_24_steps(airline_run, tmp_path, monkeypatch):
         assert at.get("plotly_chart"), "history and forecast are drawn"
         chart = at.get("plotly_chart")[0].proto.spec
         assert "95% band" in chart and "80% band" in chart   # a fan chart (issue 13)
+        assert "the true value should fall in the light band 95% of the time" in texts(at.caption)
     finally:
         runner.stop_supervisor(home)
         set_env(**old)

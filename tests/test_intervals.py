@@ -144,6 +144,19 @@ def test_several_targets_get_prefixed_columns():
     assert not any("lower" in n or "upper" in n for n in names)   # bands are not drawn as targets
 
 
+def test_long_test_predictions_take_each_rows_target_and_step():
+    state = {"targets": ["a", "b"], "log_transform": False}
+    state["intervals"] = iv.calibrate(state, np.zeros((40, 2, 2)),
+                                      np.random.default_rng(4).normal(0, 1, (40, 2, 2)) * np.array([[1, 10], [2, 20]]))
+    frame = pd.DataFrame({"step": [1, 2, 1, 2], "target": ["a", "a", "b", "b"], "predicted": 0.0,
+                          "actual": [0.5, 0.5, 300.0, 300.0]})
+    out = iv.add_to_predictions(state, frame)
+    w = np.asarray(state["intervals"]["width"]["95"])    # (H, T)
+    assert np.allclose(out["upper_95"], [w[0, 0], w[1, 0], w[0, 1], w[1, 1]])
+    assert list(out.columns[-4:]) == BANDS
+    assert iv.coverage(out) == {"80": 0.5, "95": 0.5}    # the far-off b values fall outside
+
+
 def test_a_state_without_intervals_gives_the_plain_table():
     prep, spec, df = _airline_state(H=2)
     out = fc.predict_new(prep.state, spec, df, _mean_model(prep.state))

@@ -274,6 +274,12 @@ def coverage_sentence(intervals: dict | None) -> str | None:
     return text
 
 
+#: Under a forecast past the end of the data (the Predict page).
+BANDS_CAPTION = ("The shaded bands show how far off the forecast may be: the true value should fall in the light "
+                 "band 95% of the time and in the darker one 80% of the time (sized on the model's errors on data "
+                 "it did not train on). They widen further ahead.")
+
+
 def apply_to_run(prep, calib: dict | None, predictions: pd.DataFrame, metrics: dict) -> pd.DataFrame:
     """After the test evaluation: store the calibration in the state (the bundle, forecast.csv, Predict), add
     the bands to the test predictions and their coverage to ``metrics["intervals"]``."""
