@@ -238,3 +238,22 @@ def test_a_run_without_validation_calibrates_on_training_windows_and_says_so(tmp
     assert res.metrics["intervals"]["calibrated_on"] == "training"
     assert any("sized on the errors of the last training windows" in n and "Keep a validation part" in n
                for n in res.metrics["notes"])
+
+
+@pytest.mark.slow
+def test_with_a_final_fit_the_bands_come_from_the_model_validation_picked(tmp_path, monkeypatch):
+    """The final fit trains on the validation data too, so its validation errors would be too small: the bands
+    are sized before it, on the picked model's validation errors."""
+    from seqcore.modeling import training
+    from seqcore.pipeline import run_training
+
+    order = []
+    calibrate_run, final_fit = iv.calibrate_run, training.final_fit
+    monkeypatch.setattr(iv, "calibrate_run", lambda *a, **k: order.append("calibrate") or calibrate_run(*a, **k))
+    monkeypatch.setattr(training, "final_fit", lambda *a, **k: order.append("final fit") or final_fit(*a, **k))
+    spec = RunSpec(data=DataSpec(task="forecast", time="date", targets=("y",), window=10, horizon=3),
+                   model=TINY["model"], train=TINY["train"].replace(final_fit=True))
+    res = run_training(_sine_csv(), spec, tmp_path / "run")
+    assert order == ["calibrate", "final fit"]
+    assert res.metrics["training"]["final_fit"]["kept"] is True
+    assert res.metrics["intervals"]["calibrated_on"] == "validation+training"
