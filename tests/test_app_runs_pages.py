@@ -245,7 +245,10 @@ def test_predict_with_worker(home, store, a_finished_run):
     at.run()
     assert not at.exception
     df = at.dataframe[0].value
-    assert list(df.columns) == ["step", "time", "Passengers"] and len(df) == 3
+    assert list(df.columns) == ["step", "time", "Passengers", "lower_80", "upper_80", "lower_95", "upper_95"] \
+        and len(df) == 3   # with the 80% / 95% bands (issue 13)
+    assert (df["lower_95"] <= df["lower_80"]).all() and (df["lower_80"] <= df["Passengers"]).all() \
+        and (df["Passengers"] <= df["upper_80"]).all() and (df["upper_80"] <= df["upper_95"]).all()
     assert [b.label for b in at.get("download_button")] == ["Download the predictions (CSV)"]
 
     bad = "Date,Visitors\n" + "\n".join(f"1960-{m:02d},{100 + m}" for m in range(1, 13)) + "\n"
