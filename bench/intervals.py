@@ -68,7 +68,6 @@ def one(name: str, seed: int, work: Path) -> dict:
     from seqcore.data.defaults import default_data_spec
     from seqcore.data.io import read_csv
     from seqcore.modeling import intervals
-    from seqcore.modeling.tasks.forecast import window_actuals, window_predictions
     from seqcore.pipeline import run_training
 
     file = FILES[name]
@@ -79,15 +78,15 @@ def one(name: str, seed: int, work: Path) -> dict:
     seen: dict = {}
     original = intervals.calibrate_run
 
-    def recording(prep, predict_part, method=intervals.DEFAULT_METHOD):
+    def recording(prep, predict_source, method=intervals.DEFAULT_METHOD):
         for part in ("val", "train"):
             src = getattr(prep, part)
             if src is not None and len(src):
-                seen[part] = (window_predictions(prep, part, predict_part(part)), window_actuals(prep, part))
+                seen[part] = intervals.part_errors(prep, predict_source, part)
         seen["state"] = copy.deepcopy(prep.state)
         seen["floor"] = 0.0 if np.nanmin(prep.extra["series"][: prep.extra["split"].train_end]) >= 0 else None
         seen["sd"] = np.nanstd(prep.extra["series"][: prep.extra["split"].train_end], axis=0)
-        return original(prep, predict_part, method)
+        return original(prep, predict_source, method)
 
     intervals.calibrate_run = recording
     t0 = time.perf_counter()

@@ -397,7 +397,7 @@ def run_training(
     if prep.task == "forecast":   # forecast bands: sized on the validation errors of the model validation kept,
         from seqcore.modeling import intervals   # before any final fit (which trains on the validation data too)
 
-        calib = intervals.calibrate_run(prep, lambda part: predict(model, getattr(prep, part), batch_size=batch))
+        calib = intervals.calibrate_run(prep, lambda src: predict(model, src, batch_size=batch))
     final, picked_test = None, None
     if spec.train.final_fit and prep.val is not None and len(prep.val) and outcome.best_epoch \
             and not outcome.stopped:

@@ -148,24 +148,41 @@ def calibrate(state: dict, predicted: np.ndarray, actual: np.ndarray, *, source:
             "width": {str(k): (v * factor).round(10).tolist() for k, v in widths.items()}}
 
 
-def _parts_predictions(prep, predict_part, part: str):
+class _Tail:
+    """The last ``k`` windows of a window source (inputs only: what prediction reads)."""
+
+    def __init__(self, src, k: int):
+        self.src, self.first, self.k = src, len(src) - k, k
+
+    def __len__(self) -> int:
+        return self.k
+
+    def inputs(self, idx):
+        return self.src.inputs(np.asarray(idx) + self.first)
+
+
+def part_errors(prep, predict_source, part: str, last: int | None = None):
+    """(predicted, actual), each (n, H, T) in original units, for the windows of ``part`` (its last ``last``
+    when given); ``predict_source(src)`` gives the model's raw outputs for every window of a source."""
     from seqcore.modeling.tasks.forecast import window_actuals, window_predictions
 
-    return window_predictions(prep, part, predict_part(part)), window_actuals(prep, part)
+    src = getattr(prep, part)
+    k = len(src) if last is None else min(len(src), int(last))
+    tail = _Tail(src, k)
+    return window_predictions(prep, part, predict_source(tail), tail.first), window_actuals(prep, part, tail.first)
 
 
-def calibrate_run(prep, predict_part, method: str = DEFAULT_METHOD) -> dict | None:
-    """Calibrate a forecasting run: ``predict_part(part)`` gives the kept model's raw outputs for the windows
-    of ``part`` ("val" or "train"). Validation windows when there are any, else the last training windows."""
+def calibrate_run(prep, predict_source, method: str = DEFAULT_METHOD) -> dict | None:
+    """Calibrate a forecasting run with the model kept by validation: ``predict_source(src)`` gives its raw
+    outputs for the windows of a source. Validation windows when there are any (never narrower than the last
+    training windows' errors), else the last training windows alone."""
     if prep.task != "forecast":
         return None
     series = prep.extra["series"][: prep.extra["split"].train_end]
     floor = 0.0 if len(series) and np.nanmin(series) >= 0 else None
-    pred, actual = _parts_predictions(prep, predict_part, "train")
-    k = min(len(pred), TRAIN_WINDOWS)
-    training = (pred[-k:], actual[-k:])
+    training = part_errors(prep, predict_source, "train", TRAIN_WINDOWS)
     if prep.val is not None and len(prep.val):
-        pred, actual = _parts_predictions(prep, predict_part, "val")
+        pred, actual = part_errors(prep, predict_source, "val")
         return calibrate(prep.state, pred, actual, source="validation", method=method, floor=floor,
                          training=training)
     return calibrate(prep.state, *training, source="training", method=method, floor=floor)

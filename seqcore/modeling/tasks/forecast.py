@@ -207,16 +207,16 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     return metrics, frame
 
 
-def window_predictions(prep: Prepared, part: str, outputs: np.ndarray) -> np.ndarray:
-    """Raw model ``outputs`` for the windows of ``part`` ("train", "val" or "test") -> (n, H, T) predictions in
-    original units (as :func:`evaluate` does for the test part)."""
+def window_predictions(prep: Prepared, part: str, outputs: np.ndarray, first: int = 0) -> np.ndarray:
+    """Raw model ``outputs`` for the windows ``first``, ``first + 1``, ... of ``part`` ("train", "val" or "test")
+    -> (n, H, T) predictions in original units (as :func:`evaluate` does for the test part)."""
     src = {"train": prep.train, "val": prep.val, "test": prep.test}[part]
-    return to_original(prep.state, outputs, src.last_values(np.arange(len(src))))
+    return to_original(prep.state, outputs, src.last_values(np.arange(first, first + len(outputs))))
 
 
-def window_actuals(prep: Prepared, part: str) -> np.ndarray:
-    """The actual (n, H, T) values, original units, that the windows of ``part`` forecast."""
-    starts = prep.extra["starts"][part]
+def window_actuals(prep: Prepared, part: str, first: int = 0) -> np.ndarray:
+    """The actual (n, H, T) values, original units, that the windows ``first``... of ``part`` forecast."""
+    starts = prep.extra["starts"][part][first:]
     return prep.extra["series"][starts[:, None] + np.arange(prep.state["horizon"])[None, :]]
 
 
