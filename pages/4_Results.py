@@ -16,6 +16,7 @@ from pages._ui import live
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
+from seqcore.modeling.intervals import coverage_sentence
 from seqcore.outputs.report import verdict
 from seqcore.runs.store import ACTIVE_STATUSES, is_valid_run_id
 
@@ -178,6 +179,9 @@ def forecast_sections() -> None:
                                        "ahead it looks. 1 = the next step.")
     st.plotly_chart(viz.forecast_figure(pred, step=step, target=target), key="results_forecast",
                     config={"displaylogo": False})
+    covered = coverage_sentence(metrics.get("intervals"))
+    if covered:
+        st.caption("The shaded bands show how far off the forecast may be. " + covered)
     st.subheader("Errors")
     st.caption("Predicted minus actual. Errors centred on zero with no pattern over time mean the model has "
                "learnt what it can from the data.")

@@ -19,6 +19,7 @@ from seqcore.runs import runner
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
 from seqcore.errors import UserError
+from seqcore.modeling.intervals import BANDS_CAPTION
 from seqcore.modeling.tasks.forecast import MAX_STEPS
 from seqcore.runs.store import ACTIVE_STATUSES, FINAL_STATUSES
 
@@ -216,6 +217,8 @@ def job_panel(job_id: str) -> None:
         st.plotly_chart(viz.future_figure(history, df, time_col=spec.data.time, targets=list(spec.data.targets),
                                           time_format=spec.data.time_format, time_part=spec.data.time_part),
                         key="predict_future", config={"displaylogo": False})
+        if any(str(c).endswith("lower_95") for c in df.columns):
+            st.caption(BANDS_CAPTION)
     else:
         if "actual" in df.columns and len(df):
             right = (df["actual"].astype(str) == df["predicted"].astype(str)).mean()

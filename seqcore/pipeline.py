@@ -393,6 +393,11 @@ def run_training(
                   checkpoint_dir=checkpoint_dir, resume_state=resume_state)
     train_seconds = time.perf_counter() - t0
     batch = max(256, spec.train.batch_size)
+    calib = None
+    if prep.task == "forecast":   # forecast bands: sized on the validation errors of the model validation kept,
+        from seqcore.modeling import intervals   # before any final fit (which trains on the validation data too)
+
+        calib = intervals.calibrate_run(prep, lambda src: predict(model, src, batch_size=batch))
     final, picked_test = None, None
     if spec.train.final_fit and prep.val is not None and len(prep.val) and outcome.best_epoch \
             and not outcome.stopped:
@@ -404,6 +409,8 @@ def run_training(
             model = retrained
     outputs = predict(model, prep.test, batch_size=batch)
     metrics, predictions = task.evaluate(prep, outputs)
+    if calib is not None:
+        predictions = intervals.apply_to_run(prep, calib, predictions, metrics)   # state, columns, coverage
     metrics["training"] = {
         "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
         "best_val_loss": next((h.get("val_loss") for h in outcome.history if h.get("epoch") == outcome.best_epoch),

@@ -9,6 +9,7 @@ stopped at teardown.
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -176,6 +177,9 @@ def test_results_messages(home, store, a_finished_run):
         assert at.metric, "the newest run is still shown below the message"
     at = page(RESULTS)  # no ?run= : the newest run with results
     assert at.session_state["results_run"] == store.list_runs(kind="train", status=("finished", "stopped"))[0].id
+    cov = json.loads((store.run_dir(at.session_state["results_run"]) / "metrics.json").read_text())["intervals"]
+    assert (f"95% of the time the true value should fall in the light band; on the test part it did "
+            f"{cov['coverage']['95']:.0%} of the time") in texts(at.caption)   # the forecast bands, in plain words
 
 
 def test_runs_page_table_compare_rename_delete(home, store, a_finished_run):
@@ -241,7 +245,10 @@ def test_predict_with_worker(home, store, a_finished_run):
     at.run()
     assert not at.exception
     df = at.dataframe[0].value
-    assert list(df.columns) == ["step", "time", "Passengers"] and len(df) == 3
+    assert list(df.columns) == ["step", "time", "Passengers", "lower_80", "upper_80", "lower_95", "upper_95"] \
+        and len(df) == 3   # with the 80% / 95% bands (issue 13)
+    assert (df["lower_95"] <= df["lower_80"]).all() and (df["lower_80"] <= df["Passengers"]).all() \
+        and (df["Passengers"] <= df["upper_80"]).all() and (df["upper_80"] <= df["upper_95"]).all()
     assert [b.label for b in at.get("download_button")] == ["Download the predictions (CSV)"]
 
     bad = "Date,Visitors\n" + "\n".join(f"1960-{m:02d},{100 + m}" for m in range(1, 13)) + "\n"

@@ -311,7 +311,7 @@ def fake_speed_result() -> dict:
 def test_every_results_table_is_output_of_a_bench_script():
     text = RESULTS.read_text()
     spans = []
-    for name in ("speed", "accuracy", "sweeps", "understanding"):
+    for name in ("speed", "accuracy", "sweeps", "understanding", "intervals"):
         for m in re.finditer(rf"<!-- {name}:begin .*?-->(.*?)<!-- {name}:end -->", text, re.S):
             spans.append((text[:m.start()].count("\n"), text[:m.end()].count("\n")))
     for line, header in tables(text):
@@ -410,3 +410,20 @@ def test_sweep_tables_have_the_columns_sweep_bench_prints(tmp_path):
     again = path.read_text()
     assert "| again |" in again and "| local |" not in again and "Written by hand." in again
     assert again.count(BEGIN) == 1 and again.index(HEADING) < again.index(BEGIN) < again.index("## Later")
+
+
+def test_intervals_table_has_the_columns_intervals_py_prints():
+    """The recorded interval table is what bench/intervals.py's formatter prints for the same methods."""
+    import intervals as bench_intervals
+
+    text = RESULTS.read_text()
+    m = re.search(re.escape(bench_intervals.BEGIN) + "(.*?)" + re.escape(bench_intervals.END), text, re.S)
+    assert m, "bench/intervals.py --update-results has written its block"
+    (_, header), = tables(m.group(1))
+    labels = [h[: -len(" 80 / 95 (width)")] for h in header[4:]]
+    assert labels[0] == "conformal (default)"
+    fake = [{"dataset": "x", "horizon": 1, "space": "original", "val_windows": 3,
+             "methods": {k: {"80": 0.8, "95": 0.95, "width95": 1.0} for k in labels}}]
+    (_, printed), = tables(bench_intervals.table(fake, [42]))
+    assert printed == header
+    assert re.search(r"Reproduce: `python bench/intervals\.py[^`]*`", m.group(1))

@@ -253,7 +253,8 @@ def test_cli_steps_writes_every_step(airline_run, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "wrote 24 rows" in r.stderr
     pred = pd.read_csv(pred_file)
-    assert list(pred.columns) == ["step", "time", "Passengers"] and len(pred) == 24
+    assert list(pred.columns) == ["step", "time", "Passengers", "lower_80", "upper_80", "lower_95", "upper_95"] \
+        and len(pred) == 24   # with the 80% / 95% bands (issue 13)
     assert pred["time"].tolist() == [f"{1961 + i // 12}-{i % 12 + 1:02d}-01" for i in range(24)]
     assert pred["Passengers"].notna().all()
     # the first H steps are what the model forecasts without --steps
@@ -322,13 +323,17 @@ def test_predict_page_forecasts_24_steps(airline_run, tmp_path, monkeypatch):
         at.run()
         assert not at.exception
         df = at.dataframe[0].value
-        assert list(df.columns) == ["step", "time", "Passengers"] and len(df) == 24
+        assert list(df.columns) == ["step", "time", "Passengers", "lower_80", "upper_80", "lower_95", "upper_95"] \
+            and len(df) == 24   # with the 80% / 95% bands (issue 13)
         assert "The forecast for the 24 steps after the last row of the file (the model forecasts 3 at a time" \
             in texts(at.caption)
         assert [b.label for b in at.get("download_button")] == ["Download the predictions (CSV)"]
         saved = pd.read_csv(store.artifacts(job.id)["predictions"])   # what the download button serves
         assert len(saved) == 24 and saved["time"].iloc[-1] == "1962-12-01"
         assert at.get("plotly_chart"), "history and forecast are drawn"
+        chart = at.get("plotly_chart")[0].proto.spec
+        assert "95% band" in chart and "80% band" in chart   # a fan chart (issue 13)
+        assert "the true value should fall in the light band 95% of the time" in texts(at.caption)
     finally:
         runner.stop_supervisor(home)
         set_env(**old)

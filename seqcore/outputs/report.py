@@ -520,6 +520,11 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
     if task == "forecast":
         parts.append("<h2>Forecasts on the test part</h2>")
         parts.append(_per_step_table(metrics))
+        from seqcore.modeling.intervals import coverage_sentence
+
+        covered = coverage_sentence(metrics.get("intervals"))
+        if covered:
+            parts.append(f"<p class='coverage'>The shaded bands show how far off the forecast may be. {_e(covered)}</p>")
         if predictions is not None and len(predictions):
             targets = list(dict.fromkeys(predictions["target"].astype(str))) if "target" in predictions else [None]
             for i, tgt in enumerate(targets):

@@ -207,6 +207,19 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     return metrics, frame
 
 
+def window_predictions(prep: Prepared, part: str, outputs: np.ndarray, first: int = 0) -> np.ndarray:
+    """Raw model ``outputs`` for the windows ``first``, ``first + 1``, ... of ``part`` ("train", "val" or "test")
+    -> (n, H, T) predictions in original units (as :func:`evaluate` does for the test part)."""
+    src = {"train": prep.train, "val": prep.val, "test": prep.test}[part]
+    return to_original(prep.state, outputs, src.last_values(np.arange(first, first + len(outputs))))
+
+
+def window_actuals(prep: Prepared, part: str, first: int = 0) -> np.ndarray:
+    """The actual (n, H, T) values, original units, that the windows ``first``... of ``part`` forecast."""
+    starts = prep.extra["starts"][part][first:]
+    return prep.extra["series"][starts[:, None] + np.arange(prep.state["horizon"])[None, :]]
+
+
 def model_inputs(state: dict, scaled_tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The last L scaled rows -> ((1, L, F) model input, (1, 1, T) reference last values)."""
     t = len(state["targets"])
@@ -236,7 +249,9 @@ def _forecast_table(state: dict, pred: np.ndarray, last_time, frequency: str | N
         frame.insert(1, "time", times)
     for j, name in enumerate(state["targets"]):
         frame[name] = pred[:, j]
-    return frame
+    from seqcore.modeling.intervals import add_to_forecast
+
+    return add_to_forecast(state, frame, pred)   # 80% / 95% bands when the run was calibrated
 
 
 def _future_times(state: dict, last_time, steps: int, frequency: str | None = None):

@@ -3,6 +3,8 @@ of the data, and the confusion matrix of a classifier.
 
 ``pred_df``: predictions.csv of a forecast run: origin, step, time, target, actual, predicted, error
 ``forecast_df``: forecast.csv: step, optional time, one column per target
+Both may carry 80% / 95% bands (``lower_80, upper_80, lower_95, upper_95``; ``<target>_lower_80`` ... in a
+forecast of several targets): the figures then shade them (a fan past the end of the data).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from seqcore.outputs.viz.common import (PALETTE, SERIES_MAX_POINTS, TRAIN_COLOUR, VAL_COLOUR, _message_figure,
                                         _column_time_axis,
-                                        _style, _time_axis, downsample, plain)
+                                        _style, _time_axis, downsample, downsample_indices, plain)
 
 
 # ----------------------------------------------------------------------------- forecast results
@@ -40,6 +42,51 @@ def _x_of(df: pd.DataFrame) -> np.ndarray:
     return np.arange(len(df))
 
 
+#: Band shading: the 95% band light, the 80% band (drawn over it) darker.
+BAND_ALPHA = {95: 0.15, 80: 0.3}
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    c = colour.lstrip("#")
+    r, g, b = (int(c[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _band_names(columns, target: str | None, n_targets: int) -> dict[int, tuple[str, str]]:
+    """{level: (lower column, upper column)} of the bands present for ``target``: ``<target>_lower_95`` ..., or
+    ``lower_95`` ... when the table holds one target (or is long, with a ``target`` column)."""
+    cols = {str(c) for c in columns}
+    out = {}
+    for lev in (95, 80):
+        for lo, hi in ((f"{target}_lower_{lev}", f"{target}_upper_{lev}"), (f"lower_{lev}", f"upper_{lev}")):
+            if lo in cols and hi in cols and (lo.startswith(f"{target}_") or n_targets <= 1 or "target" in cols):
+                out[lev] = (lo, hi)
+                break
+    return out
+
+
+def _add_bands(fig: go.Figure, x, df: pd.DataFrame, names: dict[int, tuple[str, str]], colour: str,
+               idx=None, *, label: str = "", group: str | None = None, head: tuple | None = None) -> None:
+    """Shaded 95% and 80% bands (lower/upper columns of ``df``), under the lines drawn after them. ``head``:
+    (x, y) of a point the bands start from (the last known value of a forecast)."""
+    for lev in (95, 80):
+        if lev not in names:
+            continue
+        lo = pd.to_numeric(df[names[lev][0]], errors="coerce").to_numpy(dtype=np.float64)
+        hi = pd.to_numeric(df[names[lev][1]], errors="coerce").to_numpy(dtype=np.float64)
+        xs = np.asarray(x)
+        if idx is not None:
+            xs, lo, hi = xs[idx], lo[idx], hi[idx]
+        if head is not None:
+            xs = pd.Index(head[0]).append(pd.Index(xs))
+            lo, hi = np.concatenate([head[1], lo]), np.concatenate([head[1], hi])
+        fig.add_trace(go.Scatter(x=xs, y=hi, mode="lines", line={"width": 0, "color": colour}, showlegend=False,
+                                 hoverinfo="skip", legendgroup=group))
+        fig.add_trace(go.Scatter(x=xs, y=lo, mode="lines", line={"width": 0, "color": colour}, fill="tonexty",
+                                 fillcolor=_rgba(colour, BAND_ALPHA[lev]), name=f"{label}{lev}% band",
+                                 hovertemplate=f"{lev}% band: %{{y:.4g}}<extra></extra>", legendgroup=group))
+
+
 def forecast_figure(pred_df: pd.DataFrame | None, *, step: int = 1, target: str | None = None,
                     max_points: int = SERIES_MAX_POINTS) -> go.Figure:
     """Actual vs predicted values on the test split for one horizon ``step`` (1 = one step ahead) and
@@ -51,6 +98,11 @@ def forecast_figure(pred_df: pd.DataFrame | None, *, step: int = 1, target: str 
         return _message_figure(f"No predictions for horizon step {int(step)}.")
     x = _x_of(df)
     fig = go.Figure()
+    bands = _band_names(df.columns, tgt, 1)
+    if bands:   # the 80% / 95% bands around the predictions, sampled at the predicted line's points
+        keep = downsample_indices(pd.to_numeric(df["predicted"], errors="coerce").to_numpy(dtype=np.float64),
+                                  max_points)
+        _add_bands(fig, x, df, bands, VAL_COLOUR, keep)
     for col, name, colour, dash in (("actual", "actual", "#333333", None), ("predicted", "predicted", VAL_COLOUR, None)):
         xs, ys = downsample(x, pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64), max_points)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(ys) <= 200 else "lines", name=name,
@@ -108,7 +160,9 @@ def future_figure(history, forecast_df: pd.DataFrame | None, *, time_col: str | 
     """
     if forecast_df is None or len(forecast_df) == 0:
         return _message_figure("No forecast yet: train a forecasting run first.")
-    fc_cols = [c for c in forecast_df.columns if c not in ("step", "time")]
+    from seqcore.modeling.intervals import is_interval_column
+
+    fc_cols = [c for c in forecast_df.columns if c not in ("step", "time") and not is_interval_column(c)]
     if isinstance(history, pd.Series):
         name = str(history.name) if history.name is not None else (fc_cols[0] if fc_cols else "value")
         idx = history.index
@@ -149,6 +203,10 @@ def future_figure(history, forecast_df: pd.DataFrame | None, *, time_col: str | 
             fyy = np.concatenate([hy[-1:], fy])
         else:
             fxx, fyy = fx, fy
+        bands = _band_names(forecast_df.columns, c, len(fc_cols))
+        if bands:   # a fan: the 95% and 80% bands widen from the last known value
+            _add_bands(fig, fx, forecast_df, bands, colour, label=f"{plain(c)}: ", group=str(i),
+                       head=(fxx[:1], fyy[:1]) if len(fxx) > len(fx) else None)
         fig.add_trace(go.Scatter(x=fxx, y=fyy, mode="lines+markers", name=f"{plain(c)} (forecast)",
                                  line={"color": colour, "width": 2.2, "dash": "dash"}, marker={"size": 6},
                                  legendgroup=str(i)))
