@@ -146,9 +146,9 @@ def plan(df, spec: RunSpec) -> Plan | None:
     folds = plan_folds(n, k, spec.data.horizon, n - split.val_end)
     first = folds[0]
     fail = DataError(
-        f"A backtest with {k} folds needs more data: each fold tests on {first.block} step"
-        f"{'s' if first.block != 1 else ''}, so the first fold would learn from only {max(0, first.origin)} of "
-        f"the {n} steps, too few for a window of {spec.data.window} and a horizon of {spec.data.horizon}.",
+        f"A backtest with {k} folds needs more data: the folds test on the last {k * first.block} steps "
+        f"({first.block} each), which leaves the first fold {max(0, first.origin)} of the {n} steps to learn from, "
+        f"too few for a window of {spec.data.window} and a horizon of {spec.data.horizon}.",
         hint="Use fewer backtest folds, a smaller test share, a shorter window or horizon, or turn the backtest off.")
     if first.origin < 2:
         raise fail
