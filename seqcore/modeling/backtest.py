@@ -154,8 +154,8 @@ def plan(df, spec: RunSpec) -> Plan | None:
         raise fail
     try:
         prep = forecast.prepare(cutter.cut(first.end), spec.data, seed=spec.train.seed, test_rows=first.block)
-    except DataError as err:
-        raise DataError(fail.message, hint=fail.hint + f" (The first fold's data: {err.message})") from err
+    except DataError as err:   # its own message speaks of "the series", which is only the first fold's part
+        raise fail from err
     return Plan(spec, folds, cutter, prep)
 
 
