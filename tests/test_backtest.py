@@ -226,6 +226,8 @@ def test_backtest_points_stay_out_of_the_loss_curves(tmp_path):
     assert info.text == "Backtest: fold 2 of 3 · epoch 1 of 2"
     assert math.isclose(info.fraction, (1 + 0.5) / 3)
     assert info.best_val_loss == 0.9      # the run's own validation loss, not a fold's
+    assert live.progress_info(dataclasses.replace(rec, status="finished"), pts).text == \
+        "Backtest: 2 of 3 folds trained"
 
 
 # ----------------------------------------------------------------------------- Results page, report, Model page

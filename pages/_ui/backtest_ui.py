@@ -12,6 +12,19 @@ from seqcore.modeling.backtest import fold_rows, lead_sentence, table_rows
 from seqcore.modeling.metrics import MAIN_METRIC
 
 
+def backtest_phase(last, ended: bool) -> tuple[float, int, str]:
+    """The Train page's progress during the backtest, from its newest point ``last`` (kind "backtest": ``epoch``
+    is the fold, ``epochs`` the folds, ``batch`` / ``batches`` the fold's epoch / planned epochs): (folds done,
+    with the fold in progress as a fraction; folds; the progress text). ``ended``: the run has ended."""
+    folds = max(1, int(last.epochs or 1))
+    within = min(1.0, last.batch / last.batches) if last.batches else 0.0
+    if ended:
+        return float(last.epoch), folds, f"Backtest: {last.epoch} of {folds} folds trained"
+    text = f"Backtest: fold {last.epoch} of {folds} · " + (f"epoch {last.batch} of {last.batches}" if last.batch
+                                                           else "starting")
+    return last.epoch - 1 + within, folds, text
+
+
 def backtest_section(metrics: dict, *, key: str = "results_backtest") -> bool:
     """Draw the backtest of a run's ``metrics`` (nothing when it has none). Returns whether it drew one."""
     bt = (metrics or {}).get("backtest")

@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages._ui.backtest_ui import backtest_phase
 from pages._ui.base import fmt_seconds, fmt_when, md  # noqa: F401 - md: pages use live.md
 from seqcore.config import RunSpec
 from seqcore.outputs.export import FORMULA_PREFIXES
@@ -204,11 +205,11 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
         text = {"queued": "Waiting to start", "running": "Starting: preparing the data and the model…"}.get(
             rec.status, "No progress recorded")
         return ProgressInfo(frac, text, elapsed, None, None, 0, epochs, None, rec.best_val_loss)
-    if last.kind == "backtest":
-        return _backtest_progress(rec, points, last, elapsed)
     epochs = last.epochs or epochs or 1
     phase = "Final fit on training + validation data: " if last.kind == "final" else ""
-    if last.kind == "epoch" or not last.batches or (last.kind == "final" and last.batch >= last.batches):
+    if last.kind == "backtest":   # epoch = the fold, batch = the fold's epoch (pages/_ui/backtest_ui.py)
+        done, epochs, text = backtest_phase(last, rec.status in FINAL_STATUSES)
+    elif last.kind == "epoch" or not last.batches or (last.kind == "final" and last.batch >= last.batches):
         done = float(last.epoch)
         text = f"{phase}Epoch {last.epoch} of {epochs} done"
     else:
@@ -228,27 +229,6 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
     train_losses = [p.loss for p in epoch_pts if p.loss is not None and math.isfinite(p.loss)]
     return ProgressInfo(frac, text, elapsed, remaining, last.lr, int(last.epoch), epochs,
                         last.loss, min(losses) if losses else rec.best_val_loss, max(accs) if accs else None,
-                        min(train_losses) if train_losses else None)
-
-
-def _backtest_progress(rec: RunRecord, points: list, last, elapsed) -> ProgressInfo:
-    """The backtest phase (seqcore.modeling.backtest): point ``epoch`` is the fold, ``batch`` the fold's epoch."""
-    folds = max(1, int(last.epochs or 1))
-    within = min(1.0, last.batch / last.batches) if last.batches else 0.0
-    frac = 1.0 if rec.status == "finished" else min(1.0, max(0.0, (last.epoch - 1 + within) / folds))
-    text = f"Backtest: fold {last.epoch} of {folds}"
-    text += f" · epoch {last.batch} of {last.batches}" if last.batch else " · starting"
-    if rec.status in FINAL_STATUSES:
-        text = f"Backtest: {last.epoch} of {folds} folds trained"
-    remaining = None
-    if rec.status == "running" and frac > 0 and last.elapsed and last.elapsed > 0:
-        remaining = max(0.0, last.elapsed * (1 - frac) / frac)   # the backtest's own clock, to its last fold
-    epoch_pts = [p for p in points if p.kind == "epoch"]
-    losses = [p.val_loss for p in epoch_pts if p.val_loss is not None and math.isfinite(p.val_loss)]
-    train_losses = [p.loss for p in epoch_pts if p.loss is not None and math.isfinite(p.loss)]
-    return ProgressInfo(frac, text, elapsed, remaining, None, int(epoch_pts[-1].epoch) if epoch_pts else 0,
-                        int(epoch_pts[-1].epochs) if epoch_pts else None, train_losses[-1] if train_losses else None,
-                        min(losses) if losses else rec.best_val_loss, None,
                         min(train_losses) if train_losses else None)
 
 
