@@ -295,14 +295,15 @@ def lead_sentence(bt: dict | None, metric: str = "mae") -> str | None:
     if wins == total:
         if total == 1:
             return f"The model beat the best baseline ({label}) on {what} in the one backtest fold."
-        return f"The model's lead holds across folds: it beat the best baseline ({label}) on {what} in all {total}."
+        return (f"The model's lead holds across folds: it beat the best baseline ({label}) on {what} in all "
+                f"{total} folds.")
     if wins == 0:
         return f"The model did not beat the best baseline ({label}) on {what} in any of the {total} folds."
-    if 2 * wins > total:
-        return (f"The model's lead mostly holds: it beat the best baseline ({label}) on {what} in {folds}; "
-                "in the others the baseline was better.")
-    return (f"The model's lead does not hold across folds: it beat the best baseline ({label}) on {what} in "
-            f"only {folds}.")
+    if model_mean < best_mean:
+        return (f"The model leads on average, but not in every fold: it beat the best baseline ({label}) on {what} "
+                f"in {folds}.")
+    return (f"The model's lead does not hold across folds: on average the best baseline ({label}) was better on "
+            f"{what}, and the model beat it in only {folds}.")
 
 
 def baseline_label(name: str) -> str:
