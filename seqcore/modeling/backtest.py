@@ -222,11 +222,11 @@ def run_backtest(bt: Plan, *, on_progress: Callable[[Progress], None] | None = N
         train_spec = spec.train.replace(seed=seed)
         point(fold.fold, 0, train_spec.epochs)
         prep = bt.prepared(fold)
-        forward = None
-        if on_progress is not None:
-            def forward(p: Progress, k=fold.fold) -> None:
-                if p.kind == "epoch":
-                    point(k, p.epoch, p.epochs, p.loss, p.val_loss)
+
+        def forward(p: Progress, k: int = fold.fold) -> None:   # the fold's epochs as backtest points
+            if p.kind == "epoch":
+                point(k, p.epoch, p.epochs, p.loss, p.val_loss)
+
         set_seed(seed, strict=not spec.train.jit_compile)
 
         def build():
@@ -234,7 +234,8 @@ def run_backtest(bt: Plan, *, on_progress: Callable[[Progress], None] | None = N
 
         try:
             model = build()
-            out = fit(model, prep.train, prep.val, train_spec, on_progress=forward, should_stop=should_stop)
+            out = fit(model, prep.train, prep.val, train_spec, on_progress=forward if on_progress else None,
+                      should_stop=should_stop)
             if out.stopped:
                 stopped = True
                 break
