@@ -13,8 +13,9 @@ from pages._ui import common as ui
 from pages._ui.base import md
 from seqcore.outputs import codegen
 from seqcore.modeling import models
-from seqcore.config import (CELLS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec, TrainSpec,
-                            apply_preset, default_run_spec)
+from pages._ui.estimates import backtest_range
+from seqcore.config import (CELLS, LR_SCHEDULES, MAX_BACKTEST, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec,
+                            TrainSpec, apply_preset, default_run_spec)
 from seqcore.errors import SpecError, UserError
 from seqcore.outputs.report import PRESET_PURPOSE, TASK_NAMES, describe_preset
 
@@ -274,6 +275,12 @@ with left:
                     "training and validation data together for that many epochs and keep it: it learns from "
                     "more examples. Costs a second, shorter training pass; worth it on a few thousand examples. "
                     "The test data is still never used for training."))
+    if task == "forecast":
+        ui.seed("model_backtest", int(spec_now.data.backtest))
+        st.number_input("Backtest folds (0 = off)", 0, MAX_BACKTEST, step=1, key="model_backtest",
+                        help="Trains the model K more times, each time on the data before a later point, and tests "
+                             "on what follows: shows how much the score moves. Each fold costs about one more "
+                             "training run; 3 to 5 folds are usually enough.")
     with st.expander("Advanced"):
         a1, a2 = st.columns(2)
         a1.toggle("Compile with XLA", key="model_jit",
@@ -291,8 +298,11 @@ try:
     ss["model_spec"], ss["train_spec"] = m_spec.to_dict(), t_spec.to_dict()
     m_spec.validate()
     t_spec.validate()
+    if task == "forecast" and int(ss.get("model_backtest", 0)) != spec_now.data.backtest:
+        ss["data_spec"] = spec_now.data.replace(backtest=int(ss["model_backtest"])).validate().to_dict()
 except UserError as err:
     spec_error = err
+backtest_folds = int(ss.get("model_backtest", 0)) if task == "forecast" else 0
 ui.refresh_sidebar()
 snap = ss.get("_model_preset_snapshot")
 edited = bool(snap) and (snap.get("model") != ss["model_spec"] or snap.get("train") != ss["train_spec"])
@@ -341,6 +351,10 @@ with right:
                    + ("; per epoch measured on this computer." if t.measured else
                       "; a rough figure until the background worker has timed this model.")
                    + (f" The whole run: {lo}–{hi} epochs with early stopping." if t_spec.patience else ""))
+        if backtest_folds:
+            b_lo, b_hi = backtest_range(t, backtest_folds)
+            st.caption(f"The backtest trains {backtest_folds} more model{'s' if backtest_folds != 1 else ''}: "
+                       f"{ui.fmt_range(b_lo, b_hi)} more.")
 
     # until the worker has timed this model, look again every few seconds (a file read, nothing heavy)
     st.fragment(time_cards, run_every=None if ui.time_estimate(m_spec, t_spec, shape, dr.sizes, est.layers).measured

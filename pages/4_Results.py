@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
-from pages._ui import live
+from pages._ui import backtest_ui, live
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -195,6 +195,8 @@ def forecast_sections() -> None:
                          hide_index=True, column_config={"MAPE": st.column_config.NumberColumn(format="percent"),
                                                          "MAE": st.column_config.NumberColumn(format="%.4g"),
                                                          "RMSE": st.column_config.NumberColumn(format="%.4g")})
+
+    backtest_ui.backtest_section(metrics)
 
     st.header("Forecast past the end of the data")
     future = live.forecast_table(store, rec.id)

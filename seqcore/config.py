@@ -51,6 +51,19 @@ def check_time_format(value: Any) -> Any:
                     f"as %d.%m.%Y; got {value!r}.")
 
 
+MAX_BACKTEST = 20   # most backtest folds (each trains one more model)
+
+
+def check_backtest(value: Any, task: str = "forecast") -> None:
+    """``value`` is a valid number of backtest folds for ``task`` (0 = off); else SpecError in plain words."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BACKTEST:
+        raise SpecError(f"Backtest folds must be a whole number from 0 (no backtest) to {MAX_BACKTEST}; got {value!r}.",
+                        hint="Each fold trains the model once more: 3 to 5 folds are usually enough.")
+    if value and task != "forecast":
+        raise SpecError("A backtest is only for forecasting: it trains on the data before later points in time.",
+                        hint="Set the backtest folds to 0 for this task.")
+
+
 class _Spec:
     """Shared JSON round trip for the spec dataclasses."""
 
@@ -110,6 +123,9 @@ class DataSpec(_Spec):
     log_transform: bool = False    # log1p on positive targets (growth series)
     relative: bool = True          # learn changes from the last observed value (extrapolates trends)
     season: int | None = None      # seasonal period for the seasonal-naive baseline (auto when None)
+    backtest: int = 0              # rolling-origin backtest: K more models, each trained on the data before a
+                                   # later origin and tested on the block after it (0 = off; forecasting only;
+                                   # seqcore/modeling/backtest.py)
     # --- splits ---
     val_fraction: float = 0.15
     test_fraction: float = 0.15
@@ -135,6 +151,7 @@ class DataSpec(_Spec):
             raise SpecError("validation + test fractions leave too little to train on; keep their sum at 0.8 or less.")
         if self.season is not None:
             _check_range("season", self.season, 1, 10_000, integer=True)
+        check_backtest(self.backtest, self.task)
         _check_range("max steps", self.max_steps, 2, 100_000, integer=True)
         _check_range("steps grouped together", self.group_steps, 0, 1_000, integer=True)
         _check_range("max vocabulary", self.max_vocab, 10, 1_000_000, integer=True)

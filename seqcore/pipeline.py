@@ -341,6 +341,16 @@ def _final_fit_note(final, best_epoch: int, picked: dict | None) -> str:
             "The test data played no part in any choice.")
 
 
+def _plan_backtest(data: bytes, spec: RunSpec, csv_options, name: str):
+    """The run's backtest folds (:mod:`seqcore.modeling.backtest`), or None when it has none."""
+    if not spec.data.backtest or spec.data.task != "forecast":
+        return None
+    from seqcore.data.io import read_csv
+    from seqcore.modeling.backtest import plan
+
+    return plan(read_csv(data, csv_options, name=name).df, spec)
+
+
 def run_training(
     data: bytes,
     spec: RunSpec,
@@ -375,6 +385,7 @@ def run_training(
     else:
         task, prep, _ = prepare_data(data, spec, csv_options=csv_options, test_data=test_data, name=name)
     estimate = check_fits(spec.model, spec.train, prep.shape)
+    backtest_plan = _plan_backtest(data, spec, csv_options, name)   # refused here, before anything trains
     import keras
 
     set_seed(spec.train.seed, strict=not spec.train.jit_compile)
@@ -432,9 +443,19 @@ def run_training(
                            None if times is None else times[-1], last)
         atomic_write_bytes(out_dir / "forecast.csv", csv_bytes(fut))
     atomic_write_bytes(out_dir / "predictions.csv", csv_bytes(predictions))
+    bt_stopped = False
+    if backtest_plan is not None and not outcome.stopped and not (final is not None and final.stopped):
+        from seqcore.modeling.backtest import run_backtest
+
+        bt = run_backtest(backtest_plan, on_progress=on_progress, should_stop=should_stop)
+        if bt.result is not None:
+            metrics["backtest"] = bt.result
+        metrics["training"]["backtest_seconds"] = bt.seconds
+        metrics["notes"] += bt.notes
+        bt_stopped = bt.stopped
     bundle_dir = save_bundle(out_dir / "bundle", model, spec, prep.state, prep.shape, metrics, outcome.history)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, default=str, allow_nan=False))
-    stopped = outcome.stopped or (final is not None and final.stopped)
+    stopped = outcome.stopped or (final is not None and final.stopped) or bt_stopped
     return RunResult(status="stopped" if stopped else "finished", metrics=metrics, bundle_dir=bundle_dir,
                      epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, history=outcome.history,
                      notes=metrics["notes"])

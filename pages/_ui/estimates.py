@@ -197,6 +197,14 @@ def time_estimate(model: ModelSpec, train: TrainSpec, shape, sizes: dict, layers
                         per * train.epochs)
 
 
+def backtest_range(t: TimeEstimate, folds: int) -> tuple[float, float]:
+    """Extra seconds a backtest of ``folds`` folds adds to the run of estimate ``t``: each fold trains a fresh
+    model of the same settings on a little less data (the data before its origin), so at most ``folds`` times
+    the whole run's range."""
+    k = max(0, int(folds))
+    return k * t.run_low, k * t.run_high
+
+
 def fmt_range(low: float, high: float, *, about: bool = True) -> str:
     """``(14.6, 31)`` -> ``"about 15–30 s"``, ``(130, 370)`` -> ``"about 2–6 min"`` (one unit, rounded).
     ``about=False`` leaves out the leading "about" (for a metric card, whose label says "estimate")."""

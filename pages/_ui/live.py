@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages._ui.backtest_ui import backtest_phase
 from pages._ui.base import fmt_seconds, fmt_when, md  # noqa: F401 - md: pages use live.md
 from seqcore.config import RunSpec
 from seqcore.outputs.export import FORMULA_PREFIXES
@@ -206,7 +207,9 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
         return ProgressInfo(frac, text, elapsed, None, None, 0, epochs, None, rec.best_val_loss)
     epochs = last.epochs or epochs or 1
     phase = "Final fit on training + validation data: " if last.kind == "final" else ""
-    if last.kind == "epoch" or not last.batches or (last.kind == "final" and last.batch >= last.batches):
+    if last.kind == "backtest":   # epoch = the fold, batch = the fold's epoch (pages/_ui/backtest_ui.py)
+        done, epochs, text = backtest_phase(last, rec.status in FINAL_STATUSES)
+    elif last.kind == "epoch" or not last.batches or (last.kind == "final" and last.batch >= last.batches):
         done = float(last.epoch)
         text = f"{phase}Epoch {last.epoch} of {epochs} done"
     else:

@@ -62,7 +62,15 @@ def _progress_printer(stream):
     state = {"last": 0.0}
 
     def show(p):
-        if p.kind == "epoch":
+        if p.kind == "backtest":   # seqcore.modeling.backtest: epoch = fold, batch = the fold's epoch
+            if p.batch == 0:
+                print(f"\rbacktest fold {p.epoch}/{p.epochs}: training a fresh model" + " " * 20, file=stream,
+                      flush=True)
+            elif stream.isatty():
+                loss = f"  loss {p.loss:.4f}" if p.loss is not None else ""
+                print(f"\rbacktest fold {p.epoch}/{p.epochs}  epoch {p.batch}/{p.batches}{loss}", end="",
+                      file=stream, flush=True)
+        elif p.kind == "epoch":
             vl = f"  val_loss {p.val_loss:.4f}" if p.val_loss is not None else ""
             print(f"\repoch {p.epoch:>3}/{p.epochs}  loss {p.loss:.4f}{vl}  {p.elapsed:6.1f}s" + " " * 10,
                   file=stream, flush=True)
@@ -112,9 +120,28 @@ def _print_summary(result) -> None:
         print(f"test {metric}: model {_fmt(cmp_.get('model'))}", file=sys.stderr)
         for name, b in m.get("baselines", {}).items():
             print(f"  baseline {name:18} {_fmt(b.get(metric))}", file=sys.stderr)
+    _print_backtest(m.get("backtest"))
     for n in result.notes:
         print(f"note: {n}", file=sys.stderr)
     print(f"bundle: {result.bundle_dir}")
+
+
+def _print_backtest(bt) -> None:
+    """The backtest summary: mean ± sd over the folds for the model and every baseline, and the lead sentence."""
+    if not bt:
+        return
+    from seqcore.modeling.backtest import lead_sentence, table_rows
+    from seqcore.modeling.metrics import MAIN_METRIC
+
+    rows = table_rows(bt)
+    cols = list(rows[0])
+    width = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    print(f"backtest over {bt['folds']} fold{'s' if bt['folds'] != 1 else ''} (mean ± sd):", file=sys.stderr)
+    for line in [{c: c for c in cols}] + rows:
+        print("  " + "  ".join(str(line[c]).ljust(width[c]) for c in cols), file=sys.stderr)
+    sentence = lead_sentence(bt, MAIN_METRIC["forecast"])
+    if sentence:
+        print(f"  {sentence}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- predict

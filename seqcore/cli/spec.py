@@ -46,6 +46,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "the level)")
     d.add_argument("--season", type=int,
                    help="forecast: seasonal period (default: from the dates, or a cycle in the values)")
+    d.add_argument("--backtest", type=int, metavar="K",
+                   help="forecast: also train the model K more times (0-20; default 0 = off), each time on the data "
+                        "before a later point, and test on what follows: shows how much the score moves "
+                        "(metrics.json 'backtest')")
     d.add_argument("--val-fraction", type=float)
     d.add_argument("--test-fraction", type=float)
     d.add_argument("--znorm", action=argparse.BooleanOptionalAction,
@@ -116,7 +120,7 @@ def build_spec(args, df) -> RunSpec:
         given["layout"] = "long"
     given.update({k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
                                                 "season", "max_len", "max_vocab", "max_steps", "group_steps",
-                                                "time_format", "time_part")
+                                                "time_format", "time_part", "backtest")
                   if getattr(args, k, None) is not None})
     if args.log is not None:          # --log / --no-log; neither: fitted to the data
         given["log_transform"] = bool(args.log)

@@ -23,8 +23,10 @@ class Split:
     val_end: int
 
 
-def chronological_split(n: int, val_fraction: float, test_fraction: float) -> Split:
-    n_test = int(round(n * test_fraction))
+def chronological_split(n: int, val_fraction: float, test_fraction: float, *, test_rows: int | None = None) -> Split:
+    """``test_rows`` (when given) is the test part's exact size instead of ``test_fraction`` of ``n``
+    (a backtest fold tests on one block); the validation part stays ``val_fraction`` of ``n``."""
+    n_test = int(round(n * test_fraction)) if test_rows is None else int(test_rows)
     n_val = int(round(n * val_fraction))
     return Split(n=n, train_end=n - n_test - n_val, val_end=n - n_test)
 

@@ -8,13 +8,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+#: Progress kinds that are not part of a run's loss curves: the final fit's ("final") and the backtest's
+#: ("backtest", seqcore.modeling.backtest: ``epoch`` is the fold, ``batch`` the fold's epoch).
+NOT_CURVE_KINDS = ("final", "backtest")
+
+
 @dataclass
 class Progress:
     """One point of training progress.
 
     kind: "batch" (throttled, a few a second at most) or "epoch" (every epoch, always); "final" for the
     batches and epochs of the final fit on training + validation data (``TrainSpec.final_fit``), which the
-    loss chart leaves out (they have no validation loss) and the progress bar shows as its own phase.
+    loss chart leaves out (they have no validation loss) and the progress bar shows as its own phase;
+    "backtest" for the backtest's folds (``epoch`` = fold, ``epochs`` = folds, ``batch`` / ``batches`` = the
+    fold's epoch / planned epochs), also left out of the loss chart.
     loss / val_loss are the running training loss and the epoch's validation loss.
     """
 
@@ -109,7 +116,8 @@ class HistoryColumns:
             seq = seqs[i] if seqs is not None else i + 1
             if isinstance(p, tuple) and len(p) == 2:
                 seq, p = p
-            if getattr(p, "kind", None) == "final" or (isinstance(p, dict) and p.get("kind") == "final"):
+            if getattr(p, "kind", None) in NOT_CURVE_KINDS or (isinstance(p, dict)
+                                                                and p.get("kind") in NOT_CURVE_KINDS):
                 continue                         # the final fit's points are not part of the loss curves
             if isinstance(p, Progress):
                 rows.append((seq, p.kind == "batch", p.epoch, p.batch, p.batches, p.loss, p.val_loss,

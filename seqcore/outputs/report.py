@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from seqcore import __version__
+from seqcore.outputs.backtest_report import backtest_html
 from seqcore.outputs.outcome import WATCHED, has_validation, training_outcome  # noqa: F401 - re-exported
 from seqcore.config import RunSpec, apply_preset, preset_overrides
 from seqcore.outputs.viz import (BASELINE_NAMES, METRIC_INFO, confusion_figure, forecast_figure, format_number, future_figure,
@@ -525,6 +526,7 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
         covered = coverage_sentence(metrics.get("intervals"))
         if covered:
             parts.append(f"<p class='coverage'>The shaded bands show how far off the forecast may be. {_e(covered)}</p>")
+        parts.append(backtest_html(metrics))
         if predictions is not None and len(predictions):
             targets = list(dict.fromkeys(predictions["target"].astype(str))) if "target" in predictions else [None]
             for i, tgt in enumerate(targets):

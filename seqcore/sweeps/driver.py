@@ -222,6 +222,8 @@ class SweepDriver:
             params = study.ask(dists).params
         params = {p.name: params[p.name] for p in cfg.params}
         spec = apply_params(base, params)
+        # trials are compared on validation: a backtest (seqcore.modeling.backtest) would only multiply their cost
+        spec = spec.replace(data=spec.data.replace(backtest=0))
         if not _reserve_trial(self.store, sw.id, number):
             return False
         ds_name = self.store.get_dataset(sw.dataset_id).name

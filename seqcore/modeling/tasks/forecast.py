@@ -84,7 +84,9 @@ def _min_rows(spec: DataSpec) -> int:
     return n + 2
 
 
-def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = None, seed: int = 0) -> Prepared:
+def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = None, seed: int = 0,
+            test_rows: int | None = None) -> Prepared:
+    """``test_rows``: the test part is exactly the last ``test_rows`` rows (a backtest fold), not a fraction."""
     from seqcore.modeling.baselines import guess_season
 
     spec.validate()
@@ -96,7 +98,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     if too_few_rows(n):
         raise DataError(too_few_rows(n))
     L, H = spec.window, spec.horizon
-    split = chronological_split(n, spec.val_fraction, spec.test_fraction)
+    split = chronological_split(n, spec.val_fraction, spec.test_fraction, test_rows=test_rows)
     starts = {
         "train": window_starts(0, split.train_end, L, H),
         "val": window_starts(split.train_end, split.val_end, L, H),

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from seqcore.modeling.progress import Progress
-from seqcore.modeling.progress import OVERFIT_EPOCHS, HistoryColumns, overfitting
+from seqcore.modeling.progress import NOT_CURVE_KINDS, OVERFIT_EPOCHS, HistoryColumns, overfitting
 from seqcore.outputs.viz.common import (BATCH_COLOUR, BEST_COLOUR, PALETTE, TRAIN_COLOUR, VAL_COLOUR, _finite,
                                         _message_figure, _style, downsample, plain)
 
@@ -45,7 +45,7 @@ def _split_points(points) -> tuple[list[dict], list[dict]]:
     batches: list[dict] = []
     for p in points or []:
         d = _as_point(p)
-        if d["kind"] == "final":   # the final fit on training + validation: not part of these curves
+        if d["kind"] in NOT_CURVE_KINDS:   # the final fit on training + validation, the backtest: not these curves
             continue
         if d["kind"] == "batch":
             batches.append(d)

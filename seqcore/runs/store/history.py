@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from seqcore.modeling.progress import HistoryColumns, Progress, _num, _val_accuracy
 from seqcore.runs.store.records import _dumps
 
-# The points a loss chart draws: all but the final fit's (kind "final", see seqcore.modeling.progress.Progress).
-_CURVE_POINTS = "kind != 'final'"
+# The points a loss chart draws: all but the final fit's and the backtest's (see seqcore.modeling.progress).
+_CURVE_POINTS = "kind NOT IN ('final', 'backtest')"
 
 CURVE_CACHE_RUNS = 8            # runs whose history columns RunStore.history_columns keeps in memory
 _CURVE_CACHE_LOCK = threading.Lock()
@@ -178,11 +178,11 @@ class HistoryMixin:
         return int(self._query(sql, params)[0][0])
 
     def trim_history(self, run_id: str, from_epoch: int) -> int:
-        """Delete points of epochs >= ``from_epoch`` and any final fit's (a resumed run redoes them).
-        Returns how many."""
+        """Delete points of epochs >= ``from_epoch`` and any final fit's or backtest's (a resumed run redoes
+        them). Returns how many."""
         with self._tx() as c:
             n = c.execute(
-                "DELETE FROM history WHERE run_id = ? AND (kind = 'final'"
+                "DELETE FROM history WHERE run_id = ? AND (kind IN ('final', 'backtest')"
                 " OR CAST(json_extract(point, '$.epoch') AS INTEGER) >= ?)",
                 (run_id, int(from_epoch))).rowcount
             c.execute(
