@@ -101,8 +101,10 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
             "need training, validation and test windows in each series.",
             hint="Use a shorter window or horizon, or smaller validation/test fractions.")
     if short:
-        notes.append(f"{len(short):,} of the {len(groups):,} series ({_names(k for k, _ in short)}) are too short "
-                     f"for a window of {L} and a horizon of {H} and were left out; the model learns from and "
+        one = len(short) == 1
+        notes.append(f"{len(short):,} of the {len(groups):,} series ({_names(k for k, _ in short)}) "
+                     f"{'is' if one else 'are'} too short for a window of {L} and a horizon of {H} and "
+                     f"{'was' if one else 'were'} left out; the model learns from and "
                      f"forecasts the other {len(kept):,}.")
     # per series: log transform, scaling from its own training part; then all series stacked
     pieces, originals, means, stds, const = [], [], {}, {}, set()
@@ -379,9 +381,11 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
     pred = _unscale_rows(state, scaled, np.stack(means), np.stack(stds))
     table = _table(state, keys, pred, lasts, freq)
     if new:
+        one = len(new) == 1
         table.attrs["notes"] = [
-            f"{len(new):,} series ({_names(new)}) were not in the training data: the model forecasts "
-            "them from their own history, scaled by that history's mean and spread."]
+            f"{len(new):,} series ({_names(new)}) {'was' if one else 'were'} not in the training data: the model "
+            f"forecasts {'it' if one else 'each'} from its own history, scaled by that "
+            "history's mean and spread."]
     return table
 
 
