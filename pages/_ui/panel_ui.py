@@ -35,7 +35,9 @@ def seed_series_role(spec, columns: list[str], none: str, *, force: bool) -> Non
 def series_names(frame: pd.DataFrame | None, column: str = SERIES_COLUMN) -> list[str]:
     if frame is None or column not in frame.columns:
         return []
-    return [str(s) for s in pd.unique(frame[column].astype(str))]
+    from seqcore.data.schema.parsing import labels_as_strings
+
+    return [str(s) for s in pd.unique(labels_as_strings(frame[column].dropna()))]
 
 
 def pick_series(container, names: list[str], key: str, *, what: str = "the charts") -> str | None:
@@ -52,7 +54,9 @@ def one_series(frame: pd.DataFrame | None, name: str | None, column: str = SERIE
     """The rows of series ``name`` (without the id column), or ``frame`` unchanged when it is not a panel."""
     if frame is None or name is None or column not in frame.columns:
         return frame
-    part = frame[frame[column].astype(str) == name].drop(columns=[column]).reset_index(drop=True)
+    from seqcore.data.schema.parsing import labels_as_strings
+
+    part = frame[(labels_as_strings(frame[column]) == name).to_numpy()].drop(columns=[column]).reset_index(drop=True)
     part.attrs = {}
     return part
 

@@ -314,7 +314,8 @@ def verdict(metrics: dict, task: str, spec: RunSpec | None = None) -> tuple[str,
     if task == "forecast":
         from seqcore.data.defaults import forecast_advice, rows_from_sizes
 
-        n = rows_from_sizes(spec.data, (metrics.get("training") or {}).get("sizes")) if spec is not None else None
+        n = rows_from_sizes(spec.data, (metrics.get("training") or {}).get("sizes")) \
+            if spec is not None and not spec.data.id else None   # many series: no single series' rows
         tips = forecast_advice(spec.data, n) if n else ["more epochs or a different model size"]
         advice = tips[0] if len(tips) == 1 else ", ".join(tips[:-1]) + " or " + tips[-1]
     return (f"The model does not beat the best simple baseline ({base_name}) on {label}: {model} against {base}. "
