@@ -317,3 +317,42 @@ def test_data_page_series_id_role():
     assert any("repeats" in str(e.value) for e in at.error)
     at.selectbox(key=SERIES_KEY).set_value("firm").run()
     assert DataSpec.from_dict(at.session_state["data_spec"]).id == "firm"
+
+
+@needs_grunfeld
+def test_results_and_predict_pages_pick_a_series_and_show_per_series_scores():
+    from helpers import page
+
+    from pages._ui.panel_ui import per_series_frame
+    from seqcore.config import ModelSpec, RunSpec, TrainSpec
+    from seqcore.pipeline import predict_from_bundle, run_training
+    from seqcore.runs.store import RunStore
+
+    store = RunStore()
+    data = GRUNFELD.read_bytes()
+    ds = store.add_dataset(data, "grunfeld_panel.csv")
+    spec = RunSpec(fit_defaults(read_csv(data), "forecast").spec, ModelSpec(units=(4,)),
+                   TrainSpec(epochs=1, patience=0, final_fit=False))
+    run_id = store.create_run(spec=spec.to_dict(), dataset_id=ds, task="forecast", status="running")
+    result = run_training(data, spec, store.run_dir(run_id), name="grunfeld_panel.csv")
+    store.finish_run(run_id, "finished", summary=dict(result.metrics), epochs_run=1)
+    job = store.create_run(spec=spec.to_dict(), dataset_id=ds, kind="predict", source_run_id=run_id,
+                           status="running")
+    pred = predict_from_bundle(store.run_dir(run_id) / "bundle", data, steps=2)
+    pred.to_csv(store.run_dir(job) / "predictions.csv", index=False)
+    store.finish_run(job, "finished")
+
+    table = per_series_frame(result.metrics)
+    assert len(table) == 11 and {"series", "MASE", "best baseline", "beats it"} <= set(table.columns)
+    at = page("pages/4_Results.py", query={"run": run_id})
+    assert at.selectbox(key="results_series").value == "General Motors"
+    frames = [d.value for d in at.dataframe]
+    assert any(len(f) == 11 and "MASE" in f.columns for f in frames)      # the per-series scores
+    future = frames[-1]
+    assert "series" not in future.columns and len(future) == 1            # the picked series' forecast
+    at.selectbox(key="results_series").set_value("IBM").run()
+    assert not at.exception
+    at = page("pages/6_Predict.py", query={"run": run_id})
+    assert at.selectbox(key="predict_series").value == "General Motors"
+    shown = at.dataframe[-1].value
+    assert list(shown.columns) == ["step", "time", "invest"] and len(shown) == 2
