@@ -173,6 +173,30 @@ def test_metrics_per_series_and_pooled():
     json.dumps(metrics, allow_nan=False)
 
 
+@pytest.mark.parametrize("targets", [("sales",), ("sales", "temp")])
+def test_per_series_metrics_match_forecast_metrics_on_each_series(targets):
+    from seqcore.modeling.metrics import forecast_metrics
+
+    df = make_panel({"a": 60, "b": 50, "c": 70})
+    df.loc[df["store"] == "b", "sales"] = df.loc[df["store"] == "b", "sales"] * 0 + np.r_[0.0, 0.0, np.arange(48)]
+    spec = SPEC.replace(targets=targets, features=tuple(c for c in ("temp",) if c not in targets))
+    prep = forecast.prepare(df, spec)
+    outputs = true_outputs(prep.test) + np.random.default_rng(2).normal(0, 0.5, (len(prep.test), 3, len(targets)))
+    metrics, frame = forecast.evaluate(prep, outputs)
+    p, series = prep.extra["panel"], prep.extra["series"]
+    for i, key in enumerate(p["keys"]):
+        part = frame[frame["series"] == key]
+        shape = (-1, 3, len(targets))
+        actual = part["actual"].to_numpy().reshape(shape)
+        pred = part["predicted"].to_numpy().reshape(shape)
+        train = series[p["offsets"][i]:p["offsets"][i] + p["train_ends"][i]]
+        want = forecast_metrics(actual, pred, y_train=train, target_names=list(targets))
+        got = metrics["test"]["per_series"][key]
+        for k in FORECAST_KEYS:
+            assert got[k] == pytest.approx(want[k], rel=1e-9), (key, k)
+        assert got["n"] == want["n"]
+
+
 def test_predictions_and_forecast_tables_have_a_series_column():
     df = make_panel({"a": 60, "b": 50, "c": 70})
     prep = forecast.prepare(df, SPEC)

@@ -56,9 +56,59 @@ def _scaling(transformed: np.ndarray, train_end: int) -> tuple[np.ndarray, np.nd
     return mean, np.where(raw > 1e-12, raw, 1.0), raw
 
 
+def clean_series(df: pd.DataFrame, spec: DataSpec, cols: list[str], groups, time_format: str | None, *,
+                 what: str) -> tuple[list, int]:
+    """Every series cleaned as :func:`seqcore.modeling.tasks.forecast._clean_frame` cleans one, but with the
+    time parsed and the numbers read once for the whole file: [(key, values (n, F), times or None, notes)] and
+    how many series had to be sorted into time order. A time repeated inside a series is a DataError naming it."""
+    from seqcore.data.schema.parsing import _line
+
+    part = spec.time_part if spec.time else None
+    require_columns(df, [spec.time, *([part] if part else []), *cols], what="the data" if what == "series" else what)
+    frame = pd.DataFrame({c: schema.numeric_column(df, c) for c in cols}, index=df.index)
+    for c in cols:
+        v = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(v) & ~np.isnan(v)
+        if bad.any():
+            raise DataError(f"Column '{c}' has an infinite or too-large value (around line {_line(df, int(np.argmax(bad))):,}).",
+                            hint="Replace it with a real number or leave the cell empty.")
+    frame.attrs = dict(df.attrs)
+    times = schema.parse_time(df, spec.time, spec.time_format or time_format, part) if spec.time else None
+    out, sorted_n = [], 0
+    every = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    has_nan = np.isnan(every).any(axis=1)
+    for key, rows in groups:
+        if times is not None:
+            t = times[rows]
+            order = np.argsort(np.asarray(t), kind="stable")
+            if (order != np.arange(len(order))).any():
+                sorted_n += 1
+                rows, t = rows[order], t[order]
+            dup = t.duplicated()
+            if dup.any():
+                p = int(rows[int(np.argmax(dup))])
+                raise DataError(
+                    f"Time column '{spec.time}' repeats {t[dup][0]} in {what} '{key}' (line {_line(df, p):,}): each "
+                    "series needs one row per time step.",
+                    hint="Combine the rows of each timestamp in a series (sum or average them) before uploading.")
+        notes: list[str] = []
+        if has_nan[rows].any():
+            sub, note = schema.apply_missing(frame.iloc[rows], cols, spec.missing)
+            if note:
+                notes.append(note)
+            if len(sub) != len(rows):          # dropped rows
+                keep = frame.index.get_indexer(sub.index)
+                rows = keep
+            values = sub[cols].to_numpy(dtype=np.float64)
+        else:
+            values = every[rows]
+        out.append((key, values, None if times is None else times[rows], notes))
+    return out, sorted_n
+
+
 def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = None, seed: int = 0) -> Prepared:
     from seqcore.modeling.baselines import guess_season
-    from seqcore.modeling.tasks.forecast import _clean_frame, _time_code
+    from seqcore.modeling.tasks.forecast import _time_code
 
     spec.validate()
     _check_roles(df, spec)
@@ -72,15 +122,11 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         notes.append("A separate test file is used only for classification; forecasting tests on the last part of "
                      "each series.")
     need_val = spec.val_fraction > 0
-    kept, short, seen_notes, sorted_n = [], [], {}, 0
-    for key, rows in groups:
-        values, times, sub_notes = _clean_frame(df.iloc[rows], spec, cols, what=f"series '{key}'",
-                                                time_format=time_format)
+    kept, short, seen_notes = [], [], {}
+    cleaned, sorted_n = clean_series(df, spec, cols, groups, time_format, what="series")
+    for key, values, times, sub_notes in cleaned:
         for note in sub_notes:
-            if note.startswith("Rows were sorted"):
-                sorted_n += 1
-            else:
-                seen_notes.setdefault(note, key)
+            seen_notes.setdefault(note, key)
         n = len(values)
         split = chronological_split(n, spec.val_fraction, spec.test_fraction)
         st = {"train": window_starts(0, split.train_end, L, H), "val": window_starts(split.train_end, split.val_end, L, H),
@@ -222,18 +268,52 @@ def _pooled(actual: np.ndarray, pred: np.ndarray, scale: np.ndarray, names: list
     return out
 
 
-_KEEP = ("mae", "rmse", "mape", "smape", "mase", "r2", "n")
+def _per_series(actual: np.ndarray, pred: np.ndarray, sid: np.ndarray, keys: list[str],
+                scale: np.ndarray) -> dict:
+    """The headline metrics of every series at once (as :func:`seqcore.modeling.metrics.forecast_metrics`
+    computes them on one series' windows, without the per-step and per-target parts): {key: {"mae", "rmse",
+    "mape", "smape", "mase", "r2", "n"}}. ``scale`` (S, T): each series' MASE scale. Sums per series are
+    bincounts, so 1,000 series cost about as much as one."""
+    from seqcore.modeling.metrics import _num
 
+    S, (n, H, T) = len(keys), actual.shape
 
-def _per_series(actual, pred, sid, keys, trains, names) -> dict:
-    from seqcore.modeling.metrics import forecast_metrics
+    def per(a):          # (n, H, T) -> (S, T) sums over each series' windows and steps
+        a = a.sum(axis=1)
+        return np.stack([np.bincount(sid, weights=a[:, j], minlength=S) for j in range(T)], axis=1)
 
+    windows = np.bincount(sid, minlength=S)
+    finite = np.isfinite(actual) & np.isfinite(pred)
+    ok = np.bincount(sid, weights=finite.all(axis=(1, 2)).astype(np.float64), minlength=S) == windows
+    a = np.where(finite, actual, 0.0)
+    err = np.where(finite, pred - actual, 0.0)
+    ae = np.abs(err)
+    pts = (windows * H * T).astype(np.float64)
+    nz = a != 0
+    ape = np.divide(ae, np.abs(a), out=np.zeros_like(ae), where=nz)
+    denom = np.abs(a) + np.abs(np.where(finite, pred, 0.0))
+    sape = np.divide(2 * ae, denom, out=np.zeros_like(ae), where=denom > 0)
+    good_scale = np.isfinite(scale).all(axis=1)
+    safe = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    sums = {"ae": per(ae).sum(axis=1), "se": per(err ** 2), "ape": per(ape).sum(axis=1),
+            "nz": per(nz.astype(np.float64)).sum(axis=1), "sape": per(sape).sum(axis=1),
+            "sa": per(ae / safe[sid][:, None, :]).sum(axis=1), "a": per(a)}
+    mean_a = sums["a"] / np.maximum(windows * H, 1)[:, None]
+    sst = per((a - mean_a[sid][:, None, :]) ** 2)
     out = {}
     for i, key in enumerate(keys):
-        m = sid == i
-        if m.any():
-            full = forecast_metrics(actual[m], pred[m], y_train=trains[i], target_names=names)
-            out[key] = {k: full[k] for k in _KEEP} | ({"per_target": full["per_target"]} if "per_target" in full else {})
+        if not windows[i]:
+            continue
+        m = {"mae": None, "rmse": None, "mape": None, "smape": None, "mase": None, "r2": None, "n": int(windows[i])}
+        if ok[i]:
+            m["mae"] = _num(sums["ae"][i] / pts[i])
+            m["rmse"] = _num(np.sqrt(sums["se"][i].sum() / pts[i]))
+            m["mape"] = _num(sums["ape"][i] / sums["nz"][i]) if sums["nz"][i] else None
+            m["smape"] = _num(sums["sape"][i] / pts[i])
+            m["mase"] = _num(sums["sa"][i] / pts[i]) if good_scale[i] else None
+            if windows[i] * H >= 2 and (sst[i] > 0).all():
+                m["r2"] = _num(np.mean(1.0 - sums["se"][i] / sst[i]))
+        out[key] = m
     return out
 
 
@@ -251,7 +331,7 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     trains = [series[o:o + e] for o, e in zip(p["offsets"], p["train_ends"])]
     scales = np.array([_mase_scale(tr, len(names)) for tr in trains])
     test = _pooled(actual, pred, scales[sid], names)
-    test["per_series"] = _per_series(actual, pred, sid, keys, trains, names)
+    test["per_series"] = _per_series(actual, pred, sid, keys, scales)
 
     def compute():
         parts: dict[str, list] = {}
@@ -264,7 +344,7 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     baselines = {}
     for name, b in baseline_outputs(prep, compute).items():
         baselines[name] = _pooled(actual, b, scales[sid], names)
-        baselines[name]["per_series"] = _per_series(actual, b, sid, keys, trains, names)
+        baselines[name]["per_series"] = _per_series(actual, b, sid, keys, scales)
     metric = "mase" if test.get("mase") is not None else MAIN_METRIC["forecast"]
     metrics = {"test": test, "baselines": baselines, "comparison": compare_to_baselines(test, baselines, metric)}
     return metrics, _predictions(prep, starts, sid, actual, pred)
@@ -280,9 +360,9 @@ def _predictions(prep: Prepared, starts, sid, actual, pred) -> pd.DataFrame:
     where = rows + step
     local = (lambda idx: idx - np.repeat(p["offsets"][sid], H * t)) if times is None else (lambda idx: times[idx])
     frame = pd.DataFrame({
-        "series": np.asarray(p["keys"], dtype=object)[np.repeat(sid, H * t)],
+        "series": pd.Categorical.from_codes(np.repeat(sid, H * t), p["keys"]),   # categories: cheap to write
         "origin": local(rows - 1), "step": step + 1, "time": local(where),
-        "target": np.tile(np.asarray(st["targets"], dtype=object), n * H),
+        "target": pd.Categorical.from_codes(np.tile(np.arange(t), n * H), st["targets"]),
         "actual": actual.reshape(-1), "predicted": pred.reshape(-1)})
     frame["error"] = frame["predicted"] - frame["actual"]
     return frame
