@@ -57,14 +57,14 @@ def _scaling(transformed: np.ndarray, train_end: int) -> tuple[np.ndarray, np.nd
 
 
 def clean_series(df: pd.DataFrame, spec: DataSpec, cols: list[str], groups, time_format: str | None, *,
-                 what: str) -> tuple[list, int]:
+                 what: str = "the data") -> tuple[list, int]:
     """Every series cleaned as :func:`seqcore.modeling.tasks.forecast._clean_frame` cleans one, but with the
     time parsed and the numbers read once for the whole file: [(key, values (n, F), times or None, notes)] and
     how many series had to be sorted into time order. A time repeated inside a series is a DataError naming it."""
     from seqcore.data.schema.parsing import _line
 
     part = spec.time_part if spec.time else None
-    require_columns(df, [spec.time, *([part] if part else []), *cols], what="the data" if what == "series" else what)
+    require_columns(df, [spec.time, *([part] if part else []), *cols], what=what)
     frame = pd.DataFrame({c: schema.numeric_column(df, c) for c in cols}, index=df.index)
     for c in cols:
         v = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -88,7 +88,7 @@ def clean_series(df: pd.DataFrame, spec: DataSpec, cols: list[str], groups, time
             if dup.any():
                 p = int(rows[int(np.argmax(dup))])
                 raise DataError(
-                    f"Time column '{spec.time}' repeats {t[dup][0]} in {what} '{key}' (line {_line(df, p):,}): each "
+                    f"Time column '{spec.time}' repeats {t[dup][0]} in series '{key}' (line {_line(df, p):,}): each "
                     "series needs one row per time step.",
                     hint="Combine the rows of each timestamp in a series (sum or average them) before uploading.")
         notes: list[str] = []
@@ -123,7 +123,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
                      "each series.")
     need_val = spec.val_fraction > 0
     kept, short, seen_notes = [], [], {}
-    cleaned, sorted_n = clean_series(df, spec, cols, groups, time_format, what="series")
+    cleaned, sorted_n = clean_series(df, spec, cols, groups, time_format)
     for key, values, times, sub_notes in cleaned:
         for note in sub_notes:
             seen_notes.setdefault(note, key)
@@ -405,21 +405,29 @@ def future_frame(state: dict, outputs: np.ndarray, last: np.ndarray) -> pd.DataF
 def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps: int | None = None) -> pd.DataFrame:
     """Forecast ``steps`` (default H) past the end of every series in ``df``. A series the model was trained on
     keeps its training scalers; a new one is scaled by its own history (named in ``attrs["notes"]``)."""
-    from seqcore.modeling.tasks.forecast import (_clean_frame, _future_features, _future_rows, check_steps,
-                                                 roll_forward_batch)
+    from seqcore.modeling.tasks.forecast import _future_features, check_steps, roll_forward_batch
 
     targets, features = list(state["targets"]), list(state["features"])
     L, H, t, id_col = int(state["window"]), int(state["horizon"]), len(targets), state["panel"]["id"]
     n_steps = check_steps(steps, H)
     groups = split_series(df, id_col)
     need = -(-n_steps // H) * H - H if (n_steps > H and features) else 0
-    keys, windows, futs, means, stds, lasts, short, new, freq = [], [], [], [], [], [], [], [], None
+    empty = np.zeros(len(df), dtype=bool)
+    if features:        # rows with every target empty at the end of a series carry its inputs' future values
+        empty = np.ones(len(df), dtype=bool)
+        for c in targets:
+            empty &= np.isnan(schema.numeric_column(df, c))
+    history, futures = [], {}
     for key, rows in groups:
-        sub = df.iloc[rows]
-        k = _future_rows(sub, state)
-        history, future = (sub.iloc[: len(sub) - k], sub.iloc[len(sub) - k:]) if k else (sub, None)
-        values, times, _ = _clean_frame(history, spec, targets + features, what=f"series '{key}' of the uploaded data",
-                                        time_format=state.get("time_format"))
+        filled = np.flatnonzero(~empty[rows])
+        k = len(rows) - (int(filled[-1]) + 1 if filled.size else 0)
+        history.append((key, rows[:len(rows) - k]))
+        futures[key] = df.iloc[rows[len(rows) - k:]] if k else None
+    cleaned, _ = clean_series(df, spec, targets + features, history, state.get("time_format"),
+                              what="the uploaded data")
+    keys, windows, futs, means, stds, lasts, short, new, freq = [], [], [], [], [], [], [], [], None
+    for key, values, times, _ in cleaned:
+        future = futures[key]
         if len(values) < L:
             short.append((key, len(values)))
             continue
