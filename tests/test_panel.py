@@ -380,3 +380,44 @@ def test_results_and_predict_pages_pick_a_series_and_show_per_series_scores():
     assert at.selectbox(key="predict_series").value == "General Motors"
     shown = at.dataframe[-1].value
     assert list(shown.columns) == ["step", "time", "invest"] and len(shown) == 2
+
+
+def test_other_plain_messages():
+    from seqcore.data.panel import series_keys
+
+    with pytest.raises(DataError, match="The data has no series id column 'shop'"):
+        series_keys(make_panel({"a": 30, "b": 30}), "shop")
+    # a series whose only training window is the one of the whole panel: too few to learn from
+    spec = SPEC.replace(window=6, horizon=3, val_fraction=0.2, test_fraction=0.2, features=())
+    with pytest.raises(DataError, match="Only 1 training window over all series"):
+        forecast.prepare(make_panel({"a": 15, "b": 9}), spec)
+    # a time repeated inside one series
+    df = make_panel({"a": 40, "b": 40})
+    df.loc[3, "month"] = df.loc[2, "month"]
+    with pytest.raises(DataError) as err:
+        forecast.prepare(df, SPEC)
+    assert err.value.message == ("Time column 'month' repeats '2010-03-01' in series 'a' (line 5): each series "
+                                 "needs one row per time step.")
+    # a flat input in one series; negative targets under the log transform
+    df = make_panel({"a": 40, "b": 40})
+    df.loc[df["store"] == "b", "temp"] = 1.0
+    assert any(n.startswith("Column(s) temp do not change in the training part of some series")
+               for n in forecast.prepare(df, SPEC).notes)
+    df["sales"] = df["sales"].abs() + 100
+    assert forecast.prepare(df, SPEC.replace(log_transform=True)).state["log_transform"]
+    df.loc[45, "sales"] = -1.0
+    with pytest.raises(DataError, match="'sales' has negative values in series 'b'"):
+        forecast.prepare(df, SPEC.replace(log_transform=True))
+
+
+def test_missing_values_are_handled_inside_each_series():
+    df = make_panel({"a": 40, "b": 40})
+    df.loc[[10, 41], "sales"] = np.nan          # one gap in each series; 41 is b's second row
+    with pytest.raises(DataError, match="missing value"):
+        forecast.prepare(df, SPEC)
+    prep = forecast.prepare(df, SPEC.replace(missing="interpolate"))
+    b = prep.extra["series"][40:80, 0]
+    raw = df[df["store"] == "b"]["sales"].to_numpy()
+    assert b[1] == pytest.approx((raw[0] + raw[2]) / 2)      # filled from b's own neighbours, not from a's rows
+    dropped = forecast.prepare(df, SPEC.replace(missing="drop"))
+    assert list(dropped.extra["panel"]["lengths"]) == [39, 39]

@@ -88,7 +88,8 @@ def clean_series(df: pd.DataFrame, spec: DataSpec, cols: list[str], groups, time
             if dup.any():
                 p = int(rows[int(np.argmax(dup))])
                 raise DataError(
-                    f"Time column '{spec.time}' repeats {t[dup][0]} in series '{key}' (line {_line(df, p):,}): each "
+                    f"Time column '{spec.time}' repeats {str(df[spec.time].iloc[p])!r} in series '{key}' (line "
+                    f"{_line(df, p):,}): each "
                     "series needs one row per time step.",
                     hint="Combine the rows of each timestamp in a series (sum or average them) before uploading.")
         notes: list[str] = []
