@@ -421,3 +421,17 @@ def test_missing_values_are_handled_inside_each_series():
     assert b[1] == pytest.approx((raw[0] + raw[2]) / 2)      # filled from b's own neighbours, not from a's rows
     dropped = forecast.prepare(df, SPEC.replace(missing="drop"))
     assert list(dropped.extra["panel"]["lengths"]) == [39, 39]
+
+
+def test_report_of_a_panel_run_charts_the_first_series():
+    from seqcore.config import RunSpec
+    from seqcore.outputs.report import run_report_html
+
+    df = make_panel({"a": 60, "b": 50, "c": 70})
+    prep = forecast.prepare(df, SPEC)
+    metrics, pred = forecast.evaluate(prep, true_outputs(prep.test))
+    x, last = forecast.future_inputs(prep)
+    fut = forecast.future_frame(prep.state, np.zeros((3, 3, 1)), None, last)
+    html = run_report_html(run_name="panel", spec=RunSpec(data=SPEC), metrics=metrics, history=[],
+                           predictions=pred, forecast=fut)
+    assert "3 series; the charts and the forecast table show the first, &#x27;a&#x27;." in html

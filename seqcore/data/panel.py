@@ -70,5 +70,18 @@ def first_series(df: pd.DataFrame, id_col: str) -> pd.DataFrame:
     return df[(keys == keys.iloc[0]).to_numpy()]
 
 
-__all__ = ["check_series_count", "first_series", "repeated_times", "series_keys", "series_lengths",
+def first_series_view(*frames: pd.DataFrame | None, column: str = "series") -> tuple[list, str | None, int]:
+    """A panel run's tables (predictions, forecast: a leading ``series`` column) cut to their first series, for a
+    report's charts: (frames without the column, the series' name or None when not a panel, number of series)."""
+    first = next((f for f in frames if f is not None and column in f.columns and len(f)), None)
+    if first is None:
+        return list(frames), None, 0
+    name = str(first[column].iloc[0])
+    count = int(first[column].nunique())
+    cut = [f if f is None or column not in f.columns else
+           f[f[column].astype(str) == name].drop(columns=[column]).reset_index(drop=True) for f in frames]
+    return cut, name, count
+
+
+__all__ = ["check_series_count", "first_series_view", "first_series", "repeated_times", "series_keys", "series_lengths",
            "split_series"]

@@ -521,6 +521,10 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
     if task == "forecast":
         parts.append("<h2>Forecasts on the test part</h2>")
         parts.append(_per_step_table(metrics))
+        from seqcore.data.panel import first_series_view
+        (predictions, forecast), series, count = first_series_view(predictions, forecast)
+        if series is not None:   # many series: the charts and the forecast table show the first
+            parts.append(f"<p>{_e(f'{count:,} series; the charts and the forecast table show the first, {series!r}.')}</p>")
         if predictions is not None and len(predictions):
             targets = list(dict.fromkeys(predictions["target"].astype(str))) if "target" in predictions else [None]
             for i, tgt in enumerate(targets):
