@@ -277,7 +277,7 @@ def _per_series(actual: np.ndarray, pred: np.ndarray, sid: np.ndarray, keys: lis
     bincounts, so 1,000 series cost about as much as one."""
     from seqcore.modeling.metrics import _num
 
-    S, (n, H, T) = len(keys), actual.shape
+    S, (_, H, T) = len(keys), actual.shape
 
     def per(a):          # (n, H, T) -> (S, T) sums over each series' windows and steps
         a = a.sum(axis=1)
