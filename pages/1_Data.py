@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
+from pages._ui import panel_ui
 from pages._ui.base import md
 from pages._ui.timefmt import detected_format, seed_time_format, time_format_widgets, time_part_widget
 from seqcore.data import schema
@@ -259,6 +260,7 @@ def seed_roles(spec: DataSpec, *, force: bool) -> None:
     set_("data_role_order", spec.order if spec.order in columns else NONE)
     set_("data_role_text", spec.text if spec.text in columns else columns[0])
     set_("data_role_time_part", spec.time_part if spec.time_part in columns else NONE)
+    panel_ui.seed_series_role(spec, columns, NONE, force=force)
 
 
 def keep_valid(key: str, options: list, *, multi: bool = False, fallback=None) -> None:
@@ -310,8 +312,9 @@ if task == "forecast":
                               key="data_role_features",
                               help="Other numbers known at each step that may help (for example temperature).")
     time_part = time_part_widget(r1, df, None if time_col == NONE else time_col, NONE)
+    series_id = panel_ui.series_role(r2, columns, [time_col, time_part, *targets, *features], NONE)
     spec_kw.update(time=None if time_col == NONE else time_col, targets=tuple(targets), features=tuple(features),
-                   time_part=time_part)
+                   time_part=time_part, id=series_id)
 elif task == "classify":
     r1, r2 = st.columns(2)
     layout = r1.radio("Layout", ["wide", "long"], key="data_role_layout", horizontal=True,
@@ -501,7 +504,11 @@ with st.expander("Columns"):
 st.subheader("A look at the data")
 try:
     if task == "forecast":
-        fig = viz.series_figure(df, spec.time, list(spec.targets) + list(spec.features),
+        rows = df
+        if spec.id:   # many series: one at a time
+            pick = panel_ui.pick_series(st, panel_ui.series_names(df, spec.id), "data_chart_series")
+            rows = panel_ui.one_series(df, pick, spec.id)
+        fig = viz.series_figure(rows, spec.time, list(spec.targets) + list(spec.features),
                                 time_format=spec.time_format, time_part=spec.time_part)
     elif task == "classify":
         from seqcore.modeling.tasks.classify import extract_sequences, resolve_layout, value_columns
@@ -556,7 +563,7 @@ if ready:
     m3.metric(f"Test {what}", f"{dr.sizes['test']:,}")
     for note in dr.notes:
         st.caption(f"ℹ️ {md(note)}")
-    few = few_windows_warning(dr.sizes["train"], len(df), spec) if task == "forecast" else None
+    few = few_windows_warning(dr.sizes["train"], None if spec.id else len(df), spec) if task == "forecast" else None
     if few:
         st.warning(md(few), icon="⚠️")
     ss["data_spec"] = spec.to_dict()

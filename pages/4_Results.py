@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
-from pages._ui import backtest_ui, live
+from pages._ui import backtest_ui, live, panel_ui
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -167,6 +167,11 @@ def forecast_sections() -> None:
     targets = list(spec.data.targets)
     horizon = int(spec.data.horizon)
     st.header("Forecasts on the test part")
+    shown = panel_ui.series_names(pred)          # many series in one file: one at a time in the charts
+    series = panel_ui.pick_series(st, shown, "results_series")
+    if series is not None:
+        panel_ui.per_series_table(metrics)
+    test_pred = panel_ui.one_series(pred, series)
     c = st.columns([2, 3])
     target = targets[0] if targets else None
     if len(targets) > 1:
@@ -177,7 +182,7 @@ def forecast_sections() -> None:
         step = c[1].select_slider("How many steps ahead", options=list(range(1, horizon + 1)), key="results_step",
                                   help="The model predicts several steps at once; errors usually grow the further "
                                        "ahead it looks. 1 = the next step.")
-    st.plotly_chart(viz.forecast_figure(pred, step=step, target=target), key="results_forecast",
+    st.plotly_chart(viz.forecast_figure(test_pred, step=step, target=target), key="results_forecast",
                     config={"displaylogo": False})
     covered = coverage_sentence(metrics.get("intervals"))
     if covered:
@@ -185,7 +190,7 @@ def forecast_sections() -> None:
     st.subheader("Errors")
     st.caption("Predicted minus actual. Errors centred on zero with no pattern over time mean the model has "
                "learnt what it can from the data.")
-    st.plotly_chart(viz.residuals_figure(pred, step=step, target=target), key="results_residuals",
+    st.plotly_chart(viz.residuals_figure(test_pred, step=step, target=target), key="results_residuals",
                     config={"displaylogo": False})
     per_step = (metrics.get("test") or {}).get("per_step") or []
     if len(per_step) > 1:
@@ -208,6 +213,8 @@ def forecast_sections() -> None:
         history = ui.load_table(rec.dataset_id, rec.csv_options, live.dataset_name(store, rec.dataset_id)).df
     except Exception:  # noqa: BLE001 - the dataset was deleted: draw the forecast alone
         st.caption("The training data is no longer stored, so only the forecast is drawn.")
+    if series is not None:
+        history, future = panel_ui.one_series(history, series, spec.data.id), panel_ui.one_series(future, series)
     st.plotly_chart(viz.future_figure(history, future, time_col=spec.data.time, targets=[target] if target else None,
                                       time_format=spec.data.time_format, time_part=spec.data.time_part),
                     key="results_future", config={"displaylogo": False})

@@ -12,6 +12,7 @@ from functools import partial
 import streamlit as st
 
 from pages._ui import common as ui
+from pages._ui import panel_ui
 from pages._ui import live
 from pages._ui.base import md
 from seqcore.outputs import bundle as bundle_mod
@@ -211,7 +212,18 @@ def job_panel(job_id: str) -> None:
             history = ui.load_table(job.dataset_id, job.csv_options, source).df
         except Exception:  # noqa: BLE001 - the uploaded file was removed: draw the forecast alone
             history = None
-        st.caption(f"The forecast for the {len(df)} step{'s' if len(df) != 1 else ''} after the last row of the file"
+        names = panel_ui.series_names(df)       # many series: a forecast for each, one at a time in the chart
+        series = panel_ui.pick_series(st, names, "predict_series")
+        if series is not None:
+            trained = (state.get("panel") or {}).get("series") or []
+            unseen = [n for n in names if n not in trained]
+            if unseen:
+                st.caption(md(f"Not in the training data, so forecast from their own history (scaled by its mean "
+                              f"and spread): {', '.join(unseen[:10])}{' …' if len(unseen) > 10 else ''}."))
+            panel_ui.per_series_table(live.load_metrics(store, rec) or {})
+            history, df = panel_ui.one_series(history, series, spec.data.id), panel_ui.one_series(df, series)
+        st.caption(f"The forecast for the {len(df)} step{'s' if len(df) != 1 else ''} after the last row of the "
+                   + ("series" if series is not None else "file")
                    + (f" (the model forecasts {spec.data.horizon} at a time; later steps build on its own "
                       "forecasts)." if len(df) > spec.data.horizon else "."))
         st.plotly_chart(viz.future_figure(history, df, time_col=spec.data.time, targets=list(spec.data.targets),

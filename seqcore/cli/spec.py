@@ -28,7 +28,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="forecast: column with the quarter/month/week when --time holds only the year "
                         "(e.g. --time year --time-part quarter)")
     r.add_argument("--label", help="classify/text: class label column")
-    r.add_argument("--id", help="classify (long layout): sequence id column")
+    r.add_argument("--id", help="classify (long layout): sequence id column; forecast: series id column when the "
+                                "file holds many series, one row per (series, time) (suggested when the file looks "
+                                "like that; --id none: one series)")
     r.add_argument("--order", help="classify (long layout): step order column")
     r.add_argument("--text", help="text: text column")
     r.add_argument("--layout", choices=["auto", "wide", "long"])
@@ -116,7 +118,9 @@ def build_spec(args, df) -> RunSpec:
     if args.task == "forecast" and any(roles.values()) and not args.time and args.target:
         sugg = schema.suggest_roles(df, args.task).get("time")
         given["time"] = sugg if sugg not in args.target else None
-    if args.id:
+    if args.task == "forecast" and (args.id or "").lower() == "none":
+        given["id"] = None            # not a panel, although the file looks like one
+    elif args.id:
         given["layout"] = "long"
     given.update({k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
                                                 "season", "max_len", "max_vocab", "max_steps", "group_steps",

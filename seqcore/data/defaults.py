@@ -101,6 +101,8 @@ def fit_defaults(df_or_table, task: str | None = None, **given) -> Defaults:
         kw[k] = tuple(v) if isinstance(v, list) else v
     if "id" in given and given["id"] and "layout" not in given:
         kw["layout"] = "long"
+    if task == "forecast" and (given.get("id") or "id" not in given):
+        _suggest_panel(df, infos, kw, given)
     base = DataSpec(**kw)
     try:
         if task == "forecast":
@@ -253,14 +255,43 @@ def _series(df: pd.DataFrame, spec: DataSpec):
     return values, freq
 
 
+def _suggest_panel(df: pd.DataFrame, infos, kw: dict, given: dict) -> None:
+    """Several series stacked in one file (understand()'s reading): the id column becomes the series id, and its
+    time column the time (unless the user picked roles)."""
+    from seqcore.data.understand import _panel
+
+    found = _panel(df, {c.name: c for c in infos}, kw.get("time"))
+    if found is None or found[0] in (kw.get("targets") or ()) or found[0] in (kw.get("features") or ()) \
+            or given.get("id") not in (None, found[0]):
+        return
+    kw["id"] = found[0]
+    if kw.get("time") is None and "time" not in given:
+        kw["time"] = found[1]
+        kw["targets"] = tuple(c for c in kw["targets"] if c != found[1])
+        kw["features"] = tuple(c for c in kw["features"] if c != found[1])
+
+
 def _forecast(df: pd.DataFrame, base: DataSpec, given: dict) -> Defaults:
-    values, freq = _series(df, base)
-    n = int(values.shape[0])
+    lengths = None
+    if base.id:   # a panel: the options fit one typical series; windows count over every series
+        from seqcore.data.panel import first_series, series_lengths
+
+        lengths = np.unique(series_lengths(df, base.id), return_counts=True)
+        values, freq = _series(first_series(df, base.id), base)
+        n = int(np.median(series_lengths(df, base.id))) if values.size else 0
+    else:
+        values, freq = _series(df, base)
+        n = int(values.shape[0])
     if n == 0 or not base.targets:
         return Defaults(base)
     y = values[:, 0]
     reasons: dict[str, str] = {}
     facts: dict = {"rows": n, "frequency": freq}
+    if lengths is not None:
+        k = int(lengths[1].sum())
+        facts["series"] = k
+        reasons["id"] = (f"Series id '{base.id}': {k:,} series (typically {n:,} rows each) stacked in one file; "
+                         "one model learns from all of them and forecasts each.")
 
     # season
     cal, unit, period = calendar_season(freq, n)
@@ -296,6 +327,8 @@ def _forecast(df: pd.DataFrame, base: DataSpec, given: dict) -> Defaults:
             reasons["val_fraction"] = f"Validation and test {share:.0%} each ({val:,} and {test:,} rows of {n:,})."
 
     def windows(L: int, H: int) -> int:
+        if lengths is not None:   # pooled over the series
+            return int(sum(int(c) * train_windows(int(m), L, H, v, t) for m, c in zip(*lengths)))
         return train_windows(n, L, H, v, t)
 
     # horizon: one season when the test (and validation) part holds it and training keeps enough windows

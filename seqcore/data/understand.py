@@ -105,9 +105,9 @@ def _fill(u: Understanding, df: pd.DataFrame, infos: list | None) -> None:
             k = int(df[id_col].nunique())
             first = df[id_col].iloc[0]
             u.doubts.append(
-                f"This file holds {k} series stacked one after another, one for each value of '{id_col}'. "
-                f"A forecast learns one series: keep the rows of one {id_col} (for example {first!r}) in the "
-                "file, or train one run per series.")
+                f"This file holds {k} series stacked one after another, one for each value of '{id_col}' (for "
+                f"example {first!r}). They are forecast together: one model learns from every series and forecasts "
+                f"each. Check that '{id_col}' names the series; choose no series id to treat the rows as one series.")
         _time(u, df, inf, roles)
         if not roles["targets"]:
             u.doubts.append(schema.no_target_reason(df, infos))

@@ -26,6 +26,7 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     out = df.copy()
     out.columns = [escape_cell(str(c)) for c in out.columns]
     for c in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
+        if not pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]) \
+                and not pd.api.types.is_datetime64_any_dtype(out[c]):    # dates cannot start a formula
             out[c] = out[c].map(escape_cell)
     return out.to_csv(index=False).encode("utf-8")

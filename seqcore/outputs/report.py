@@ -315,7 +315,8 @@ def verdict(metrics: dict, task: str, spec: RunSpec | None = None) -> tuple[str,
     if task == "forecast":
         from seqcore.data.defaults import forecast_advice, rows_from_sizes
 
-        n = rows_from_sizes(spec.data, (metrics.get("training") or {}).get("sizes")) if spec is not None else None
+        n = rows_from_sizes(spec.data, (metrics.get("training") or {}).get("sizes")) \
+            if spec is not None and not spec.data.id else None   # many series: no single series' rows
         tips = forecast_advice(spec.data, n) if n else ["more epochs or a different model size"]
         advice = tips[0] if len(tips) == 1 else ", ".join(tips[:-1]) + " or " + tips[-1]
     return (f"The model does not beat the best simple baseline ({base_name}) on {label}: {model} against {base}. "
@@ -527,6 +528,10 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
         if covered:
             parts.append(f"<p class='coverage'>The shaded bands show how far off the forecast may be. {_e(covered)}</p>")
         parts.append(backtest_html(metrics))
+        from seqcore.data.panel import first_series_view
+        (predictions, forecast), series, count = first_series_view(predictions, forecast)
+        if series is not None:   # many series: the charts and the forecast table show the first
+            parts.append(f"<p>{_e(f'{count:,} series; the charts and the forecast table show the first, {series!r}.')}</p>")
         if predictions is not None and len(predictions):
             targets = list(dict.fromkeys(predictions["target"].astype(str))) if "target" in predictions else [None]
             for i, tgt in enumerate(targets):

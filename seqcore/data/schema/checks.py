@@ -194,6 +194,8 @@ def _check_forecast(df, by_name, roles, spec, explicit, issues, report, missing_
             issues.append(Issue("error", time_col, f"Time column '{time_col}' has {info.n_unparseable:,} value(s) "
                                                    f"that are not dates/times (first on line {line:,}: {raw!r}). "
                                                    "Fix or remove those rows, or choose no time column."))
+        elif getattr(spec, "id", None) and spec.id in df.columns:   # a panel: times repeat across series
+            _check_panel_times(df, spec, time_col, issues)
         else:
             if info.n_duplicates:
                 dup = pd.Index(idx).duplicated()
@@ -228,6 +230,22 @@ def _check_forecast(df, by_name, roles, spec, explicit, issues, report, missing_
             if frac > 0 and int(n * frac) < spec.horizon:
                 issues.append(Issue("warning", None, f"The {part} part has only {int(n * frac)} rows, fewer than "
                                                      f"the horizon ({spec.horizon}); its scores will be unreliable."))
+
+
+def _check_panel_times(df, spec, time_col, issues) -> None:
+    """Many series in one file: a time may repeat across series, never inside one."""
+    from seqcore.data.panel import repeated_times
+
+    try:
+        n_dup, p = repeated_times(df, spec.id, time_col)
+    except DataError as err:       # an empty id cell
+        issues.append(Issue("error", spec.id, err.message))
+        return
+    if n_dup:
+        issues.append(Issue(
+            "error", time_col, f"Time column '{time_col}' repeats {n_dup:,} time(s) inside a series (first on line "
+                               f"{_line(df, p):,}: {_short(df[spec.id].iloc[p])!r}, {_short(df[time_col].iloc[p])!r}). "
+                               "Each series needs one row per time step: remove or combine the repeated rows."))
 
 
 def _class_counts(labels: pd.Series) -> dict[str, int]:

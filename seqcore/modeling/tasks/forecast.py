@@ -68,6 +68,13 @@ def _clean_frame(df: pd.DataFrame, spec: DataSpec, columns: list[str], *, what: 
     return values, times, notes
 
 
+def _panel():
+    """The panel task (many series in one file, ``DataSpec.id`` set): imported when needed."""
+    from seqcore.modeling.tasks import panel
+
+    return panel
+
+
 def _time_code(df: pd.DataFrame, spec: DataSpec) -> str | None:
     """How the time column was read: the chosen format, or the one detected in the training data."""
     if spec.time_format or spec.time_part:
@@ -89,6 +96,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     """``test_rows``: the test part is exactly the last ``test_rows`` rows (a backtest fold), not a fraction."""
     from seqcore.modeling.baselines import guess_season
 
+    if spec.id:   # many series in one file: seqcore.modeling.tasks.panel
+        return _panel().prepare(df, spec, test_df=test_df, seed=seed)
     spec.validate()
     targets, features = list(spec.targets), list(spec.features)
     values, times, notes = _clean_frame(df, spec, targets + features, what="the data")
@@ -184,6 +193,8 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     from seqcore.modeling.baselines import forecast_baselines
     from seqcore.modeling.metrics import MAIN_METRIC, compare_to_baselines, forecast_metrics
 
+    if prep.state.get("panel"):
+        return _panel().evaluate(prep, outputs)
     st = prep.state
     series, split, starts = prep.extra["series"], prep.extra["split"], prep.extra["starts"]["test"]
     H, names = st["horizon"], st["targets"]
@@ -233,12 +244,17 @@ def model_inputs(state: dict, scaled_tail: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def future_inputs(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """Model input and reference values covering the last L rows of the data."""
+    """Model input and reference values covering the last L rows of the data (of every series in a panel)."""
+    if prep.state.get("panel"):
+        return _panel().future_inputs(prep)
     return model_inputs(prep.state, prep.extra["scaled"])
 
 
 def future_frame(state: dict, outputs: np.ndarray, last_time, last: np.ndarray | None = None) -> pd.DataFrame:
-    """Forecast past the end of the data: one row per future step, a column per target."""
+    """Forecast past the end of the data: one row per future step, a column per target (a panel: first a
+    ``series`` column, rows for every series)."""
+    if state.get("panel"):
+        return _panel().future_frame(state, outputs, last)
     return _forecast_table(state, to_original(state, outputs, last)[0], last_time)
 
 
@@ -382,6 +398,8 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
     """Forecast ``steps`` (default: the trained horizon H) steps after the end of ``df``, which needs at least
     ``window`` rows of history. Beyond H the forecast rolls forward (see :func:`roll_forward`); a model with
     feature columns then needs their future values in the file's last rows, with the target cells empty."""
+    if state.get("panel"):
+        return _panel().predict_new(state, spec, df, predict_fn, steps)
     targets, features = list(state["targets"]), list(state["features"])
     L, H, t = state["window"], state["horizon"], len(state["targets"])
     n = check_steps(steps, H)
