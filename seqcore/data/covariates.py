@@ -135,7 +135,7 @@ def add_covariates(values: np.ndarray, times, spec, future_rows: pd.DataFrame | 
     n = values.shape[0]
     base, raw = values[:, : values.shape[1] - k], values[:, values.shape[1] - k:]
     notes: list[str] = []
-    fut = _leading_filled(future_rows, known)[:H]
+    fut = _leading_filled(future_rows, known)[:H] if k else np.zeros((H, 0))
     if k and len(fut) < H:
         last = raw[-1:] if len(fut) == 0 else fut[-1:]
         fill = np.repeat(last, H - len(fut), axis=0)
