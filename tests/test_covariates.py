@@ -242,3 +242,41 @@ def test_cli_trains_with_a_known_future_column_and_predicts_with_future_rows(tmp
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "This model uses the future values of 'label' (known in advance)" in r.stderr
     assert "needs them for the next 12 steps" in r.stderr
+
+
+def test_predict_page_instructions_name_the_known_columns_and_the_rows_needed():
+    from seqcore.data.covariates import predict_instructions
+
+    state = {"targets": ["KSI"], "horizon": 12, "known_future": ["label"],
+             "calendar": {"setting": "auto", "parts": ["month"], "check": None}}
+    known, cal = predict_instructions(state)
+    assert known.startswith("This model uses the future values of 'label' (known in advance): after the history, "
+                            "add one row per step to forecast, with 'KSI' left empty and 'label' filled in.")
+    assert "give 12 such rows for up to 12 steps, and a whole multiple of 12 for more" in known
+    assert cal.startswith("It also uses calendar features (time of year) from the time column")
+    assert predict_instructions({"targets": ["y"], "horizon": 1, "known_future": [], "calendar": None}) == []
+    assert predict_instructions({"targets": ["y"], "horizon": 1}) == []
+
+
+# ----------------------------------------------------------------------------- the Data page
+
+@pytest.mark.skipif(not SEATBELTS.exists(), reason="shared data sets not here")
+def test_data_page_known_in_advance_and_calendar_choice_set_the_spec():
+    from helpers import app, upload
+    from seqcore.data.covariates import predict_instructions  # noqa: F401 (the Predict page's text, tested above)
+
+    at = app("pages/1_Data.py")
+    upload(at, "seatbelts.csv", SEATBELTS.read_bytes())
+    assert not at.exception and at.radio(key="data_role_task").value == "forecast"
+    known = at.multiselect(key="data_role_known")
+    assert known.label == "Known in advance (optional)" and "label" in known.options
+    assert known.help.startswith("Columns whose future values you know, such as holidays or a planned price")
+    assert at.selectbox(key="data_opt_calendar").value == "auto"
+    targets = list(at.multiselect(key="data_role_targets").value)
+    if "label" in targets:
+        at.multiselect(key="data_role_targets").set_value([c for c in targets if c != "label"]).run()
+    at.multiselect(key="data_role_known").set_value(["label"]).run()
+    at.selectbox(key="data_opt_calendar").set_value("off").run()
+    assert not at.exception and not at.error
+    spec = DataSpec.from_dict(at.session_state["data_spec"])
+    assert spec.known_future == ("label",) and spec.calendar == "off" and "label" not in spec.targets

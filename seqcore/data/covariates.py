@@ -221,3 +221,21 @@ def future_block(state: dict, known_hist: np.ndarray, times, future_rows: pd.Dat
     std = np.asarray(state["std"][-e:]) if e else np.ones(0)
     led = (led - mean) / std
     return led[n - L:n], led[n:]
+
+
+def predict_instructions(state: dict) -> list[str]:
+    """What a file for Predict needs for this model's known-future inputs, in plain sentences ([] when none)."""
+    out = []
+    known = list(state.get("known_future") or [])
+    H = int(state.get("horizon") or 1)
+    if known:
+        out.append(f"This model uses the future values of {_names(known)} (known in advance): after the history, "
+                   f"add one row per step to forecast, with {_names(state.get('targets') or [])} left empty and "
+                   f"{_names(known)} filled in. It forecasts {H} step{'s' if H != 1 else ''} at a time, so give "
+                   f"{H} such row{'s' if H != 1 else ''} for up to {H} step{'s' if H != 1 else ''}, and a whole "
+                   f"multiple of {H} for more.")
+    parts = list((state.get("calendar") or {}).get("parts") or [])
+    if parts:
+        out.append(f"It also uses calendar features ({describe(parts)}) from the time column; they are worked out "
+                   "for the future dates, so you do not add them.")
+    return out
