@@ -280,3 +280,39 @@ def test_data_page_known_in_advance_and_calendar_choice_set_the_spec():
     assert not at.exception and not at.error
     spec = DataSpec.from_dict(at.session_state["data_spec"])
     assert spec.known_future == ("label",) and spec.calendar == "off" and "label" not in spec.targets
+
+
+# ----------------------------------------------------------------------------- the training script
+
+@pytest.mark.parametrize("calendar", ["auto", "on"])
+def test_training_script_builds_the_same_known_future_and_calendar_inputs(calendar, tmp_path):
+    import importlib.util
+
+    from seqcore.config import RunSpec
+    from seqcore.data.io import read_csv
+    from seqcore.outputs.codegen import training_script
+
+    df = _seasonal_monthly(n=150)
+    df["promo"] = (np.arange(150) % 7 == 0).astype(float)
+    df.loc[20, "y"] = np.nan
+    fut = pd.DataFrame({"date": pd.date_range("2012-07-01", periods=2, freq="MS").strftime("%Y-%m-%d"),
+                        "y": np.nan, "promo": [1.0, 0.0]})
+    csv = tmp_path / "data.csv"
+    pd.concat([df, fut], ignore_index=True).to_csv(csv, index=False)
+    spec = RunSpec(data=DataSpec(task="forecast", time="date", targets=("y",), known_future=("promo",),
+                                 calendar=calendar, window=3, horizon=2, missing="interpolate"))
+    prep = forecast.prepare(read_csv(csv.read_bytes()).df, spec.data)
+    assert prep.state["calendar"]["parts"] == ["month"]          # the season is longer than the window: it helps
+    script = tmp_path / "train.py"
+    script.write_text(training_script(spec), encoding="utf-8")
+    mod_spec = importlib.util.spec_from_file_location(f"gen_cov_{calendar}", script)
+    mod = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(mod)
+    data = mod.prepare(mod.read_table(str(csv)))
+    assert data["state"]["known_future"] == ["promo"] and data["state"]["calendar"] == ["month"]
+    for part in ("train", "val", "test"):
+        x, y = getattr(prep, part).gather(np.arange(len(getattr(prep, part))))
+        np.testing.assert_allclose(data["x_" + part], x, rtol=1e-6, atol=1e-6, err_msg=part)
+        np.testing.assert_allclose(data["y_" + part], y, rtol=1e-6, atol=1e-6, err_msg=part)
+    x_future, _ = forecast.future_inputs(prep)
+    np.testing.assert_allclose(data["last_window"], x_future, rtol=1e-6, atol=1e-6)   # the given future rows too
