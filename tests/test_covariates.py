@@ -316,3 +316,18 @@ def test_training_script_builds_the_same_known_future_and_calendar_inputs(calend
         np.testing.assert_allclose(data["y_" + part], y, rtol=1e-6, atol=1e-6, err_msg=part)
     x_future, _ = forecast.future_inputs(prep)
     np.testing.assert_allclose(data["last_window"], x_future, rtol=1e-6, atol=1e-6)   # the given future rows too
+
+
+def test_calendar_inputs_reach_past_2262_for_the_longest_forecast():
+    airline = pd.read_csv(ROOT / "seqcore" / "samples" / "Airline.csv")
+    spec = DataSpec(task="forecast", time="Date", targets=("Passengers",), window=12, horizon=3, calendar="on")
+    state = forecast.prepare(airline, spec).state
+    fn, seen = _recorder(state)
+    out = forecast.predict_new(state, spec, airline, fn, steps=10_000)
+    assert len(out) == 10_000 and len(seen) == 3334
+    from types import SimpleNamespace
+
+    last = seen[-1][0]     # the last pass's last row is step 9,999 (2794-03), led by 3 steps: 2794-06
+    want = calendar_features(pd.DatetimeIndex(np.array(["2794-06-01"], dtype="datetime64[us]")), ["month"])[0]
+    got = [_unscaled(SimpleNamespace(state=state), last, c)[-1] for c in (1, 2)]
+    assert np.allclose(got, want)

@@ -64,8 +64,9 @@ def _leading_filled(rows: pd.DataFrame | None, known) -> np.ndarray:
 def _future_times(times, steps: int, frequency: str | None = None):
     if not isinstance(times, pd.DatetimeIndex) or steps < 1:
         return None
-    try:
-        return schema.future_index(times, steps, frequency)
+    try:   # microseconds: nanosecond stamps end in 2262, which a long monthly forecast passes
+        offset = pd.tseries.frequencies.to_offset(frequency or schema.infer_frequency(times))
+        return pd.date_range(start=times.max() + offset, periods=steps, freq=offset, unit="us")
     except Exception:  # noqa: BLE001 - an unknown step only costs the calendar
         return None
 
@@ -151,7 +152,7 @@ def add_covariates(values: np.ndarray, times, spec, future_rows: pd.DataFrame | 
     if spec.calendar == "on" and not parts:
         notes.append("Calendar features need a date or time column with a regular step shorter than the cycle "
                      "(months, weekdays or hours) and at least two cycles of data; none were added.")
-    cal = calendar_features(times.append(ftimes), parts) if parts else np.zeros((n + H, 0))
+    cal = calendar_features(times.as_unit("us").append(ftimes), parts) if parts else np.zeros((n + H, 0))
     if parts and spec.calendar == "auto":
         check = calendar_check(values[:, :t], cal, raw if k else None, starts["train"], starts["val"],
                                spec.window, H, log_transform=spec.log_transform, relative=spec.relative)
@@ -211,7 +212,7 @@ def future_block(state: dict, known_hist: np.ndarray, times, future_rows: pd.Dat
         if ftimes is None:
             raise DataError("This model uses calendar features, which need the uploaded data's time column to be "
                             "dates with a regular step.", hint="Upload the history with its date/time column.")
-        cal = calendar_features(times.append(ftimes), parts)
+        cal = calendar_features(times.as_unit("us").append(ftimes), parts)
     else:
         cal = np.zeros((n + m, 0))
     full = np.hstack([np.vstack([known_hist, fut]), cal])
