@@ -271,7 +271,8 @@ def test_data_page_known_in_advance_and_calendar_choice_set_the_spec():
     known = at.multiselect(key="data_role_known")
     assert known.label == "Known in advance (optional)" and "label" in known.options
     assert known.help.startswith("Columns whose future values you know, such as holidays or a planned price")
-    assert at.selectbox(key="data_opt_calendar").value == "auto"
+    calendar = at.selectbox(key="data_opt_calendar")
+    assert calendar.value == "auto" and calendar.help.startswith("Month of the year, day of the week and hour")
     targets = list(at.multiselect(key="data_role_targets").value)
     if "label" in targets:
         at.multiselect(key="data_role_targets").set_value([c for c in targets if c != "label"]).run()
@@ -331,3 +332,20 @@ def test_calendar_inputs_reach_past_2262_for_the_longest_forecast():
     want = calendar_features(pd.DatetimeIndex(np.array(["2794-06-01"], dtype="datetime64[us]")), ["month"])[0]
     got = [_unscaled(SimpleNamespace(state=state), last, c)[-1] for c in (1, 2)]
     assert np.allclose(got, want)
+
+
+def test_the_rarer_messages():
+    from seqcore.data.covariates import future_block
+
+    with pytest.raises(SpecError, match="Known-in-advance columns must be column names"):
+        DataSpec(task="forecast", targets=("y",), known_future=("",)).validate()
+    state = {"window": 2, "horizon": 1, "targets": ["y"], "known_future": [], "mean": [0.0, 0.0, 0.0],
+             "std": [1.0, 1.0, 1.0], "calendar": {"setting": "on", "parts": ["month"], "check": None},
+             "frequency": None}
+    with pytest.raises(DataError, match="This model uses calendar features, which need the uploaded data's time "
+                                        "column to be dates with a regular step"):
+        future_block(state, np.zeros((5, 0)), pd.Index(np.arange(5.0)), None, 1)
+    short = _seasonal_monthly(n=40)                   # too few windows for the quick check
+    prep = forecast.prepare(short, DataSpec(task="forecast", time="date", targets=("y",), window=22, horizon=1))
+    assert prep.state["calendar"] == {"setting": "auto", "parts": [], "check": None}
+    assert "Calendar features (time of year) were not added: there was too little data to check." in prep.notes
