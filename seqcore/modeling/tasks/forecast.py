@@ -8,6 +8,10 @@ Past the end of the data (:func:`predict_new`) any number of steps N can be aske
 model's direct output; beyond H the forecast rolls forward on the trained horizon (the H predicted steps are
 appended to the history in scaled space and the model predicts again). A model with feature columns needs
 their future values for that: the file's last rows carry them, with the target cells left empty.
+
+Known-future inputs (:mod:`seqcore.data.covariates`: columns known in advance and calendar features) follow
+the features in the input, led by H steps, so a window ending at the origin carries their values over the
+forecast steps; Predict takes the user columns' future values from those same last rows.
 """
 
 from __future__ import annotations
