@@ -69,16 +69,17 @@ def future_times(times, steps):
     return pd.date_range(start=t[-1] + offset, periods=steps, freq=offset)
 
 
-def lag_design(y, starts, lags, extra):
-    """Quick-check inputs per origin: the last `lags` targets (+ `extra` over the forecast steps), and outputs."""
+def lag_design(y, starts, lags, extra, h):
+    """Quick-check inputs per origin: the last `lags` targets (+ `extra` over the first h forecast steps),
+    and outputs."""
     x = np.stack([y[s - lags:s] for s in starts])
-    out = np.stack([y[s:s + HORIZON] for s in starts])
+    out = np.stack([y[s:s + h] for s in starts])
     if RELATIVE:
         last = x[:, -1:, :]
         x, out = x - last, out - last
     parts = [x.reshape(len(starts), -1)]
     if extra is not None and extra.shape[1]:
-        parts.append(np.stack([extra[s:s + HORIZON] for s in starts]).reshape(len(starts), -1))
+        parts.append(np.stack([extra[s:s + h] for s in starts]).reshape(len(starts), -1))
     return np.concatenate(parts, axis=1), out.reshape(len(starts), -1)
 
 
@@ -106,13 +107,15 @@ def calendar_helps(series, calendar, known, train_starts, val_starts):
     train_end = int(tr[-1]) + HORIZON
     mu, sd = y[:train_end].mean(axis=0), y[:train_end].std(axis=0)
     y = (y - mu) / np.where(sd > 1e-12, sd, 1.0)
-    if len(tr) > 5000:
-        tr = tr[np.linspace(0, len(tr) - 1, 5000).astype(int)]
-    lags, n = int(min(WINDOW, 48)), len(y)
+    if len(tr) > 2000:
+        tr = tr[np.linspace(0, len(tr) - 1, 2000).astype(int)]
+    if len(va) > 2000:
+        va = va[np.linspace(0, len(va) - 1, 2000).astype(int)]
+    lags, n, h = int(max(1, min(WINDOW, 48, 480 // y.shape[1]))), len(y), min(HORIZON, 24)
     base = known[:n] if known.shape[1] else None
     both = calendar[:n] if base is None else np.hstack([base, calendar[:n]])
-    without = ridge_error(*lag_design(y, tr, lags, base), *lag_design(y, va, lags, base))
-    with_cal = ridge_error(*lag_design(y, tr, lags, both), *lag_design(y, va, lags, both))
+    without = ridge_error(*lag_design(y, tr, lags, base, h), *lag_design(y, va, lags, base, h))
+    with_cal = ridge_error(*lag_design(y, tr, lags, both, h), *lag_design(y, va, lags, both, h))
     gain = 1.0 - with_cal / without if without > 0 else 0.0
     print(f"Calendar check: validation error {without:.4g} without, {with_cal:.4g} with ({gain:+.0%}).")
     return round(gain, 4) >= 0.02
