@@ -142,7 +142,10 @@ def test_auto_calendar_decision_is_recorded_with_its_check():
     off = forecast.prepare(walk, spec)
     assert off.state["calendar"]["parts"] == [] and off.state["calendar"]["check"] is not None
     assert off.shape.input_shape == (3, 1)
-    assert any(n.startswith("Calendar features (time of year) were not added") for n in off.notes)
+    g = off.state["calendar"]["check"]["gain"] * 100
+    want = (f"they did not lower the validation error of a quick linear check (it rose by {-g:.0f}%)." if g < 0 else
+            f"they lowered the validation error of a quick linear check by only {g:.0f}% (2% needed).")
+    assert "Calendar features (time of year) were not added: " + want in off.notes
 
 
 # ----------------------------------------------------------------------------- predict_new

@@ -164,8 +164,10 @@ def add_covariates(values: np.ndarray, times, spec, future_rows: pd.DataFrame | 
             notes.append(f"Calendar features ({what}) were added: they lowered the validation error of a quick "
                          f"linear check by {check['gain'] * 100:.0f}%.")
         else:
-            why = "there was too little data to check" if check is None else \
-                f"they did not lower the validation error of a quick linear check ({-check['gain'] * 100:+.0f}%)"
+            g = 0.0 if check is None else check["gain"] * 100
+            why = "there was too little data to check" if check is None else (
+                f"they did not lower the validation error of a quick linear check (it rose by {-g:.0f}%)" if g < 0
+                else f"they lowered the validation error of a quick linear check by only {g:.0f}% (2% needed)")
             notes.append(f"Calendar features ({what}) were not added: {why}.")
             parts, cal = [], np.zeros((n + H, 0))
     full = np.hstack([np.vstack([raw, fut]), cal])          # (n + H, K + C) values at each time
