@@ -11,6 +11,7 @@ import streamlit as st
 from pages._ui import common as ui
 from pages._ui import panel_ui
 from pages._ui.base import md
+from pages._ui.data import known_future_widgets
 from pages._ui.timefmt import detected_format, seed_time_format, time_format_widgets, time_part_widget
 from seqcore.data import schema
 from seqcore.data.defaults import few_windows_warning
@@ -315,6 +316,8 @@ if task == "forecast":
     series_id = panel_ui.series_role(r2, columns, [time_col, time_part, *targets, *features], NONE)
     spec_kw.update(time=None if time_col == NONE else time_col, targets=tuple(targets), features=tuple(features),
                    time_part=time_part, id=series_id)
+    spec_kw.update(known_future_widgets(r3, [c for c in numeric if c != time_col], [*targets, *features], start,
+                                        has_time=time_col != NONE))
 elif task == "classify":
     r1, r2 = st.columns(2)
     layout = r1.radio("Layout", ["wide", "long"], key="data_role_layout", horizontal=True,

@@ -21,6 +21,7 @@ from seqcore.outputs import viz
 from seqcore.config import RunSpec
 from seqcore.errors import UserError
 from seqcore.modeling.intervals import BANDS_CAPTION
+from seqcore.data.covariates import predict_instructions
 from seqcore.modeling.tasks.forecast import MAX_STEPS
 from seqcore.runs.store import ACTIVE_STATUSES, FINAL_STATUSES
 
@@ -111,6 +112,8 @@ with st.container(border=True):
             feats = ", ".join(f"'{c}'" for c in spec.data.features)
             st.text(f"To forecast more than {h} step{'s' if h != 1 else ''}, add rows after the history that give "
                     f"the future values of {feats}, with the target cells left empty.")
+        for line in predict_instructions(state):   # known-in-advance columns and calendar features
+            st.text(line)
     else:
         st.text("A label column is optional: when it is there, the page also says how many predictions were right.")
 

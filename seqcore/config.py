@@ -62,6 +62,24 @@ def check_backtest(value: Any, task: str = "forecast") -> None:
     if value and task != "forecast":
         raise SpecError("A backtest is only for forecasting: it trains on the data before later points in time.",
                         hint="Set the backtest folds to 0 for this task.")
+CALENDAR = ("auto", "on", "off")
+
+
+def _check_known_future(d) -> None:
+    known = list(d.known_future)
+    if any(not isinstance(c, str) or not c for c in known):
+        raise SpecError("Known-in-advance columns must be column names.")
+    if len(set(known)) != len(known):
+        raise SpecError("A column is listed twice as known in advance; list each column once.")
+    for role, cols in (("a target (the column to predict)", d.targets), ("an extra input feature", d.features)):
+        both = [c for c in known if c in cols]
+        if both:
+            raise SpecError(f"Column '{both[0]}' is both known in advance and {role}; pick one role for it.",
+                            hint="A column known in advance is an input whose future values you will give; "
+                                 "the column to predict can't be one.")
+    if d.time is not None and d.time in known:
+        raise SpecError(f"Column '{d.time}' is the time column; calendar features from it are added "
+                        "automatically, so it can't also be known in advance.")
 
 
 class _Spec:
@@ -126,6 +144,10 @@ class DataSpec(_Spec):
     backtest: int = 0              # rolling-origin backtest: K more models, each trained on the data before a
                                    # later origin and tested on the block after it (0 = off; forecasting only;
                                    # seqcore/modeling/backtest.py)
+    known_future: tuple[str, ...] = ()  # forecast: columns whose future values are known in advance (holidays,
+                                   # a planned price); the model sees their values over the forecast steps
+    calendar: str = "auto"         # forecast: calendar features from the time column: auto (when a quick
+                                   # validation check says they help) | on | off
     # --- splits ---
     val_fraction: float = 0.15
     test_fraction: float = 0.15
@@ -166,6 +188,9 @@ class DataSpec(_Spec):
         if self.task == "forecast" and set(self.targets) & set(self.features):
             both = ", ".join(sorted(set(self.targets) & set(self.features)))
             raise SpecError(f"Column {both} is both a target and an extra feature; targets are used as inputs already.")
+        _check_choice("calendar features", self.calendar, CALENDAR)
+        if self.task == "forecast" and self.known_future:
+            _check_known_future(self)
         if self.task == "classify" and not self.label:
             raise SpecError("Sequence classification needs a label column: pick the column that holds the class.")
         if self.task == "text" and (not self.text or not self.label):

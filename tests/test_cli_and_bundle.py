@@ -88,7 +88,8 @@ def test_train_and_predict_through_the_cli(tmp_path):
     dest = extract_bundle_zip(z, tmp_path / "unzipped")
     b = load_bundle(dest)
     assert b.shape.task == "forecast"
-    x = np.zeros((1, 12, 1), np.float32)
+    x = np.zeros((1, *b.shape.input_shape), np.float32)   # 12 steps; the target (+ calendar inputs when they help)
+    assert b.shape.input_shape[0] == 12
     ref = load_bundle(out / "bundle").model.predict_on_batch(x)
     assert np.allclose(b.model.predict_on_batch(x), ref)
 

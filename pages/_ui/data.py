@@ -264,3 +264,29 @@ def load_sample(key: str) -> DataSpec:
     dry_run(ds_id, spec.to_dict(), test_dataset_id=test_id, name=sample.train_file)  # raises when unusable
     ss["data_spec"] = spec.to_dict()
     return spec
+
+
+# ----------------------------------------------------------------------------- known-future inputs (forecast)
+
+CALENDAR_CHOICES = {"auto": "Automatic: when they help", "on": "Always", "off": "Never"}
+KNOWN_HELP = ("Columns whose future values you know, such as holidays or a planned price; the model may use their "
+              "values over the forecast steps. You will give them when you forecast.")
+CALENDAR_HELP = ("Month of the year, day of the week and hour of the day, taken from the time column (whichever "
+                 "fits its step), are known for any future date, so the model may use them over the forecast "
+                 "steps. Automatic adds them when a quick check on the validation part says they lower the error.")
+
+
+def known_future_widgets(box, numeric: list[str], taken, start: DataSpec, *, has_time: bool) -> dict:
+    """The Data page's "Known in advance" columns and calendar choice for forecasting, drawn in ``box``;
+    ``taken``: the columns already targets or extra inputs (not offered). Returns DataSpec fields."""
+    from pages._ui.base import seed
+
+    options = [c for c in numeric if c not in set(taken)]
+    seed("data_role_known", [c for c in start.known_future if c in options])
+    st.session_state["data_role_known"] = [c for c in st.session_state["data_role_known"] if c in options]
+    known = box.multiselect("Known in advance (optional)", options, key="data_role_known", help=KNOWN_HELP)
+    seed("data_opt_calendar", start.calendar if start.calendar in CALENDAR_CHOICES else "auto")
+    calendar = box.selectbox("Calendar features", list(CALENDAR_CHOICES), key="data_opt_calendar",
+                             format_func=CALENDAR_CHOICES.get, disabled=not has_time,
+                             help=CALENDAR_HELP + ("" if has_time else " They need a time column."))
+    return {"known_future": tuple(known), "calendar": calendar}

@@ -27,6 +27,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--time-part", metavar="COLUMN",
                    help="forecast: column with the quarter/month/week when --time holds only the year "
                         "(e.g. --time year --time-part quarter)")
+    r.add_argument("--known-future", nargs="+", metavar="COL",
+                   help="forecast: columns whose future values you know in advance (holidays, a planned price); "
+                        "the model uses their values over the forecast steps, and predict needs them in rows "
+                        "after the history with the targets empty")
     r.add_argument("--label", help="classify/text: class label column")
     r.add_argument("--id", help="classify (long layout): sequence id column; forecast: series id column when the "
                                 "file holds many series, one row per (series, time) (suggested when the file looks "
@@ -42,6 +46,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--horizon", type=int,
                    help="forecast: future steps predicted at once (default: one season when the test part holds "
                         "it, else 1)")
+    d.add_argument("--calendar", choices=["auto", "on", "off"],
+                   help="forecast: calendar features (time of year, day of week, hour of day) from the time column "
+                        "as inputs known in advance (default auto: on when a quick check on the validation part "
+                        "says they help)")
     d.add_argument("--missing", choices=["error", "interpolate", "ffill", "drop"], help="missing-value handling")
     d.add_argument("--log", action=argparse.BooleanOptionalAction,
                    help="forecast: log-transform positive targets (default: on when the seasonal swing grows with "
@@ -132,7 +140,13 @@ def build_spec(args, df) -> RunSpec:
         given["znorm"] = bool(args.znorm)
     if args.layout:
         given["layout"] = args.layout
+    if getattr(args, "calendar", None):
+        given["calendar"] = args.calendar
     data = default_data_spec(df, args.task, **given)
+    known = tuple(getattr(args, "known_future", None) or ())
+    if known:   # a known-in-advance column is neither a suggested feature nor a suggested target
+        data = data.replace(known_future=known, features=tuple(c for c in data.features if c not in known),
+                            targets=data.targets if args.target else tuple(c for c in data.targets if c not in known))
     spec = apply_preset(RunSpec(data=data), args.preset or DEFAULT_PRESET)
     mkw = {k: getattr(args, k) for k in ("cell", "dropout", "recurrent_dropout", "dense_units", "embedding_dim")
            if getattr(args, k) is not None}

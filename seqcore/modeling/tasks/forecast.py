@@ -8,6 +8,10 @@ Past the end of the data (:func:`predict_new`) any number of steps N can be aske
 model's direct output; beyond H the forecast rolls forward on the trained horizon (the H predicted steps are
 appended to the history in scaled space and the model predicts again). A model with feature columns needs
 their future values for that: the file's last rows carry them, with the target cells left empty.
+
+Known-future inputs (:mod:`seqcore.data.covariates`: columns known in advance and calendar features) follow
+the features in the input, led by H steps, so a window ending at the origin carries their values over the
+forecast steps; Predict takes the user columns' future values from those same last rows.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from seqcore.data import schema
+from seqcore.data import covariates, schema
 from seqcore.config import DataSpec
 from seqcore.errors import DataError, SpecError
 from seqcore.modeling.models import ModelShape
@@ -99,8 +103,9 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     if spec.id:   # many series in one file: seqcore.modeling.tasks.panel
         return _panel().prepare(df, spec, test_df=test_df, seed=seed)
     spec.validate()
-    targets, features = list(spec.targets), list(spec.features)
-    values, times, notes = _clean_frame(df, spec, targets + features, what="the data")
+    targets, features, known = list(spec.targets), list(spec.features), list(spec.known_future)
+    df, future_rows = covariates.split_future_rows(df, spec)   # rows after the history: known-future values
+    values, times, notes = _clean_frame(df, spec, targets + features + known, what="the data")
     if test_df is not None:
         notes.append("A separate test file is used only for classification; forecasting tests on the last part of the series.")
     n, t = values.shape[0], len(targets)
@@ -120,6 +125,8 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
             f"validation and test windows (need roughly {max(_min_rows(spec), int((L + H) / max(0.05, 1 - spec.val_fraction - spec.test_fraction)) + 2)} rows).",
             hint="Use a shorter window or horizon, smaller validation/test fractions, or more data.",
         )
+    values, cov_state, cov_notes = covariates.add_covariates(values, times, spec, future_rows, starts)
+    notes += cov_notes
     series = values[:, :t].copy()  # original units
     transformed = values.copy()
     if spec.log_transform:
@@ -136,7 +143,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     sources = {k: WindowSource(scaled, scaled[:, :t], s, L, H, relative=spec.relative) for k, s in starts.items()}
     frequency = schema.infer_frequency(times) if times is not None else None
     season = spec.season or guess_season(frequency, n)
-    const = [c for c, s in zip(targets + features, train_part.std(axis=0)) if s <= 1e-12]
+    const = [c for c, s in zip(targets + features + known, train_part.std(axis=0)) if s <= 1e-12]
     if const:
         notes.append(f"Column(s) {', '.join(const)} do not change in the training part; they carry no information.")
     state = {
@@ -160,9 +167,10 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "n_rows": n,
         "split": {"train_end": split.train_end, "val_end": split.val_end, "n": n},
         "columns": {c: "numeric" for c in targets + features} | ({spec.time: "time"} if spec.time else {})
-        | ({spec.time_part: "time"} if spec.time and spec.time_part else {}),
+        | ({spec.time_part: "time"} if spec.time and spec.time_part else {}) | {c: "numeric" for c in known},
+        **cov_state,
     }
-    shape = ModelShape(task="forecast", input_shape=(L, t + len(features)), output_shape=(H, t))
+    shape = ModelShape(task="forecast", input_shape=(L, scaled.shape[1]), output_shape=(H, t))
     return Prepared(
         task="forecast", shape=shape, train=sources["train"], val=sources["val"] if need_val else None,
         test=sources["test"], state=state, notes=notes,
@@ -362,7 +370,7 @@ def roll_forward_batch(state: dict, windows: np.ndarray, steps: int, predict_fn,
 def _future_rows(df: pd.DataFrame, state: dict) -> int:
     """How many of the last rows of ``df`` have every target empty: for a model with features, those rows
     carry the features' future values (0 for a model without features)."""
-    if not state["features"] or not len(df):
+    if not (state["features"] or state.get("known_future")) or not len(df):
         return 0
     empty = np.ones(len(df), dtype=bool)
     for c in state["targets"]:
@@ -387,7 +395,8 @@ def _future_features(state: dict, spec: DataSpec, rows: pd.DataFrame, last_time)
         raise DataError(f"The rows with empty {_names(state['targets'])} must come after the history, but one is "
                         f"dated {times[0]}, not after the last known row ({last_time}).",
                         hint="Put the rows that carry future input values at the end of the file, in time order.")
-    return (values - np.asarray(state["mean"][t:])) / np.asarray(state["std"][t:])
+    f = t + len(feats)
+    return (values - np.asarray(state["mean"][t:f])) / np.asarray(state["std"][t:f])
 
 
 def _names(cols) -> str:
@@ -400,13 +409,14 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
     feature columns then needs their future values in the file's last rows, with the target cells empty."""
     if state.get("panel"):
         return _panel().predict_new(state, spec, df, predict_fn, steps)
-    targets, features = list(state["targets"]), list(state["features"])
+    targets, features, known = list(state["targets"]), list(state["features"]), list(state.get("known_future") or [])
     L, H, t = state["window"], state["horizon"], len(state["targets"])
     n = check_steps(steps, H)
     k = _future_rows(df, state)
     history, future = (df.iloc[: len(df) - k], df.iloc[len(df) - k:]) if k else (df, None)
-    values, times, _ = _clean_frame(history, spec, targets + features, what="the uploaded data",
+    values, times, _ = _clean_frame(history, spec, targets + features + known, what="the uploaded data",
                                     time_format=state.get("time_format"))
+    values, known_hist = values[:, :t + len(features)], values[:, t + len(features):]
     if len(values) < L:
         raise DataError(f"The model looks at the last {L} rows, but the uploaded data has only {len(values)}.",
                         hint=f"Upload at least {L} rows of history.")
@@ -427,7 +437,13 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
         if (x[-L:, :t] < 0).any():
             raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
         x[-L:, :t] = np.log1p(x[-L:, :t])
-    scaled = (x[-L:] - np.asarray(state["mean"])) / np.asarray(state["std"])
+    f = t + len(features)
+    scaled = (x[-L:] - np.asarray(state["mean"][:f])) / np.asarray(state["std"][:f])
+    if covariates.has_covariates(state):   # known-future and calendar columns, led by H steps
+        hist_cov, fut_cov = covariates.future_block(state, known_hist, times, future, n)
+        scaled = np.hstack([scaled, hist_cov])
+        if n > H:
+            fut = fut_cov if fut is None else np.hstack([fut[:len(fut_cov)], fut_cov])
     pred = _unscale(state, roll_forward(state, scaled, n, predict_fn, fut))
     freq = schema.infer_frequency(times) if times is not None and not state.get("frequency") else None
     return _forecast_table(state, pred, last_time, freq)

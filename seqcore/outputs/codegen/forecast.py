@@ -177,8 +177,11 @@ def handle_missing(frame, columns):
 
 
 def clean_series(df):
-    """Rows in time order as float64, shape (rows, len(TARGETS) + len(FEATURES)): targets first."""
-    columns = TARGETS + FEATURES
+    """Rows in time order as float64, shape (rows, len(TARGETS) + len(FEATURES) + len(KNOWN_FUTURE)): targets
+    first; their times (None without TIME_COLUMN); the rows after the history that carry future KNOWN_FUTURE
+    values (None when there are none)."""
+    df, future_rows = split_future_rows(df)
+    columns = TARGETS + FEATURES + KNOWN_FUTURE
     part = [TIME_PART] if TIME_COLUMN and TIME_PART else []
     require_columns(df, ([TIME_COLUMN] if TIME_COLUMN else []) + part + columns)
     frame = df[([TIME_COLUMN] if TIME_COLUMN else []) + [c for c in part if c not in columns] + columns].copy()
@@ -187,12 +190,15 @@ def clean_series(df):
         if times.duplicated().any():
             fail(f"time column {TIME_COLUMN!r} has repeated timestamps; combine those rows first.")
         if not times.is_monotonic_increasing:  # sort by time, keeping equal times in file order
-            frame = frame.iloc[np.argsort(times.to_numpy(), kind="stable")]
+            order = np.argsort(times.to_numpy(), kind="stable")
+            frame, times = frame.iloc[order], times.iloc[order]
         frame = frame.reset_index(drop=True)
+        frame["__time__"] = times.to_numpy()
     for c in columns:
         frame[c] = to_numbers(frame[c], c)
     frame = handle_missing(frame, columns)
-    return frame[columns].to_numpy(dtype=np.float64)
+    times = frame["__time__"].reset_index(drop=True) if TIME_COLUMN else None
+    return frame[columns].to_numpy(dtype=np.float64), times, future_rows
 
 
 def split_rows(n):
@@ -226,7 +232,7 @@ def make_windows(scaled, starts, n_targets):
 
 
 def prepare(df):
-    values = clean_series(df)
+    values, times, future_rows = clean_series(df)
     n, n_targets = values.shape[0], len(TARGETS)
     train_end, val_end = split_rows(n)
     starts = {"train": window_starts(0, train_end), "val": window_starts(train_end, val_end),
@@ -234,6 +240,7 @@ def prepare(df):
     if len(starts["train"]) < 2 or len(starts["test"]) < 1 or (VAL_FRACTION > 0 and len(starts["val"]) < 1):
         fail(f"only {n} rows: too few for training, validation and test windows with WINDOW={WINDOW}, "
              f"HORIZON={HORIZON}. Use a shorter window or horizon, or more data.")
+    values, calendar = add_covariates(values, times, future_rows, starts)  # section 2b
     series = values[:, :n_targets].copy()  # the targets in their original units (for the metrics)
     transformed = values.copy()
     if LOG_TRANSFORM:
@@ -259,6 +266,6 @@ def prepare(df):
         data["x_val"] = data["y_val"] = None
     data["state"] = {"targets": TARGETS, "features": FEATURES, "window": WINDOW, "horizon": HORIZON,
                      "log_transform": LOG_TRANSFORM, "relative": RELATIVE, "mean": mean.tolist(),
-                     "std": std.tolist()}
+                     "std": std.tolist(), "known_future": KNOWN_FUTURE, "calendar": calendar}
     return data
 '''

@@ -15,6 +15,7 @@ from seqcore.config import RunSpec
 from seqcore.data.text import TOKENIZER, token_pattern
 from seqcore.errors import SpecError
 from seqcore.outputs.codegen.classify import CLASSIFY_PREP, LABELS
+from seqcore.outputs.codegen.covariates import COVARIATES_PREP
 from seqcore.outputs.codegen.forecast import FORECAST_PREP
 from seqcore.outputs.codegen.network import (CLASSIFY_MODEL, FORECAST_MODEL, REAL_STEPS_CLASSIFY, REAL_STEPS_TEXT,
                                              RNN_STACK, RNN_STACK_POOLED)
@@ -97,7 +98,7 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
     )
     parts = [header, settings_block(spec, csv_name, fmt, layout), READ_CSV]
     if task == "forecast":
-        parts += [FORECAST_PREP, FORECAST_MODEL.format(rnn_stack=RNN_STACK), TRAIN, FORECAST_EVAL]
+        parts += [FORECAST_PREP, COVARIATES_PREP, FORECAST_MODEL.format(rnn_stack=RNN_STACK), TRAIN, FORECAST_EVAL]
         read_block = "    data = prepare(read_table(path))"
         build_call = 'build_model(data["x_train"].shape[1:], len(TARGETS))'
     else:

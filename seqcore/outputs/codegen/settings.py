@@ -73,6 +73,8 @@ def settings_block(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) 
             _set("TIME_PART", d.time_part, "a column with the quarter/month/week inside the year in TIME_COLUMN"),
             _set("TARGETS", d.targets),
             _set("FEATURES", d.features, "extra input columns (not predicted)"),
+            _set("KNOWN_FUTURE", d.known_future, "columns whose future values are known in advance (section 2b)"),
+            _set("CALENDAR", d.calendar, "calendar features from the time column: auto | on | off"),
             _set("MISSING_VALUES", d.missing, "error | interpolate | ffill | drop"),
             _set("WINDOW", d.window),
             _set("HORIZON", d.horizon),
