@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import live
+from pages._ui.baselines_ui import baselines_section
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -107,6 +108,7 @@ if cards:
                 st.caption(f"Best baseline: {md(card['baseline_name'])} = {md(card['baseline_value'])}")
             else:
                 st.caption("No baseline for this metric.")
+    baselines_section(metrics, task)
 
 # ----------------------------------------------------------------------------- downloads
 
