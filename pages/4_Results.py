@@ -97,7 +97,8 @@ cards = viz.metric_cards(metrics, task)
 if cards:
     st.subheader("Test metrics")
     st.caption("Measured on the test part, which the model never saw while training. The small number under "
-               "each metric is the difference from the best simple baseline on the same examples.")
+               "each metric is the difference from the best baseline on the same examples (for a forecast, "
+               "statistical models such as AutoARIMA are among them).")
     cols = st.columns(len(cards))
     for col, card in zip(cols, cards):
         with col:

@@ -1,10 +1,16 @@
 """Statistical forecasters (statsforecast): AutoETS, AutoARIMA and AutoTheta on the same split and horizon as
 the network, the bar a forecaster judges against.
 
-Each model is fitted once per target on the training part (``series[:fit_end]``, at most
-:data:`MAX_FIT_ROWS` of its last rows), then applied with its fitted parameters, not re-estimated, from every
-forecast origin: ``model.forward(series[:s], h)`` knows only the values before ``s``. A model is skipped, with
-a plain note saying why, when the training part is too short for it or when it ran past its time budget.
+Each model is fitted once per target on ``series[:fit_end]`` (at most :data:`MAX_FIT_ROWS` of its last rows;
+the forecast evaluation passes the end of the validation part, :func:`all_test_baselines`), then applied with
+its fitted parameters, not re-estimated, from every forecast origin: ``model.forward(series[:s], h)`` knows
+only the values before ``s``. A model is skipped, with a plain note saying why, when the fitting part is too
+short for it, has missing values, or when it ran past its time budget.
+
+The budget is enforced inside statsforecast: a few of its module functions that a fit calls many times (each
+likelihood evaluation, each candidate model) are wrapped once per process to check a per-thread deadline, so
+a slow fit (a seasonal AutoARIMA of a long weekly series can take minutes) stops at its budget. Without a
+deadline the wrappers only pass the call on.
 
 statsforecast is imported inside the functions (importing :mod:`seqcore` stays light).
 """

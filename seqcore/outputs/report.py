@@ -530,7 +530,7 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
                  + "</ul>")
 
     parts.append("<h2>Test results</h2><p>Every metric is measured on the test part, which the model never saw "
-                 "while training, beside simple baselines measured on the same examples.</p>")
+                 "while training, beside baselines measured on the same examples.</p>")
     parts.append(_metric_table(metrics, task))
     parts.append(_baseline_notes(metrics))
     shown = set(metrics.get("baseline_notes") or [])
