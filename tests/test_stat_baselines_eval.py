@@ -146,3 +146,13 @@ def test_cli_summary_prints_the_statistical_baselines(airline_eval, capsys):
     err = capsys.readouterr().err
     assert "baseline AutoARIMA" in err and "baseline AutoETS" in err and "baseline AutoTheta" in err
     assert "beats this model on test mae: a statistical model is the better forecaster for this data." in err
+
+
+def test_cli_summary_says_when_the_model_beats_the_statistical_models(capsys):
+    from types import SimpleNamespace
+
+    from seqcore.cli.main import _print_summary
+
+    m = _metrics(0.5, {"seasonal_naive": 0.9, "auto_ets": 0.8, "auto_arima": 0.61})
+    _print_summary(SimpleNamespace(metrics=m, status="finished", epochs_run=3, best_epoch=3, notes=[], bundle_dir="b"))
+    assert "this model beats the best statistical model (AutoARIMA) on test mae." in capsys.readouterr().err

@@ -138,3 +138,31 @@ def test_statsforecast_is_not_imported_with_seqcore():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1]).stdout.strip() == "[]"
     assert statmodels.MAX_FIT_ROWS >= 1000
+
+
+@pytest.mark.parametrize("behaviour, note", [
+    ("slow", "AutoTheta was skipped: forecasting from all 2 test origins took longer than its 20 s budget."),
+    ("fails", "AutoTheta was skipped: it failed to forecast (no forecast here)."),
+    ("nan", "AutoTheta was skipped: its forecasts were not finite numbers."),
+])
+def test_forecasting_problems_skip_the_model_with_a_note(airline, monkeypatch, behaviour, note):
+    def forward(models, series, starts, horizon, *, deadline=None):
+        if behaviour == "slow":
+            raise TimeoutError
+        if behaviour == "fails":
+            raise ValueError("no forecast here")
+        return np.full((len(starts), horizon, 1), np.nan)
+
+    monkeypatch.setattr(statmodels, "forward", forward)
+    res = stat_forecasts(airline, [120, 121], 3, 108, 12, names=("auto_theta",))
+    assert res.forecasts == {} and res.notes == [note]
+
+
+def test_a_fit_that_fails_is_skipped_with_a_note(airline, monkeypatch):
+    class Broken:
+        def fit(self, y):
+            raise ValueError("singular matrix\nmore detail")
+
+    monkeypatch.setattr(statmodels, "_model", lambda name, season: Broken())
+    res = stat_forecasts(airline, [120], 3, 108, 12, names=("auto_ets",))
+    assert res.notes == ["AutoETS was skipped: it could not be fitted to this data (singular matrix)."]
