@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages._ui import common as ui
 from pages._ui import backtest_ui, live, panel_ui
+from pages._ui.baselines_ui import baselines_section
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -97,7 +98,8 @@ cards = viz.metric_cards(metrics, task)
 if cards:
     st.subheader("Test metrics")
     st.caption("Measured on the test part, which the model never saw while training. The small number under "
-               "each metric is the difference from the best simple baseline on the same examples.")
+               "each metric is the difference from the best baseline on the same examples (for a forecast, "
+               "statistical models such as AutoARIMA are among them).")
     cols = st.columns(len(cards))
     for col, card in zip(cols, cards):
         with col:
@@ -108,6 +110,7 @@ if cards:
                 st.caption(f"Best baseline: {md(card['baseline_name'])} = {md(card['baseline_value'])}")
             else:
                 st.caption("No baseline for this metric.")
+    baselines_section(metrics, task)
 
 # ----------------------------------------------------------------------------- downloads
 

@@ -28,6 +28,7 @@ WORKER_IDLE_EXIT = "SEQSTUDIO_WORKER_IDLE_EXIT"
 MAX_UPLOAD_MB = "SEQSTUDIO_MAX_UPLOAD_MB"
 MAX_ROWS = "SEQSTUDIO_MAX_ROWS"
 MAX_COLUMNS = "SEQSTUDIO_MAX_COLUMNS"
+STAT_BUDGET = "SEQSTUDIO_STAT_BUDGET"
 
 RUNNERS = ("local", "ray")
 BACKENDS = ("auto", "jax", "tensorflow")
@@ -138,6 +139,12 @@ def worker_idle_exit() -> float | None:
     return number(WORKER_IDLE_EXIT, None, minimum=0, strict_minimum=True)
 
 
+def stat_budget() -> float:
+    """Seconds each statistical baseline (AutoETS, AutoARIMA, AutoTheta) may take on a forecast's test part;
+    0 turns them off."""
+    return float(number(STAT_BUDGET, 20.0, minimum=0, maximum=3600))
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int
@@ -167,4 +174,5 @@ def check() -> None:
     max_workers()
     worker_nice()
     worker_idle_exit()
+    stat_budget()
     Limits.from_env()

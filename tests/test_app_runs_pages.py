@@ -300,3 +300,21 @@ def test_finished_message_says_what_the_final_fit_did(home, store):
     msg = texts(at.success)
     assert "the best was epoch 4" in msg and "trained 4 epoch(s) on the training and validation data" in msg
     assert "4,136 examples" in msg
+
+
+def test_results_lists_the_statistical_baselines(home, store, a_finished_run):
+    import json
+
+    at = page(RESULTS, query={"run": a_finished_run})
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"AutoETS", "AutoARIMA", "AutoTheta"} <= set(table[""])
+    assert any("statistical forecasters" in c for c in texts(at.caption).splitlines())
+    comp = json.loads((store.run_dir(a_finished_run) / "metrics.json").read_text())["comparison"]
+    label = {"auto_ets": "AutoETS", "auto_arima": "AutoARIMA", "auto_theta": "AutoTheta"}[comp["best_statistical"]]
+    verdict = texts(at.success) + texts(at.warning)
+    if comp["best_baseline"] == comp["best_statistical"] and not comp["better"]:
+        assert f"{label} beats this model on MAE" in verdict
+        assert "A statistical model is the better forecaster for this data" in verdict
+    elif comp["better"]:
+        assert label in verdict

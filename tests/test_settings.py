@@ -86,6 +86,8 @@ def test_jax_requested_but_missing_is_refused(monkeypatch):
     ("SEQSTUDIO_WORKER_IDLE_EXIT", "0"),
     ("SEQSTUDIO_BACKEND", "cuda"),
     ("SEQSTUDIO_MAX_ROWS", "many"),
+    ("SEQSTUDIO_STAT_BUDGET", "-1"),
+    ("SEQSTUDIO_STAT_BUDGET", "a minute"),
 ])
 def test_check_refuses_every_malformed_setting(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
@@ -97,11 +99,13 @@ def test_check_accepts_defaults_and_good_values(monkeypatch, tmp_path):
     settings.check()
     for name, value in [("SEQSTUDIO_RUNNER", "Ray"), ("SEQSTUDIO_PREWARM", "off"), ("SEQSTUDIO_MAX_WORKERS", "2"),
                         ("SEQSTUDIO_WORKER_NICE", "0"), ("SEQSTUDIO_WORKER_IDLE_EXIT", "20"),
-                        ("SEQSTUDIO_COMPILE_CACHE", str(tmp_path)), ("SEQSTUDIO_BACKEND", "tensorflow")]:
+                        ("SEQSTUDIO_COMPILE_CACHE", str(tmp_path)), ("SEQSTUDIO_BACKEND", "tensorflow"),
+                        ("SEQSTUDIO_STAT_BUDGET", "7.5")]:
         monkeypatch.setenv(name, value)
     settings.check()
     assert settings.runner() == "ray" and settings.prewarm() is False and settings.max_workers() == 2
     assert settings.worker_idle_exit() == 20.0 and settings.compile_cache() == str(tmp_path)
+    assert settings.stat_budget() == 7.5
 
 
 def test_compile_cache_switch(monkeypatch):

@@ -118,8 +118,16 @@ def _print_summary(result) -> None:
     print(f"\n{result.status}: {result.epochs_run} epochs, best epoch {result.best_epoch}", file=sys.stderr)
     if metric:
         print(f"test {metric}: model {_fmt(cmp_.get('model'))}", file=sys.stderr)
+        from seqcore.modeling.statmodels import LABELS
+
         for name, b in m.get("baselines", {}).items():
-            print(f"  baseline {name:18} {_fmt(b.get(metric))}", file=sys.stderr)
+            print(f"  baseline {LABELS.get(name, name):18} {_fmt(b.get(metric))}", file=sys.stderr)
+        stat = cmp_.get("best_statistical")
+        if stat and cmp_.get("beats_statistical") is False:
+            print(f"{LABELS[stat]} beats this model on test {metric}: a statistical model is the better forecaster "
+                  "for this data.", file=sys.stderr)
+        elif stat and cmp_.get("beats_statistical"):
+            print(f"this model beats the best statistical model ({LABELS[stat]}) on test {metric}.", file=sys.stderr)
     _print_backtest(m.get("backtest"))
     for n in result.notes:
         print(f"note: {n}", file=sys.stderr)

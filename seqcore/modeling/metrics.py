@@ -325,31 +325,50 @@ def compare_to_baselines(test: dict, baselines: dict[str, dict], metric: str) ->
     "difference" (model - best), "better"}``. ``better`` is True when the model
     strictly beats the best baseline, False when it does not, None when either
     side has no value. Baselines without a value for the metric are ignored.
+
+    When ``baselines`` holds statistical models (``auto_ets``, ``auto_arima``, ``auto_theta``; see
+    :mod:`seqcore.modeling.statmodels`) it also gives ``"best_statistical"`` (the best of them, or None
+    when none has a value), ``"best_statistical_value"`` and ``"beats_statistical"`` (like ``better``,
+    against that one), so the verdict can name the statistical model it beat or lost to.
     """
+    from seqcore.modeling.statmodels import STAT_MODELS
+
     if metric not in HIGHER_IS_BETTER:
         raise ValueError(f"unknown metric {metric!r}; choose one of {sorted(HIGHER_IS_BETTER)}")
     higher = HIGHER_IS_BETTER[metric]
     model_value = _num(test.get(metric)) if test else None
 
-    best_name: str | None = None
-    best_value: float | None = None
-    for name, mets in (baselines or {}).items():
-        v = _num((mets or {}).get(metric))
-        if v is None:
-            continue
-        if best_value is None or (v > best_value if higher else v < best_value):
-            best_name, best_value = str(name), v
+    def best(names) -> tuple[str | None, float | None]:
+        best_name: str | None = None
+        best_value: float | None = None
+        for name in names:
+            v = _num((baselines[name] or {}).get(metric))
+            if v is None:
+                continue
+            if best_value is None or (v > best_value if higher else v < best_value):
+                best_name, best_value = str(name), v
+        return best_name, best_value
 
+    def beats(value: float | None) -> bool | None:
+        if model_value is None or value is None:
+            return None
+        return bool(model_value > value) if higher else bool(model_value < value)
+
+    baselines = baselines or {}
+    best_name, best_value = best(baselines)
     difference = None
-    better = None
     if model_value is not None and best_value is not None:
         difference = _num(model_value - best_value)
-        better = bool(model_value > best_value) if higher else bool(model_value < best_value)
-    return {
+    out = {
         "metric": metric,
         "model": model_value,
         "best_baseline": best_name,
         "best_baseline_value": best_value,
         "difference": difference,
-        "better": better,
+        "better": beats(best_value),
     }
+    stat = [n for n in baselines if n in STAT_MODELS]
+    if stat:
+        stat_name, stat_value = best(stat)
+        out.update(best_statistical=stat_name, best_statistical_value=stat_value, beats_statistical=beats(stat_value))
+    return out

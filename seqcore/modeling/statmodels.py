@@ -1,10 +1,16 @@
 """Statistical forecasters (statsforecast): AutoETS, AutoARIMA and AutoTheta on the same split and horizon as
 the network, the bar a forecaster judges against.
 
-Each model is fitted once per target on the training part (``series[:fit_end]``, at most
-:data:`MAX_FIT_ROWS` of its last rows), then applied with its fitted parameters, not re-estimated, from every
-forecast origin: ``model.forward(series[:s], h)`` knows only the values before ``s``. A model is skipped, with
-a plain note saying why, when the training part is too short for it or when it ran past its time budget.
+Each model is fitted once per target on ``series[:fit_end]`` (at most :data:`MAX_FIT_ROWS` of its last rows;
+the forecast evaluation passes the end of the validation part, :func:`all_test_baselines`), then applied with
+its fitted parameters, not re-estimated, from every forecast origin: ``model.forward(series[:s], h)`` knows
+only the values before ``s``. A model is skipped, with a plain note saying why, when the fitting part is too
+short for it, has missing values, or when it ran past its time budget.
+
+The budget is enforced inside statsforecast: a few of its module functions that a fit calls many times (each
+likelihood evaluation, each candidate model) are wrapped once per process to check a per-thread deadline, so
+a slow fit (a seasonal AutoARIMA of a long weekly series can take minutes) stops at its budget. Without a
+deadline the wrappers only pass the call on.
 
 statsforecast is imported inside the functions (importing :mod:`seqcore` stays light).
 """
@@ -12,6 +18,7 @@ statsforecast is imported inside the functions (importing :mod:`seqcore` stays l
 from __future__ import annotations
 
 import math
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -21,6 +28,10 @@ import numpy as np
 #: Baseline names in ``metrics.json`` (``baselines.<name>``) and their plain labels.
 STAT_MODELS = ("auto_ets", "auto_arima", "auto_theta")
 LABELS = {"auto_ets": "AutoETS", "auto_arima": "AutoARIMA", "auto_theta": "AutoTheta"}
+#: One plain sentence on what the statistical baselines are (Results page and report).
+STAT_BASELINES_TEXT = ("AutoETS, AutoARIMA and AutoTheta are statistical forecasters (from statsforecast), the bar "
+                       "forecasters judge against: each is fitted on the data before the test part and forecasts "
+                       "from the same points, over the same horizon, as the model.")
 #: A statistical fit uses at most this many of the training part's last rows (ARIMA's cost grows with length).
 MAX_FIT_ROWS = 2_000
 #: Default seconds each model may take over all its targets and origins before it is skipped.
@@ -54,8 +65,64 @@ def _model(name: str, season: int):
     raise ValueError(f"unknown statistical model {name!r}")
 
 
-class _OverBudget(Exception):
-    pass
+class _OverBudget(BaseException):
+    """Raised from inside a statsforecast fit past its deadline. A BaseException: statsforecast catches
+    ``Exception`` around some candidate fits and would carry on searching."""
+
+
+_deadline = threading.local()
+#: statsforecast functions called many times during one fit (each likelihood evaluation, each candidate
+#: model): wrapped so that a fit stops at its deadline instead of running on (a seasonal AutoARIMA of a
+#: long weekly series can take minutes).
+_GUARDED = {"statsforecast.arima": ("arima_like", "arima_css", "make_arima", "myarima"),
+            "statsforecast.ets": ("etsmodel", "pegelsresid_C"),
+            "statsforecast.theta": ("optimize_theta_target_fn",)}
+_guard_lock = threading.Lock()
+
+
+def _check_deadline() -> None:
+    end = getattr(_deadline, "end", None)
+    if end is not None and time.perf_counter() > end:
+        raise _OverBudget
+
+
+def _guarded(func):
+    def call(*args, **kwargs):
+        _check_deadline()
+        return func(*args, **kwargs)
+
+    call.__wrapped__ = func
+    call._seqstudio_guard = True
+    return call
+
+
+def _install_guards() -> None:
+    """Wrap the functions of :data:`_GUARDED` (module globals, looked up at call time) once per process. Without
+    a deadline set (:func:`_fit_one`) the wrappers only pass the call on."""
+    import importlib
+
+    with _guard_lock:
+        for mod_name, names in _GUARDED.items():
+            try:
+                mod = importlib.import_module(mod_name)
+            except ImportError:
+                continue
+            for name in names:
+                func = getattr(mod, name, None)
+                if callable(func) and not getattr(func, "_seqstudio_guard", False):
+                    setattr(mod, name, _guarded(func))
+
+
+def _fit_one(name: str, season: int, y: np.ndarray, deadline: float):
+    """One model fitted on ``y``; raises :class:`_OverBudget` when the fit passes ``deadline``."""
+    _install_guards()
+    _deadline.end = deadline
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _model(name, season).fit(y)
+    finally:
+        _deadline.end = None
 
 
 def fit_models(y_train: np.ndarray, season: int | None, names=STAT_MODELS, *, budget_s: float = DEFAULT_BUDGET_S):
@@ -71,6 +138,10 @@ def fit_models(y_train: np.ndarray, season: int | None, names=STAT_MODELS, *, bu
             notes.append(f"{LABELS[name]} was skipped: the training part has {len(y)} rows and it needs at least "
                          f"{need}.")
             continue
+        if not np.isfinite(y[-MAX_FIT_ROWS:]).all():
+            notes.append(f"{LABELS[name]} was skipped: the training part has missing or infinite values, and it "
+                         "needs a number in every row.")
+            continue
         if _season_for(m, min(len(y), MAX_FIT_ROWS)) != m:
             notes.append(f"{LABELS[name]} was fitted without a season: the training part has {len(y)} rows, fewer "
                          f"than two whole seasons of {m}.")
@@ -79,16 +150,10 @@ def fit_models(y_train: np.ndarray, season: int | None, names=STAT_MODELS, *, bu
             models = []
             for j in range(y.shape[1]):
                 col = y[-MAX_FIT_ROWS:, j]
-                if not np.isfinite(col).all():
-                    raise ValueError("missing values")
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    models.append(_model(name, _season_for(m, len(col))).fit(col))
-                if time.perf_counter() - start > budget_s:
-                    raise _OverBudget
+                models.append(_fit_one(name, _season_for(m, len(col)), col, start + budget_s))
             fitted[name] = models
         except _OverBudget:
-            notes.append(f"{LABELS[name]} was skipped: fitting it took longer than its {budget_s:.0f} s budget.")
+            notes.append(f"{LABELS[name]} was skipped: fitting it took longer than its {budget_s:g} s budget.")
         except Exception as err:  # noqa: BLE001 - a statistical fit that fails only costs that baseline
             notes.append(f"{LABELS[name]} was skipped: it could not be fitted to this data ({_short(err)}).")
     return fitted, notes
@@ -112,14 +177,20 @@ def forward(models: list, series: np.ndarray, starts, horizon: int, *, deadline:
     y = y[:, None] if y.ndim == 1 else y
     s = np.asarray(starts, dtype=np.int64).reshape(-1)
     out = np.empty((len(s), int(horizon), y.shape[1]), dtype=np.float64)
-    for i, origin in enumerate(s):
-        for j, model in enumerate(models):
-            hist = y[max(0, int(origin) - MAX_FIT_ROWS):int(origin), j]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out[i, :, j] = np.asarray(model.forward(y=hist, h=int(horizon))["mean"], dtype=np.float64)
-        if deadline is not None and time.perf_counter() > deadline:
-            raise TimeoutError
+    _install_guards()
+    _deadline.end = deadline
+    try:
+        for i, origin in enumerate(s):
+            for j, model in enumerate(models):
+                hist = y[max(0, int(origin) - MAX_FIT_ROWS):int(origin), j]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out[i, :, j] = np.asarray(model.forward(y=hist, h=int(horizon))["mean"], dtype=np.float64)
+            _check_deadline()
+    except _OverBudget:
+        raise TimeoutError from None
+    finally:
+        _deadline.end = None
     return out
 
 
@@ -145,7 +216,7 @@ def stat_forecasts(series, starts, horizon: int, fit_end: int, season: int | Non
             pred = forward(fitted[name], y, s, horizon, deadline=start + budget_s)
         except TimeoutError:
             result.notes.append(f"{LABELS[name]} was skipped: forecasting from all {len(s):,} test origins took "
-                                f"longer than its {budget_s:.0f} s budget.")
+                                f"longer than its {budget_s:g} s budget.")
             continue
         except Exception as err:  # noqa: BLE001
             result.notes.append(f"{LABELS[name]} was skipped: it failed to forecast ({_short(err)}).")
@@ -166,3 +237,25 @@ def forecast_ahead(name: str, history, horizon: int, season: int | None) -> np.n
     if name not in fitted:
         raise ValueError(notes[0] if notes else f"{LABELS.get(name, name)} could not be fitted")
     return forward(fitted[name], y, [len(y)], horizon)[0]
+
+
+def all_test_baselines(extra: dict, series, starts, horizon: int, train_end: int, fit_end: int,
+                        season: int | None) -> dict[str, np.ndarray]:
+    """Every forecast baseline on the test origins ``starts``: the simple ones
+    (:func:`seqcore.modeling.baselines.forecast_baselines`) and the statistical models, fitted on
+    ``series[:fit_end]`` (the data before the test part: training and validation parts, all the network has
+    seen, its final fit included). The skip notes go to ``extra["baseline_notes"]``. The time budget per model
+    is ``SEQSTUDIO_STAT_BUDGET`` (seconds; 0 turns the statistical models off)."""
+    from seqcore import settings
+    from seqcore.modeling.baselines import forecast_baselines
+
+    out = forecast_baselines(series, starts, horizon, train_end, season)
+    budget = settings.stat_budget()
+    if budget <= 0:
+        extra["baseline_notes"] = [f"The statistical baselines ({', '.join(LABELS.values())}) are off "
+                                   f"({settings.STAT_BUDGET}=0)."]
+        return out
+    stat = stat_forecasts(series, starts, horizon, fit_end, season, budget_s=budget)
+    extra["baseline_notes"] = list(stat.notes)
+    extra["baseline_seconds"] = dict(stat.seconds)
+    return {**out, **stat.forecasts}

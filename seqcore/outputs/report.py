@@ -20,6 +20,7 @@ from seqcore import __version__
 from seqcore.outputs.backtest_report import backtest_html
 from seqcore.outputs.outcome import WATCHED, has_validation, training_outcome  # noqa: F401 - re-exported
 from seqcore.config import RunSpec, apply_preset, preset_overrides
+from seqcore.modeling.statmodels import STAT_BASELINES_TEXT, STAT_MODELS
 from seqcore.outputs.viz import (BASELINE_NAMES, METRIC_INFO, confusion_figure, forecast_figure, format_number, future_figure,
                   loss_figure, residuals_figure)
 
@@ -309,7 +310,16 @@ def verdict(metrics: dict, task: str, spec: RunSpec | None = None) -> tuple[str,
         return f"Test {label}: {model} (no baseline could be computed).", None
     base_name = BASELINE_NAMES.get(comp["best_baseline"], comp["best_baseline"])
     base = format_number(comp["best_baseline_value"], percent=pct)
+    stat = comp.get("best_statistical")
+    stat_name = BASELINE_NAMES.get(stat, stat)
+    stat_value = format_number(comp.get("best_statistical_value"), percent=pct)
     if comp.get("better"):
+        if stat and stat == comp["best_baseline"]:
+            return (f"The model beats every baseline on {label}, the statistical models included: {model} against "
+                    f"{base} for the best of them, {stat_name}.", True)
+        if stat:
+            return (f"The model beats every baseline on {label}: {model} against {base} for the best ({base_name}). "
+                    f"The best statistical model, {stat_name}, scores {stat_value}.", True)
         return (f"The model beats the best simple baseline ({base_name}) on {label}: {model} against {base}.", True)
     advice = "more epochs, a different model size or more training data"
     if task == "forecast":
@@ -319,6 +329,9 @@ def verdict(metrics: dict, task: str, spec: RunSpec | None = None) -> tuple[str,
             if spec is not None and not spec.data.id else None   # many series: no single series' rows
         tips = forecast_advice(spec.data, n) if n else ["more epochs or a different model size"]
         advice = tips[0] if len(tips) == 1 else ", ".join(tips[:-1]) + " or " + tips[-1]
+    if stat and stat == comp["best_baseline"]:
+        return (f"{stat_name} beats this model on {label}: {base} against {model}. A statistical model is the better "
+                f"forecaster for this data: use {stat_name}'s forecasts, or try {advice}.", False)
     return (f"The model does not beat the best simple baseline ({base_name}) on {label}: {model} against {base}. "
             f"Try {advice}.", False)
 
@@ -356,6 +369,16 @@ def _metric_table(metrics: dict, task: str) -> str:
                     f"<td class='num {cls}'>{_e(diff)}</td></tr>")
     return ("<table><tr><th>metric</th><th>model</th>" + head + "<th>model − best baseline</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def _baseline_notes(metrics: dict) -> str:
+    """What the statistical baselines are, and the ones left out (a forecast's ``baseline_notes``)."""
+    names = metrics.get("baselines") or {}
+    notes = [str(n) for n in (metrics.get("baseline_notes") or [])]
+    if not notes and not any(n in STAT_MODELS for n in names):
+        return ""
+    return (f"<p class='sub'>{_e(STAT_BASELINES_TEXT)}</p>"
+            + ("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>" if notes else ""))
 
 
 def _table(df: pd.DataFrame, *, numeric_fmt=None, text_cols=()) -> str:
@@ -509,9 +532,11 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
                  + "</ul>")
 
     parts.append("<h2>Test results</h2><p>Every metric is measured on the test part, which the model never saw "
-                 "while training, beside simple baselines measured on the same examples.</p>")
+                 "while training, beside baselines measured on the same examples.</p>")
     parts.append(_metric_table(metrics, task))
-    notes = [str(n) for n in (metrics.get("notes") or [])]
+    parts.append(_baseline_notes(metrics))
+    shown = set(metrics.get("baseline_notes") or [])
+    notes = [str(n) for n in (metrics.get("notes") or []) if n not in shown]
     if notes:
         parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
 

@@ -198,8 +198,8 @@ def _unscale(state: dict, y: np.ndarray) -> np.ndarray:
 
 
 def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
-    from seqcore.modeling.baselines import forecast_baselines
     from seqcore.modeling.metrics import MAIN_METRIC, compare_to_baselines, forecast_metrics
+    from seqcore.modeling.statmodels import all_test_baselines
 
     if prep.state.get("panel"):
         return _panel().evaluate(prep, outputs)
@@ -211,9 +211,13 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     actual = series[steps]  # (n, H, T)
     y_train = series[: split.train_end]
     test = forecast_metrics(actual, pred, y_train=y_train, target_names=names)
-    base = baseline_outputs(prep, lambda: forecast_baselines(series, starts, H, split.train_end, st["season"]))
+    # statistical baselines fitted on the data before the test part (rows [:val_end]), see all_test_baselines
+    base = baseline_outputs(prep, lambda: all_test_baselines(prep.extra, series, starts, H, split.train_end,
+                                                              split.val_end, st["season"]))
     baselines = {k: forecast_metrics(actual, p, y_train=y_train, target_names=names) for k, p in base.items()}
-    metrics = {"test": test, "baselines": baselines,
+    base_notes = list(prep.extra.get("baseline_notes", []))
+    test["notes"] = list(test.get("notes", [])) + base_notes  # they join metrics["notes"]
+    metrics = {"test": test, "baselines": baselines, "baseline_notes": base_notes,
                "comparison": compare_to_baselines(test, baselines, MAIN_METRIC["forecast"])}
     times = prep.extra["times"]
     label = (lambda i: times[i]) if times is not None else (lambda i: int(i))

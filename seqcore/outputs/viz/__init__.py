@@ -21,7 +21,7 @@ Where each part lives (everything is importable from here, ``from seqcore.output
 
 from seqcore.outputs.viz.common import (BASELINE_NAMES, BATCH_COLOUR, BEST_COLOUR, CARD_METRICS, METRIC_INFO, PALETTE,
                                         SERIES_MAX_POINTS, TRAIN_COLOUR, VAL_COLOUR, downsample, downsample_indices,
-                                        format_number, metric_cards, plain)
+                                        baseline_table, format_number, metric_cards, plain)
 from seqcore.outputs.viz.curves import (BATCH_SMOOTHING, LOG_DECADES, OVERFIT_EPOCHS, WAITING_TEXT, best_epoch,
                                         compare_loss_figure, loss_figure, overfit_hint)
 from seqcore.outputs.viz.previews import sequences_figure, series_figure, text_stats_figure
@@ -30,6 +30,6 @@ from seqcore.outputs.viz.results import confusion_figure, forecast_figure, futur
 __all__ = [
     "plain", "downsample", "downsample_indices", "best_epoch", "loss_figure", "overfit_hint",
     "compare_loss_figure", "series_figure", "sequences_figure", "text_stats_figure", "forecast_figure",
-    "residuals_figure", "future_figure", "confusion_figure", "metric_cards", "format_number",
+    "residuals_figure", "future_figure", "confusion_figure", "metric_cards", "baseline_table", "format_number",
     "METRIC_INFO", "BASELINE_NAMES",
 ]

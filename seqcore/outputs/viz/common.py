@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from seqcore.modeling.statmodels import LABELS as STAT_LABELS
+
 
 # Colours (plotly's default qualitative palette, named for readability).
 TRAIN_COLOUR = "#1f77b4"
@@ -165,7 +167,7 @@ CARD_METRICS = {"forecast": ("mae", "rmse", "mape", "mase"),
                 "text": ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")}
 BASELINE_NAMES = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive", "mean": "training mean",
                   "majority_class": "majority class", "nearest_neighbour": "1-nearest neighbour",
-                  "bag_of_words": "bag of words"}
+                  "bag_of_words": "bag of words", **STAT_LABELS}
 
 
 def format_number(v: float | None, *, percent: bool = False) -> str:
@@ -236,3 +238,18 @@ def metric_cards(metrics: Mapping, task: str) -> list[dict]:
             "delta_color": "normal" if higher else "inverse",
         })
     return cards
+
+
+def baseline_table(metrics: Mapping, task: str) -> pd.DataFrame:
+    """The model and every baseline on the card metrics: one row each (``"model"`` first, then the baselines by
+    their plain labels), a column per metric the run has, values as display strings. Empty without metrics."""
+    if task not in CARD_METRICS:
+        raise ValueError(f"task must be one of {', '.join(CARD_METRICS)}; got {task!r}")
+    test = (metrics or {}).get("test") or {}
+    rows = [("this model", test)] + [(BASELINE_NAMES.get(n, n), m or {})
+                                     for n, m in ((metrics or {}).get("baselines") or {}).items()]
+    keys = [k for k in CARD_METRICS[task] if any(_finite(m.get(k)) is not None for _, m in rows)]
+    if not test or not keys:
+        return pd.DataFrame()
+    return pd.DataFrame([{"": name, **{METRIC_INFO[k][0]: format_number(_finite(m.get(k)), percent=METRIC_INFO[k][2])
+                                       for k in keys}} for name, m in rows])
