@@ -178,6 +178,10 @@ def calibrate_run(prep, predict_source, method: str = DEFAULT_METHOD) -> dict | 
     training windows' errors), else the last training windows alone."""
     if prep.task != "forecast":
         return None
+    if prep.state.get("panel"):   # many series: standardised units pooled over the series
+        from seqcore.modeling.panel_mix import calibrate as calibrate_panel
+
+        return calibrate_panel(prep, predict_source, method)
     series = prep.extra["series"][: prep.extra["split"].train_end]
     floor = 0.0 if len(series) and np.nanmin(series) >= 0 else None
     training = part_errors(prep, predict_source, "train", TRAIN_WINDOWS)
@@ -245,6 +249,10 @@ def add_to_predictions(state: dict, frame: pd.DataFrame) -> pd.DataFrame:
     calib = state.get("intervals")
     if not calib or not len(frame):
         return frame
+    if state.get("panel") and "series" in frame.columns:   # each row's band sized by its own series' spread
+        from seqcore.modeling.panel_mix import add_to_predictions as add_panel
+
+        return add_panel(state, frame)
     index = {name: j for j, name in enumerate(state["targets"])}
     cols = np.array([index[t] for t in frame["target"]])
     pred = frame["predicted"].to_numpy(dtype=np.float64)
