@@ -117,6 +117,14 @@ def test_panel_bands_are_one_standardised_calibration_sized_by_each_series_sprea
         assert half == pytest.approx(w95[rows["step"].to_numpy() - 1] * std[key], rel=1e-6)
     inside = (frame["actual"] >= frame["lower_95"]) & (frame["actual"] <= frame["upper_95"])
     assert metrics["intervals"]["coverage"]["95"] == pytest.approx(inside.mean())
+    own = metrics["intervals"]["per_series"]                           # and each series' own coverage
+    assert set(own) == {"a", "b", "c"}
+    assert own["b"]["95"] == pytest.approx(inside[(frame["series"] == "b").to_numpy()].mean())
+    from pages._ui.panel_ui import per_series_frame
+
+    table = per_series_frame(metrics).set_index("series")
+    assert table.loc["b", "in 95% band"] == pytest.approx(own["b"]["95"])
+    assert set(table["best baseline"]) <= {"naive", "seasonal naive", "mean", "AutoETS", "AutoARIMA", "AutoTheta"}
     # forecast.csv: every series gets its own bands
     x, last = forecast.future_inputs(prep)
     fut = forecast.future_frame(prep.state, np.zeros((3, 3, 1)), None, last)
@@ -201,3 +209,18 @@ def test_known_future_and_calendar_on_are_refused_for_panels_and_auto_skips_with
     off = DataSpec(task="forecast", time="month", targets=("sales",), id="store", window=6, horizon=3,
                    calendar="off")
     assert note not in forecast.prepare(df, off).notes
+
+
+def test_cli_known_future_with_a_series_id_is_one_clear_line(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "panel.csv"
+    make_panel({"a": 40, "b": 40}).to_csv(path, index=False)
+    r = subprocess.run([sys.executable, "-m", "seqcore", "train", str(path), "--task", "forecast", "--time", "month",
+                        "--target", "sales", "--id", "store", "--known-future", "promo", "--epochs", "1",
+                        "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=300,
+                       cwd=str(Path(__file__).resolve().parents[1]))
+    assert r.returncode != 0
+    assert "Columns known in advance (promo) are not available for many-series files yet" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -313,6 +313,10 @@ def apply_to_run(prep, calib: dict | None, predictions: pd.DataFrame, metrics: d
     prep.state["intervals"] = calib
     predictions = add_to_predictions(prep.state, predictions)
     metrics["intervals"] = summary(calib, predictions)
+    if prep.state.get("panel"):   # many series: the pooled coverage above, and each series' own
+        from seqcore.modeling.panel_mix import coverage_per_series
+
+        metrics["intervals"]["per_series"] = coverage_per_series(predictions)
     if calib["calibrated_on"] == "training":
         prep.notes.append(   # the run's notes (metrics.json "notes" is built from them just after)
             "The forecast bands (80% and 95%) were sized on the errors of the last training windows, widened "

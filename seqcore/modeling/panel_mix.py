@@ -197,5 +197,12 @@ def add_to_predictions(state: dict, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["STAT_BUDGET_S", "add_to_predictions", "calendar_notes", "calibrate", "check_spec", "scaled_errors", "series_calib",
+def coverage_per_series(frame: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """{series: {"80": share, "95": share}}: how often each series' test values fell inside its bands."""
+    from seqcore.modeling import intervals as iv
+
+    return {str(k): iv.coverage(rows) for k, rows in frame.groupby(frame["series"].astype(str), sort=False)}
+
+
+__all__ = ["STAT_BUDGET_S", "add_to_predictions", "coverage_per_series", "calendar_notes", "calibrate", "check_spec", "scaled_errors", "series_calib",
            "stat_baselines"]
