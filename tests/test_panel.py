@@ -340,8 +340,13 @@ def test_data_page_series_id_role():
     spec = DataSpec.from_dict(at.session_state["data_spec"])
     assert spec.id == "firm" and spec.window <= 8
     assert at.selectbox(key="data_chart_series").value == "General Motors"   # the chart shows one series
+    from pages._ui.data import PANEL_KNOWN_CAPTION      # known-in-advance columns: not for many series yet
+
+    assert PANEL_KNOWN_CAPTION in [c.value for c in at.caption]
+    assert "data_role_known" not in [m.key for m in at.multiselect] and spec.known_future == ()
     at.selectbox(key=SERIES_KEY).set_value("(none)").run()
     assert not at.exception
+    assert "data_role_known" in [m.key for m in at.multiselect]
     assert at.session_state["data_spec"] is None         # one series with repeated years: refused, said why
     assert any("repeats" in str(e.value) for e in at.error)
     at.selectbox(key=SERIES_KEY).set_value("firm").run()
