@@ -4,6 +4,7 @@ budget for the whole panel, intervals calibrated in standardised units pooled ov
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,15 @@ def test_a_statistical_model_out_of_budget_or_unfit_for_one_series_is_not_report
     assert sum(n.startswith("AutoETS is not reported") for n in prep.notes) == 1
 
     monkeypatch.setattr(panel_mix, "STAT_BUDGET_S", 60.0)
+    monkeypatch.setattr(panel_mix, "PACE_AFTER", 1)
+    monkeypatch.setattr(panel_mix, "PACE_FACTOR", 0.0)      # any pace is too slow: given up after one series
+    stats, notes = panel_mix.stat_baselines(prep.extra["series"], prep.extra["panel"], ["a", "b", "c"],
+                                            prep.extra["starts"]["test"], 3, 12)
+    assert stats == {} and len(notes) == 3
+    assert re.fullmatch(r"AutoTheta is not reported: at its pace on the first 1 series it would take about [0-9,]+ s "
+                        r"for all 3, well past its 60 s budget for the whole panel \(a baseline is reported only "
+                        r"when it is measured on every series\)\.", notes[2])
+    monkeypatch.setattr(panel_mix, "PACE_FACTOR", 2.0)
     short = make_panel({"a": 60, "b": 12})                    # b's training part: 8 rows, AutoETS needs 10
     spec = DataSpec(task="forecast", time="month", targets=("sales",), id="store", window=3, horizon=1,
                     val_fraction=0.15, test_fraction=0.15)

@@ -5,7 +5,8 @@ Statistical baselines (:mod:`seqcore.modeling.statmodels`): AutoETS, AutoARIMA a
 series' own data before its test part and forecast that series' test windows, so they are compared with the
 model on the same windows. Each model gets one time budget for the whole panel (:data:`STAT_BUDGET_S`, the same
 a single series gets): a baseline must be measured on every series or it is not reported, so a model that runs
-out of time (or cannot be fitted to one series) is left out with a plain note saying how far it got.
+out of time (or cannot be fitted to one series) is left out with a plain note saying how far it got; one whose
+pace on the first few series says it would need far more than its budget is given up then, not after spending it.
 
 Intervals (:mod:`seqcore.modeling.intervals`): the model's errors are taken in each series' standardised units
 (the scaled space the network works in: after the optional log transform, minus the series' training mean,
@@ -29,6 +30,8 @@ from seqcore.errors import SpecError
 
 #: Seconds each statistical model may take over all the series of a panel together.
 STAT_BUDGET_S = 20.0
+#: A model is given up early when, after this many series, its pace says it would need this many times its budget.
+PACE_AFTER, PACE_FACTOR = 3, 2.0
 
 
 # ----------------------------------------------------------------------------- settings a panel does not support
@@ -91,6 +94,13 @@ def stat_baselines(series: np.ndarray, panel: dict, keys, starts: np.ndarray, ho
                 break
             unseasonal += any("without a season" in x for x in r.notes)
             parts.append(r.forecasts[name])
+            spent = time.perf_counter() - t0
+            pace = spent / (i + 1) * S
+            if i + 1 < S and i + 1 >= PACE_AFTER and pace > PACE_FACTOR * budget:   # clearly will not make it
+                failed = (f"{label} is not reported: at its pace on the first {i + 1:,} series it would take about "
+                          f"{pace:,.0f} s for all {S:,}, well past its {budget:.0f} s budget for the whole panel "
+                          "(a baseline is reported only when it is measured on every series).")
+                break
         if failed:
             notes.append(failed)
             continue
