@@ -9,7 +9,11 @@ are 500,000 rows, a few MB). Series too short for the window are left out, with 
 
 Evaluation scores the test windows of every series pooled (the usual ``metrics["test"]`` keys, MASE scaled per
 series by its own training part) and per series (``metrics["test"]["per_series"][<id>]``); baselines likewise.
-The comparison with the baselines uses MASE, which does not let the largest series drown the others.
+The comparison with the baselines uses MASE, which does not let the largest series drown the others. The
+statistical baselines (AutoETS, AutoARIMA, AutoTheta) are fitted per series within one budget for the whole panel,
+and the forecast bands are calibrated once in the series' standardised units (:mod:`seqcore.modeling.panel_mix`).
+A backtest fold's ``test_rows`` is each series' own test block. Columns known in advance and calendar features
+are not available for panels yet (refused / skipped with a note).
 
 Predicting with a saved model (:func:`predict_new`) forecasts every series of the uploaded file. A series the
 model was trained on is scaled as in training; a series it has not seen is scaled by its own uploaded history
