@@ -317,7 +317,7 @@ if task == "forecast":
     spec_kw.update(time=None if time_col == NONE else time_col, targets=tuple(targets), features=tuple(features),
                    time_part=time_part, id=series_id)
     spec_kw.update(known_future_widgets(r3, [c for c in numeric if c != time_col], [*targets, *features], start,
-                                        has_time=time_col != NONE))
+                                        has_time=time_col != NONE, panel=series_id is not None))
 elif task == "classify":
     r1, r2 = st.columns(2)
     layout = r1.radio("Layout", ["wide", "long"], key="data_role_layout", horizontal=True,

@@ -299,10 +299,15 @@ def test_cli_trains_and_predicts_every_firm(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["test"]["per_series"]) == firms
     assert set(metrics["baselines"]["naive"]["per_series"]) == firms
+    for name in ("auto_ets", "auto_arima", "auto_theta"):     # statistical baselines, every firm or not at all
+        assert set(metrics["baselines"][name]["per_series"]) == firms
+    assert set(metrics["intervals"]["coverage"]) == {"80", "95"}   # pooled over the firms
+    bands = ["lower_80", "upper_80", "lower_95", "upper_95"]
     pred = pd.read_csv(out / "predictions.csv")
-    assert pred.columns[0] == "series" and set(pred["series"]) == firms
+    assert pred.columns[0] == "series" and set(pred["series"]) == firms and list(pred.columns[-4:]) == bands
     fut = pd.read_csv(out / "forecast.csv")
-    assert list(fut.columns) == ["series", "step", "time", "invest"] and set(fut["series"]) == firms
+    assert list(fut.columns) == ["series", "step", "time", "invest", *bands] and set(fut["series"]) == firms
+    assert ((fut["lower_95"] <= fut["invest"]) & (fut["invest"] <= fut["upper_95"])).all()
     assert set(fut["time"]) == {1955}
     r = cli("predict", out, GRUNFELD, "--steps", "3", "--out", tmp_path / "p.csv")
     assert r.returncode == 0, r.stderr
@@ -335,8 +340,13 @@ def test_data_page_series_id_role():
     spec = DataSpec.from_dict(at.session_state["data_spec"])
     assert spec.id == "firm" and spec.window <= 8
     assert at.selectbox(key="data_chart_series").value == "General Motors"   # the chart shows one series
+    from pages._ui.data import PANEL_KNOWN_CAPTION      # known-in-advance columns: not for many series yet
+
+    assert PANEL_KNOWN_CAPTION in [c.value for c in at.caption]
+    assert "data_role_known" not in [m.key for m in at.multiselect] and spec.known_future == ()
     at.selectbox(key=SERIES_KEY).set_value("(none)").run()
     assert not at.exception
+    assert "data_role_known" in [m.key for m in at.multiselect]
     assert at.session_state["data_spec"] is None         # one series with repeated years: refused, said why
     assert any("repeats" in str(e.value) for e in at.error)
     at.selectbox(key=SERIES_KEY).set_value("firm").run()
@@ -379,7 +389,8 @@ def test_results_and_predict_pages_pick_a_series_and_show_per_series_scores():
     at = page("pages/6_Predict.py", query={"run": run_id})
     assert at.selectbox(key="predict_series").value == "General Motors"
     shown = at.dataframe[-1].value
-    assert list(shown.columns) == ["step", "time", "invest"] and len(shown) == 2
+    assert list(shown.columns) == ["step", "time", "invest", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert len(shown) == 2
 
 
 def test_other_plain_messages():

@@ -276,10 +276,20 @@ CALENDAR_HELP = ("Month of the year, day of the week and hour of the day, taken 
                  "steps. Automatic adds them when a quick check on the validation part says they lower the error.")
 
 
-def known_future_widgets(box, numeric: list[str], taken, start: DataSpec, *, has_time: bool) -> dict:
+PANEL_KNOWN_CAPTION = ("Columns known in advance and calendar features are not available for many-series files "
+                       "yet: with a series id column the model uses the targets and extra input columns only.")
+
+
+def known_future_widgets(box, numeric: list[str], taken, start: DataSpec, *, has_time: bool,
+                         panel: bool = False) -> dict:
     """The Data page's "Known in advance" columns and calendar choice for forecasting, drawn in ``box``;
-    ``taken``: the columns already targets or extra inputs (not offered). Returns DataSpec fields."""
+    ``taken``: the columns already targets or extra inputs (not offered). Returns DataSpec fields.
+    ``panel`` (a series id column is picked): neither is available yet, a caption says so."""
     from pages._ui.base import seed
+
+    if panel:
+        box.caption(PANEL_KNOWN_CAPTION)
+        return {"known_future": (), "calendar": "auto"}
 
     options = [c for c in numeric if c not in set(taken)]
     seed("data_role_known", [c for c in start.known_future if c in options])

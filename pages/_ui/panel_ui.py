@@ -67,14 +67,19 @@ def per_series_frame(metrics: dict) -> pd.DataFrame | None:
     if not per:
         return None
     rows = []
+    from seqcore.modeling.statmodels import LABELS
+
     base = {k: (v or {}).get("per_series") or {} for k, v in ((metrics or {}).get("baselines") or {}).items()}
+    cover = ((metrics or {}).get("intervals") or {}).get("per_series") or {}
     for name, m in per.items():
         row = {"series": name, "windows": m.get("n"), "MAE": m.get("mae"), "RMSE": m.get("rmse"),
                "MAPE": m.get("mape"), "MASE": m.get("mase")}
+        if cover:
+            row["in 95% band"] = (cover.get(name) or {}).get("95")
         best = min(((b[name].get("mase"), k) for k, b in base.items()
                     if name in b and b[name].get("mase") is not None), default=None)
         if best is not None:
-            row["best baseline"], row["its MASE"] = best[1].replace("_", " "), best[0]
+            row["best baseline"], row["its MASE"] = LABELS.get(best[1], best[1].replace("_", " ")), best[0]
             row["beats it"] = None if m.get("mase") is None else bool(m["mase"] < best[0])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -89,12 +94,16 @@ def per_series_table(metrics: dict) -> None:
     label = f"Scores for each of the {len(frame):,} series"
     with st.expander(label, expanded=len(frame) <= 20):
         if len(wins):
-            st.caption(md(f"The model beats the best simple baseline on {int(wins.sum()):,} of {len(wins):,} "
+            st.caption(md(f"The model beats the best baseline on {int(wins.sum()):,} of {len(wins):,} "
                           "series. MASE compares each series' errors with the naive one-step error in its own "
                           "training part, so series of different sizes can be compared."))
         fmt = {c: st.column_config.NumberColumn(format="%.4g") for c in ("MAE", "RMSE", "MASE", "its MASE")}
         st.dataframe(frame, hide_index=True,
-                     column_config=fmt | {"MAPE": st.column_config.NumberColumn(format="percent")})
+                     column_config=fmt | {"MAPE": st.column_config.NumberColumn(format="percent"),
+                                          "in 95% band": st.column_config.NumberColumn(
+                                              format="percent",
+                                              help="How often this series' test values fell inside its 95% "
+                                                   "band (about 95% is right).")})
 
 
 __all__ = ["SERIES_COLUMN", "SERIES_KEY", "one_series", "per_series_frame", "per_series_table", "pick_series",

@@ -84,6 +84,12 @@ class _Cutter:
             part = d.time_part
             self.times = np.asarray(schema.parse_time(df, d.time, d.time_format or _time_code(df, d), part))
             self.points = np.unique(self.times)          # sorted distinct times (one per row for one series)
+        elif d.id:   # many series without a time column: a row's step is its place within its own series
+            from seqcore.data.panel import series_keys
+
+            keys = series_keys(df, d.id)
+            self.times = keys.groupby(keys).cumcount().to_numpy()
+            self.points = np.unique(self.times)
         else:
             self.points = None
         self.n = len(self.points) if self.points is not None else len(df)

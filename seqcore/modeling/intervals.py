@@ -178,6 +178,10 @@ def calibrate_run(prep, predict_source, method: str = DEFAULT_METHOD) -> dict | 
     training windows' errors), else the last training windows alone."""
     if prep.task != "forecast":
         return None
+    if prep.state.get("panel"):   # many series: standardised units pooled over the series
+        from seqcore.modeling.panel_mix import calibrate as calibrate_panel
+
+        return calibrate_panel(prep, predict_source, method)
     series = prep.extra["series"][: prep.extra["split"].train_end]
     floor = 0.0 if len(series) and np.nanmin(series) >= 0 else None
     training = part_errors(prep, predict_source, "train", TRAIN_WINDOWS)
@@ -245,6 +249,10 @@ def add_to_predictions(state: dict, frame: pd.DataFrame) -> pd.DataFrame:
     calib = state.get("intervals")
     if not calib or not len(frame):
         return frame
+    if state.get("panel") and "series" in frame.columns:   # each row's band sized by its own series' spread
+        from seqcore.modeling.panel_mix import add_to_predictions as add_panel
+
+        return add_panel(state, frame)
     index = {name: j for j, name in enumerate(state["targets"])}
     cols = np.array([index[t] for t in frame["target"]])
     pred = frame["predicted"].to_numpy(dtype=np.float64)
@@ -305,6 +313,10 @@ def apply_to_run(prep, calib: dict | None, predictions: pd.DataFrame, metrics: d
     prep.state["intervals"] = calib
     predictions = add_to_predictions(prep.state, predictions)
     metrics["intervals"] = summary(calib, predictions)
+    if prep.state.get("panel"):   # many series: the pooled coverage above, and each series' own
+        from seqcore.modeling.panel_mix import coverage_per_series
+
+        metrics["intervals"]["per_series"] = coverage_per_series(predictions)
     if calib["calibrated_on"] == "training":
         prep.notes.append(   # the run's notes (metrics.json "notes" is built from them just after)
             "The forecast bands (80% and 95%) were sized on the errors of the last training windows, widened "

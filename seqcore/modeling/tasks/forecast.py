@@ -101,7 +101,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     from seqcore.modeling.baselines import guess_season
 
     if spec.id:   # many series in one file: seqcore.modeling.tasks.panel
-        return _panel().prepare(df, spec, test_df=test_df, seed=seed)
+        return _panel().prepare(df, spec, test_df=test_df, seed=seed, test_rows=test_rows)
     spec.validate()
     targets, features, known = list(spec.targets), list(spec.features), list(spec.known_future)
     df, future_rows = covariates.split_future_rows(df, spec)   # rows after the history: known-future values

@@ -9,7 +9,11 @@ are 500,000 rows, a few MB). Series too short for the window are left out, with 
 
 Evaluation scores the test windows of every series pooled (the usual ``metrics["test"]`` keys, MASE scaled per
 series by its own training part) and per series (``metrics["test"]["per_series"][<id>]``); baselines likewise.
-The comparison with the baselines uses MASE, which does not let the largest series drown the others.
+The comparison with the baselines uses MASE, which does not let the largest series drown the others. The
+statistical baselines (AutoETS, AutoARIMA, AutoTheta) are fitted per series within one budget for the whole panel,
+and the forecast bands are calibrated once in the series' standardised units (:mod:`seqcore.modeling.panel_mix`).
+A backtest fold's ``test_rows`` is each series' own test block. Columns known in advance and calendar features
+are not available for panels yet (refused / skipped with a note).
 
 Predicting with a saved model (:func:`predict_new`) forecasts every series of the uploaded file. A series the
 model was trained on is scaled as in training; a series it has not seen is scaled by its own uploaded history
@@ -25,7 +29,7 @@ import pandas as pd
 from seqcore.config import DataSpec
 from seqcore.data import schema
 from seqcore.data.panel import check_series_count, split_series
-from seqcore.data.windows import WindowSource, chronological_split, window_starts
+from seqcore.data.windows import Split, WindowSource, chronological_split, window_starts
 from seqcore.errors import DataError
 from seqcore.modeling.models import ModelShape
 from seqcore.modeling.tasks.common import Prepared, baseline_outputs, require_columns
@@ -107,8 +111,11 @@ def clean_series(df: pd.DataFrame, spec: DataSpec, cols: list[str], groups, time
     return out, sorted_n
 
 
-def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = None, seed: int = 0) -> Prepared:
+def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = None, seed: int = 0,
+            test_rows: int | None = None) -> Prepared:
+    """``test_rows``: each series' test part is exactly its last ``test_rows`` steps (a backtest fold)."""
     from seqcore.modeling.baselines import guess_season
+    from seqcore.modeling.panel_mix import calendar_notes, check_spec
     from seqcore.modeling.tasks.forecast import _time_code
 
     spec.validate()
@@ -118,6 +125,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     groups = split_series(df, spec.id)
     check_series_count(groups, spec.id)
     time_format = _time_code(df, spec) if spec.time else None
+    check_spec(spec)
     notes: list[str] = []
     if test_df is not None:
         notes.append("A separate test file is used only for classification; forecasting tests on the last part of "
@@ -129,7 +137,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         for note in sub_notes:
             seen_notes.setdefault(note, key)
         n = len(values)
-        split = chronological_split(n, spec.val_fraction, spec.test_fraction)
+        split = chronological_split(n, spec.val_fraction, spec.test_fraction, test_rows=test_rows)
         st = {"train": window_starts(0, split.train_end, L, H), "val": window_starts(split.train_end, split.val_end, L, H),
               "test": window_starts(split.val_end, n, L, H)}
         if len(st["train"]) < 1 or len(st["test"]) < 1 or (need_val and len(st["val"]) < 1):
@@ -191,6 +199,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     times_all = None if first_times is None else np.concatenate([np.asarray(k[2]) for k in kept])
     train_all = np.concatenate([p[: k[3].train_end] for p, k in zip(pieces, kept)]).astype(np.float64)
     is_dt = first_times is not None and isinstance(first_times, pd.DatetimeIndex)
+    notes.extend(calendar_notes(spec, is_dt))
     state = {
         "task": "forecast", "targets": targets, "features": features, "time": spec.time,
         "time_part": spec.time_part if spec.time else None, "time_format": time_format,
@@ -212,8 +221,10 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
              "times": times_all, "last_times": [None if k[2] is None else k[2][-1] for k in kept]}
     return Prepared(task="forecast", shape=shape, train=sources["train"], val=sources["val"] if need_val else None,
                     test=sources["test"], state=state, notes=notes,
-                    extra={"series": series_all, "times": None, "split": None, "starts": starts, "scaled": scaled,
-                           "panel": panel})
+                    extra={"series": series_all, "times": None, "starts": starts, "scaled": scaled, "panel": panel,
+                           # rows over all series (a backtest fold reports how many it trained and tested on)
+                           "split": Split(n=int(lengths.sum()), train_end=int(sum(k[3].train_end for k in kept)),
+                                         val_end=int(sum(k[3].val_end for k in kept)))})
 
 
 # ----------------------------------------------------------------------------- scaling back
@@ -321,6 +332,7 @@ def _per_series(actual: np.ndarray, pred: np.ndarray, sid: np.ndarray, keys: lis
 def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     from seqcore.modeling.baselines import forecast_baselines
     from seqcore.modeling.metrics import MAIN_METRIC, _mase_scale, compare_to_baselines
+    from seqcore.modeling.panel_mix import stat_baselines
 
     st, p = prep.state, prep.extra["panel"]
     series, starts, sid = prep.extra["series"], prep.extra["starts"]["test"], p["sid"]["test"]
@@ -340,7 +352,9 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
             local = starts[sid == i] - o
             for name, v in forecast_baselines(series[o:o + n], local, H, int(e), st["season"]).items():
                 parts.setdefault(name, []).append(v)
-        return {k: np.concatenate(v) for k, v in parts.items() if len(v) == len(keys)}
+        out = {k: np.concatenate(v) for k, v in parts.items() if len(v) == len(keys)}
+        stats, prep.extra["stat_notes"] = stat_baselines(series, p, keys, starts, H, st["season"])
+        return out | stats
 
     baselines = {}
     for name, b in baseline_outputs(prep, compute).items():
@@ -348,6 +362,8 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
         baselines[name]["per_series"] = _per_series(actual, b, sid, keys, scales)
     metric = "mase" if test.get("mase") is not None else MAIN_METRIC["forecast"]
     metrics = {"test": test, "baselines": baselines, "comparison": compare_to_baselines(test, baselines, metric)}
+    metrics["baseline_notes"] = list(prep.extra.get("stat_notes") or [])
+    prep.notes.extend(n for n in metrics["baseline_notes"] if n not in prep.notes)
     return metrics, _predictions(prep, starts, sid, actual, pred)
 
 
@@ -384,12 +400,19 @@ def future_inputs(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     return x, last
 
 
-def _table(state: dict, keys, preds, last_times, frequency=None) -> pd.DataFrame:
+def _table(state: dict, keys, preds, last_times, frequency=None, stds=None) -> pd.DataFrame:
+    """``stds``: each series' spread (F,), which sizes its bands when the run has intervals."""
+    from seqcore.modeling.panel_mix import series_calib
     from seqcore.modeling.tasks.forecast import _forecast_table
 
     parts = []
-    for key, pred, last_time in zip(keys, preds, last_times):
-        part = _forecast_table(state, pred, last_time, frequency)
+    for i, (key, pred, last_time) in enumerate(zip(keys, preds, last_times)):
+        own = state
+        if state.get("intervals") and stds is not None:
+            own = dict(state, intervals=series_calib(state, state["intervals"], stds[i]))
+        elif state.get("intervals"):
+            own = {k: v for k, v in state.items() if k != "intervals"}
+        part = _forecast_table(own, pred, last_time, frequency)
         part.insert(0, "series", key)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
@@ -400,7 +423,7 @@ def future_frame(state: dict, outputs: np.ndarray, last: np.ndarray) -> pd.DataF
     keys = state["panel"]["series"]
     mean, std = _scalers(state, keys)
     pred = _to_original(state, outputs, last, mean, std)
-    return _table(state, keys, pred, [state["panel"]["last_time"][k] for k in keys])
+    return _table(state, keys, pred, [state["panel"]["last_time"][k] for k in keys], stds=std)
 
 
 def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps: int | None = None) -> pd.DataFrame:
@@ -468,7 +491,7 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
     fut = np.stack(futs) if need else None
     scaled = roll_forward_batch(state, np.stack(windows), n_steps, predict_fn, fut)
     pred = _unscale_rows(state, scaled, np.stack(means), np.stack(stds))
-    table = _table(state, keys, pred, lasts, freq)
+    table = _table(state, keys, pred, lasts, freq, stds=stds)
     if new:
         one = len(new) == 1
         table.attrs["notes"] = [

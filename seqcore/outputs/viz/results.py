@@ -162,7 +162,7 @@ def future_figure(history, forecast_df: pd.DataFrame | None, *, time_col: str | 
         return _message_figure("No forecast yet: train a forecasting run first.")
     from seqcore.modeling.intervals import is_interval_column
 
-    fc_cols = [c for c in forecast_df.columns if c not in ("step", "time") and not is_interval_column(c)]
+    fc_cols = [c for c in forecast_df.columns if c not in ("step", "time", "series") and not is_interval_column(c)]
     if isinstance(history, pd.Series):
         name = str(history.name) if history.name is not None else (fc_cols[0] if fc_cols else "value")
         idx = history.index
