@@ -21,6 +21,8 @@ POOLING = ("last", "mean", "mean+max")       # how the last recurrent layer sums
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 FORECAST_LOSSES = ("mse", "mae", "huber")
 MISSING = ("error", "interpolate", "ffill", "drop")
+#: DataSpec.base choices (seqcore.modeling.forecast_base): what the forecasting network starts from.
+BASES = ("auto", "none", "deseason", "auto_ets", "auto_arima", "auto_theta")
 LR_SCHEDULES = ("none", "plateau", "cosine")
 BACKENDS = ("tensorflow", "jax")
 # how a time column is written (seqcore.data.schema.timeformat reads them); or a strftime pattern with %
@@ -110,6 +112,8 @@ class DataSpec(_Spec):
     log_transform: bool = False    # log1p on positive targets (growth series)
     relative: bool = True          # learn changes from the last observed value (extrapolates trends)
     season: int | None = None      # seasonal period for the seasonal-naive baseline (auto when None)
+    base: str = "auto"             # what the network starts from (seqcore.modeling.forecast_base): auto | none |
+                                   # deseason | auto_ets | auto_arima | auto_theta
     # --- splits ---
     val_fraction: float = 0.15
     test_fraction: float = 0.15
@@ -135,6 +139,9 @@ class DataSpec(_Spec):
             raise SpecError("validation + test fractions leave too little to train on; keep their sum at 0.8 or less.")
         if self.season is not None:
             _check_range("season", self.season, 1, 10_000, integer=True)
+        if self.base not in BASES:
+            raise SpecError(f"Unknown forecast base {self.base!r}: choose one of {', '.join(BASES)}.",
+                            hint="'auto' picks the best by validation; 'none' uses the network alone.")
         _check_range("max steps", self.max_steps, 2, 100_000, integer=True)
         _check_range("steps grouped together", self.group_steps, 0, 1_000, integer=True)
         _check_range("max vocabulary", self.max_vocab, 10, 1_000_000, integer=True)
