@@ -4,8 +4,9 @@ For every dataset the app's data-fitted defaults are used (:func:`seqcore.data.d
 :func:`seqcore.config.default_run_spec`); only ``base`` changes. Each candidate (the network alone, on the
 deseasonalised series, on the residual of AutoETS / AutoARIMA / AutoTheta) is trained with the same spec and
 seed and scored by MASE on the validation part and on the test part (original units). ``auto`` is the
-candidate with the lowest validation MASE: exactly what :func:`seqcore.modeling.base_select.choose` picks
-with the same seed (it trains the same candidates the same way), so the candidates are not trained twice.
+candidate with the lowest validation MASE, a statistical base counted without the network's correction when
+that scored better on validation: exactly what :func:`seqcore.modeling.base_select.choose` picks with the
+same seed (it trains the same candidates the same way), so the candidates are not trained twice.
 Beside them: the seasonal naive and the statistical models themselves on the same test windows.
 
 ``airline_h36`` is the published Airline protocol (train on the first 108 months, one 36-month forecast of
@@ -62,6 +63,7 @@ def one_set(name: str, seeds, epochs: int | None = None) -> dict:
     import keras
 
     from seqcore.modeling.base_select import val_mase
+    from seqcore.modeling.forecast_base import STAT_BASES
     from seqcore.modeling.baselines import forecast_baselines
     from seqcore.modeling.metrics import forecast_metrics
     from seqcore.modeling.models import build_model
@@ -101,11 +103,24 @@ def one_set(name: str, seeds, epochs: int | None = None) -> dict:
             out = predict(model, p.test, batch_size=256)
             pred = forecast.to_original(p.state, out, p.test.last_values(np.arange(len(p.test))))
             per[cand] = {"val": v, "test": score(pred), "seconds": round(time.perf_counter() - t0, 1)}
+            if cand in STAT_BASES:   # the statistical forecast alone (choose() switches the network off then)
+                zero = np.zeros_like(out)
+                per[cand]["val_alone"] = val_mase(forecast, p, None)
+                per[cand]["test_alone"] = score(forecast.to_original(p.state, zero,
+                                                                     p.test.last_values(np.arange(len(p.test)))))
             keras.backend.clear_session(free_memory=False)
-        usable = {k: r["val"] for k, r in per.items() if r["val"] is not None}
+
+        def eff(r, key):
+            off = "val_alone" in r and r["val_alone"] is not None and (r["val"] is None or r["val_alone"] < r["val"])
+            return r[key + "_alone"] if off else r[key]
+
+        usable = {k: eff(r, "val") for k, r in per.items() if eff(r, "val") is not None}
         pick = min(usable, key=usable.get)
-        row["seeds"][str(seed)] = {"candidates": per, "auto": pick, "auto_test": per[pick]["test"]}
-        print(f"  {name} seed {seed}: auto={pick} test MASE {per[pick]['test']:.3f}  "
+        off = per[pick].get("val_alone") is not None and eff(per[pick], "val") == per[pick]["val_alone"]
+        row["seeds"][str(seed)] = {"candidates": per, "auto": pick + (" (alone)" if off else ""),
+                                   "auto_test": eff(per[pick], "test")}
+        print(f"  {name} seed {seed}: auto={row['seeds'][str(seed)]['auto']} test MASE "
+              f"{row['seeds'][str(seed)]['auto_test']:.3f}  "
               + " ".join(f"{k}={r['test']:.3f}(v{r['val']:.3f})" for k, r in per.items()), flush=True)
     return row
 
@@ -163,8 +178,9 @@ def table(rows: list[dict], h36: dict | None) -> str:
                      + (f"{auto / stat[best]:.2f}" if best else "-") + " |")
     n = len(rows)
     lines.append("")
-    lines.append(f"Test MASE, mean over {len(rows[0]['seeds']) if rows else 0} seeds. auto beats the seasonal naive "
-                 f"on {beat_snaive}/{n} sets; within 5% of the best statistical model (or better) on {within}/{n}.")
+    if n:
+        lines.append(f"Test MASE, mean over {len(rows[0]['seeds'])} seeds. auto beats the seasonal naive "
+                     f"on {beat_snaive}/{n} sets; within 5% of the best statistical model (or better) on {within}/{n}.")
     if h36:
         mapes = [s["mape"] for s in h36["seeds"].values()]
         picks = [(s["choice"] or {}).get("picked") for s in h36["seeds"].values()]
@@ -181,6 +197,7 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="cap the preset's epochs (smoke tests)")
     ap.add_argument("--json", default=str(ROOT / "bench" / "out" / "forecast_base.json"))
     ap.add_argument("--update-results", action="store_true")
+    ap.add_argument("--from-json", nargs="*", default=None, help="print the table of earlier --json files")
     args = ap.parse_args(argv)
     from seqcore.modeling.training import configure_threads, quiet_tensorflow
 
@@ -188,13 +205,26 @@ def main(argv=None) -> int:
     configure_threads(None)
     only = args.only or list(SETS) + ["airline_h36"]
     t0 = time.perf_counter()
-    rows = [one_set(s, args.seeds, args.epochs) for s in only if s in SETS]
-    h36 = airline_h36(args.seeds, args.epochs) if "airline_h36" in only else None
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    if args.from_json:   # the table of earlier runs (one JSON per group of sets), without training
+        rows, h36 = [], None
+        for f in args.from_json:
+            d = json.loads(Path(f).read_text())
+            rows += d["rows"]
+            h36 = d.get("airline_h36") or h36
+        rows.sort(key=lambda r: SETS.index(r["set"]))
+    else:
+        rows, h36 = [], None
+        for s in only:
+            if s in SETS:
+                rows.append(one_set(s, args.seeds, args.epochs))
+                Path(args.json).write_text(json.dumps({"rows": rows, "airline_h36": None}, indent=1, default=str))
+        h36 = airline_h36(args.seeds, args.epochs) if "airline_h36" in only else None
     text = table(rows, h36) + f"\n\n`python bench/forecast_base.py {' '.join(argv or sys.argv[1:])}`".rstrip() \
         + f" ({time.perf_counter() - t0:.0f} s)"
     print(text)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"rows": rows, "airline_h36": h36}, indent=1, default=str))
+    if not args.from_json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "airline_h36": h36}, indent=1, default=str))
     if args.update_results:
         block = marked(BEGIN, END, text)
         old = RESULTS.read_text() if RESULTS.exists() else ""

@@ -6,6 +6,11 @@ the validation part, in original units; the lowest wins. Only the training and v
 test part plays no part in the choice. Without a validation part the candidates are scored on a holdout cut
 from the end of the training part (same horizon); when even that has no room, the network on the
 deseasonalised series is kept for a seasonal series, the network alone otherwise (:data:`DEFAULT_NO_VALIDATION`).
+With fewer than :data:`MIN_CHECK_WINDOWS` validation windows (one 36-month forecast of a 144-month series) a
+network's score is too thin to trust: the statistical forecasts alone are compared there, and the best one is
+used with the network switched off (``model_choice.correction = false``), which the note says plainly. A
+statistical base whose own forecast scores better on validation than with the network's correction is used
+the same way.
 
 The search costs one training per candidate, so it runs only for series of at most
 :data:`~seqcore.modeling.forecast_base.MAX_SELECT_ROWS` rows; longer series keep the network alone, with a note.
@@ -23,6 +28,9 @@ from seqcore.modeling.forecast_base import LABELS, MAX_SELECT_ROWS, STAT_BASES, 
 DEFAULT_NO_VALIDATION = "deseason"
 #: A holdout (no validation part) is this share of the training part, at least one horizon.
 HOLDOUT_SHARE = 0.15
+#: With fewer validation (or holdout) forecast windows than this, a network's score says too little: only the
+#: statistical forecasts (no training, so no over-fitting to judge) are compared and the network is switched off.
+MIN_CHECK_WINDOWS = 3
 
 
 def candidates(n: int, train_rows: int, season) -> list[str]:
@@ -54,13 +62,16 @@ def selection_spec(data, n: int):
 
 
 def val_mase(task, prep, model) -> float | None:
-    """MASE of ``model`` on ``prep``'s validation windows, original units, scaled by the training part."""
+    """MASE of ``model`` on ``prep``'s validation windows, original units, scaled by the training part
+    (``model`` None: the base's forecast alone)."""
     from seqcore.modeling.metrics import forecast_metrics
     from seqcore.modeling.training import predict
 
     st, split = prep.state, prep.extra["split"]
     idx = np.arange(len(prep.val))
-    pred = task.to_original(st, predict(model, prep.val, batch_size=256), prep.val.last_values(idx))
+    out = np.zeros((len(idx), st["horizon"], len(st["targets"]))) if model is None else \
+        predict(model, prep.val, batch_size=256)   # None: the base alone (the network adds nothing)
+    pred = task.to_original(st, out, prep.val.last_values(idx))
     steps = prep.extra["starts"]["val"][:, None] + np.arange(st["horizon"])[None, :]
     actual = prep.extra["series"][steps]
     return forecast_metrics(actual, pred, y_train=prep.extra["series"][: split.train_end],
@@ -90,6 +101,8 @@ def choose(df, spec, prep, *, should_stop=None):
         return _finish(df, spec, prep, picked, choice, note, t0)
     sel = selection_spec(spec.data, n)
     scores: dict[str, float | None] = {}
+    uncorrected: dict[str, tuple] = {}   # statistical bases whose forecast scored better without the network
+    few = 0                              # validation windows, when too few to check a network on
     if sel is not None:
         from seqcore.data.windows import chronological_split
 
@@ -104,10 +117,21 @@ def choose(df, spec, prep, *, should_stop=None):
                 break
             if p.state["base"]["name"] != cand or p.val is None or not len(p.val):
                 continue   # the candidate fell back (a note says why at the real run): nothing new to score
+            if len(p.val) < MIN_CHECK_WINDOWS:   # too few windows to judge a network: the statistical forecasts
+                few = len(p.val)
+                if cand in STAT_BASES:
+                    scores[cand] = _finite(val_mase(forecast, p, None))
+                    uncorrected[cand] = (None, scores[cand])
+                continue
             set_seed(spec.train.seed, strict=not spec.train.jit_compile)
             model = build_model(spec.model, spec.train, p.shape)
             fit(model, p.train, p.val, spec.train, should_stop=should_stop)
             scores[cand] = _finite(val_mase(forecast, p, model))
+            if cand in STAT_BASES:   # the statistical forecast without the network's correction
+                alone = _finite(val_mase(forecast, p, None))
+                if alone is not None and (scores[cand] is None or alone < scores[cand]):
+                    uncorrected[cand] = (scores[cand], alone)
+                    scores[cand] = alone
             _clear()
     choice["validation"] = {k: (None if v is None else round(v, 4)) for k, v in scores.items()}
     usable = {k: v for k, v in scores.items() if v is not None}
@@ -116,6 +140,19 @@ def choose(df, spec, prep, *, should_stop=None):
         if spec.data.val_fraction <= 0:
             choice["how"] = "holdout"
         note = _note(picked, usable, holdout=spec.data.val_fraction <= 0)
+        if few:
+            choice["correction"] = False
+            part = "holdout at the end of the training part" if spec.data.val_fraction <= 0 else "validation part"
+            note = (f"The {part} holds only {few} forecast window{'s' if few != 1 else ''}, too few to check "
+                    f"that a network helps, so the network is switched off: the forecast is {LABELS[picked]}'s, "
+                    f"the statistical model that scored best there (MASE {usable[picked]:.3g}).")
+        elif picked in uncorrected:
+            with_net, alone = uncorrected[picked]
+            choice["correction"] = False
+            choice["with_network"] = None if with_net is None else round(with_net, 4)
+            note += (f" The network's correction made it worse there (MASE {with_net:.3g} with it, {alone:.3g} "
+                     f"without), so it is switched off: the forecast is {LABELS[picked]}'s own; the network did "
+                     "not earn its place on this data." if with_net is not None else "")
     else:
         picked = _fallback(season, train_rows)
         choice["how"] = "default"
@@ -159,6 +196,8 @@ def _finish(df, spec, prep, picked: str, choice: dict, note: str, t0: float):
 
     if prep.state["base"]["name"] != picked:
         prep = forecast.prepare(df, spec.data.replace(base=picked), seed=spec.train.seed)
+    if choice.get("correction") is False and prep.state["base"]["name"] == picked:
+        prep.state["base"]["correction"] = False
     choice.update(picked=prep.state["base"]["name"], seconds=round(time.perf_counter() - t0, 3))
     prep.extra["model_choice"] = choice
     prep.notes.append(note)

@@ -293,6 +293,8 @@ def roll_forward(state: dict, values: np.ndarray, steps: int, predict_fn, future
         if state.get("relative"):
             x[:, :, :t] -= ref
         out = np.asarray(predict_fn(x), dtype=np.float64).reshape(H, t)
+        if b.get("correction") is False:   # the statistical forecast alone (see base_select)
+            out = np.zeros_like(out)
         if models is not None:
             from seqcore.modeling.statmodels import forward
 

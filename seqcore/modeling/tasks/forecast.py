@@ -170,6 +170,8 @@ def to_original(state: dict, outputs: np.ndarray, last: np.ndarray | None = None
     added back when the model predicts changes (relative mode)."""
     t = len(state["targets"])
     y = np.asarray(outputs, dtype=np.float64).reshape(-1, state["horizon"], t)
+    if (state.get("base") or {}).get("correction") is False:   # the statistical forecast alone (base_select)
+        y = np.zeros_like(y)
     if state.get("relative") or (state.get("base") or {}).get("name", "none") != "none":
         y = y + np.asarray(last, dtype=np.float64).reshape(len(y), -1, t)   # (n, 1, T) last value or (n, H, T) base
     return _unscale(state, y)
