@@ -377,7 +377,8 @@ def run_training(
     if prep.task == "forecast" and spec.data.base == "auto":   # what the network starts from, by validation
         from seqcore.modeling.base_select import choose
 
-        prep = choose(load_tables(data, spec, csv_options, None, name)[0].df, spec, prep, should_stop=should_stop)
+        prep = choose(load_tables(data, spec, csv_options, None, name)[0].df, spec, prep, should_stop=should_stop,
+                      checkpoint_dir=checkpoint_dir, resume=resume)
     estimate = check_fits(spec.model, spec.train, prep.shape)
     import keras
 

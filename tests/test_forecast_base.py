@@ -210,3 +210,20 @@ def test_too_few_validation_windows_switch_the_network_off():
     ref = prep.test.last_values(idx)
     noise = np.random.default_rng(0).normal(0, 5, (len(idx), 14, 1))
     assert np.allclose(fc.to_original(prep.state, noise, ref), fc.to_original(prep.state, 0 * noise, ref))
+
+
+def test_a_resumed_run_keeps_the_interrupted_runs_choice(monkeypatch, tmp_path):
+    monkeypatch.setattr(base_select, "MAX_SELECT_ROWS", 50)   # no training: the long-series choice
+    df = seasonal_frame()
+    run = tiny_run(spec())
+    first = base_select.choose(df, run, fc.prepare(df, run.data), checkpoint_dir=tmp_path)
+    saved = json.loads((tmp_path / base_select.CHOICE_FILE).read_text())
+    assert saved["picked"] == "none" and saved["note"].startswith("The network works on its own")
+
+    def no_search(*a, **k):
+        raise AssertionError("a resumed run searched again")
+
+    monkeypatch.setattr(base_select, "_search", no_search)
+    again = base_select.choose(df, run, fc.prepare(df, run.data), checkpoint_dir=tmp_path, resume=True)
+    assert again.extra["model_choice"]["picked"] == first.extra["model_choice"]["picked"]
+    assert any(n.endswith("(The choice was kept from the interrupted run.)") for n in again.notes)

@@ -78,11 +78,37 @@ def val_mase(task, prep, model) -> float | None:
                             target_names=st["targets"])["mase"]
 
 
-def choose(df, spec, prep, *, should_stop=None):
+def choose(df, spec, prep, *, should_stop=None, checkpoint_dir=None, resume: bool = False):
     """The run's Prepared data with the base picked by validation (``spec.data.base == "auto"``).
 
     ``df``: the raw table; ``prep``: what :func:`~seqcore.modeling.tasks.forecast.prepare` gave for ``spec``.
-    Sets ``prep.extra["model_choice"]`` and adds a plain note."""
+    Sets ``prep.extra["model_choice"]`` and adds a plain note. ``should_stop()`` is checked before each
+    candidate (a stop request ends the search; the run then stops as usual). With ``checkpoint_dir`` the choice
+    is kept there (:data:`CHOICE_FILE`) and a resumed run (``resume``) takes it back instead of searching again,
+    so it goes on with the same base."""
+    import json
+    from pathlib import Path
+
+    saved = Path(checkpoint_dir) / CHOICE_FILE if checkpoint_dir else None
+    if resume and saved is not None and saved.exists():
+        kept = json.loads(saved.read_text())
+        note = kept.pop("note", "") + " (The choice was kept from the interrupted run.)"
+        return _finish(df, spec, prep, kept["picked"], kept, note.strip(), time.perf_counter())
+    prep = _search(df, spec, prep, should_stop)
+    if saved is not None:
+        from seqcore.fsutil import atomic_write_text
+
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        note = next((n for n in reversed(prep.notes)), "")
+        atomic_write_text(saved, json.dumps(dict(prep.extra["model_choice"], note=note)))
+    return prep
+
+
+#: The file in a run's checkpoint folder that keeps the base picked by :func:`choose`.
+CHOICE_FILE = "model_choice.json"
+
+
+def _search(df, spec, prep, should_stop):
     from seqcore.errors import UserError
     from seqcore.modeling.models import build_model
     from seqcore.modeling.tasks import forecast
@@ -125,7 +151,7 @@ def choose(df, spec, prep, *, should_stop=None):
                 continue
             set_seed(spec.train.seed, strict=not spec.train.jit_compile)
             model = build_model(spec.model, spec.train, p.shape)
-            fit(model, p.train, p.val, spec.train, should_stop=should_stop)
+            fit(model, p.train, p.val, spec.train)
             scores[cand] = _finite(val_mase(forecast, p, model))
             if cand in STAT_BASES:   # the statistical forecast without the network's correction
                 alone = _finite(val_mase(forecast, p, None))
@@ -196,6 +222,7 @@ def _finish(df, spec, prep, picked: str, choice: dict, note: str, t0: float):
 
     if prep.state["base"]["name"] != picked:
         prep = forecast.prepare(df, spec.data.replace(base=picked), seed=spec.train.seed)
+    choice.pop("note", None)
     if choice.get("correction") is False and prep.state["base"]["name"] == picked:
         prep.state["base"]["correction"] = False
     choice.update(picked=prep.state["base"]["name"], seconds=round(time.perf_counter() - t0, 3))
