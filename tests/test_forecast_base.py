@@ -227,3 +227,18 @@ def test_a_resumed_run_keeps_the_interrupted_runs_choice(monkeypatch, tmp_path):
     again = base_select.choose(df, run, fc.prepare(df, run.data), checkpoint_dir=tmp_path, resume=True)
     assert again.extra["model_choice"]["picked"] == first.extra["model_choice"]["picked"]
     assert any(n.endswith("(The choice was kept from the interrupted run.)") for n in again.notes)
+
+
+def test_cli_base_flag_reaches_the_spec():
+    import argparse
+
+    from seqcore.cli.spec import add_train_arguments, build_spec
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    df = seasonal_frame()
+    assert build_spec(parser.parse_args(["s.csv", "--task", "forecast", "--base", "deseason"]), df).data.base \
+        == "deseason"
+    assert build_spec(parser.parse_args(["s.csv", "--task", "forecast"]), df).data.base == "auto"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["s.csv", "--task", "forecast", "--base", "magic"])

@@ -46,6 +46,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "the level)")
     d.add_argument("--season", type=int,
                    help="forecast: seasonal period (default: from the dates, or a cycle in the values)")
+    d.add_argument("--base", choices=["auto", "none", "deseason", "auto_ets", "auto_arima", "auto_theta"],
+                   help="forecast: what the network starts from (auto: picked on validation; none: the network "
+                        "alone; deseason: season taken out first; auto_ets/auto_arima/auto_theta: the network "
+                        "learns what that statistical forecast gets wrong)")
     d.add_argument("--val-fraction", type=float)
     d.add_argument("--test-fraction", type=float)
     d.add_argument("--znorm", action=argparse.BooleanOptionalAction,
@@ -116,7 +120,7 @@ def build_spec(args, df) -> RunSpec:
         given["layout"] = "long"
     given.update({k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
                                                 "season", "max_len", "max_vocab", "max_steps", "group_steps",
-                                                "time_format", "time_part")
+                                                "time_format", "time_part", "base")
                   if getattr(args, k, None) is not None})
     if args.log is not None:          # --log / --no-log; neither: fitted to the data
         given["log_transform"] = bool(args.log)
