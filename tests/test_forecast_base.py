@@ -185,6 +185,8 @@ def test_bundle_with_auto_arima_predicts_sane_numbers(tmp_path):
     assert state["base"] == {"name": "auto_arima", "season": 12}
     out = predict_from_bundle(res.bundle_dir, raw, steps=8)   # past H=3: rolls forward
     values = out["y"].to_numpy()
+    run_forecast = pd.read_csv(tmp_path / "run" / "forecast.csv")["y"].to_numpy()
+    assert np.allclose(values[:3], run_forecast, atol=1e-4)   # the saved model predicts the run's own future
     assert len(values) == 8 and np.isfinite(values).all()
     last_year = df["y"].to_numpy()[-12:]
     assert (values > last_year.min() - 20).all() and (values < last_year.max() + 25).all()

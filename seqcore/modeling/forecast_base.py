@@ -166,19 +166,22 @@ def build_sources(state: dict, spec, scaled: np.ndarray, series: np.ndarray, sta
 
         sources = {key: OffsetWindowSource(inputs, scaled[:, :t], s, L, H, off(s), relative=spec.relative,
                                            relative_target=spec.relative) for key, s in starts.items()}
-        x = inputs[-L:][None].astype(np.float32).copy()
-        last = off([n]) + (x[:, -1:, :t] if spec.relative else 0.0)
-        if spec.relative:
-            x[:, :, :t] -= x[:, -1:, :t].copy()
-        return sources, (x, last.astype(np.float32))
+        return sources, future_pass(state, series, scaled[:, t:]) or _future(inputs, off([n]), t, L, spec.relative)
     parts = dict(zip(("train", "val", "test"), (offsets_all[k[0]:k[1]], offsets_all[k[1]:k[2]],
                                                  offsets_all[k[2]:k[3]])))
     sources = {key: OffsetWindowSource(scaled, scaled[:, :t], s, L, H, parts[key], relative=spec.relative)
                for key, s in starts.items()}
-    x = scaled[-L:][None].astype(np.float32).copy()
-    if spec.relative:
+    return sources, future_pass(state, series, scaled[:, t:]) or _future(scaled, offsets_all[-1:], t, L, spec.relative,
+                                                                      relative_target=False)
+
+
+def _future(inputs, offset, t: int, L: int, relative: bool, relative_target: bool | None = None):
+    """Fallback future input and offset from the training run's own base (when it cannot be refitted)."""
+    x = inputs[-L:][None].astype(np.float32).copy()
+    last = offset + (x[:, -1:, :t] if (relative if relative_target is None else relative_target) else 0.0)
+    if relative:
         x[:, :, :t] -= x[:, -1:, :t].copy()
-    return sources, (x, offsets_all[-1:])
+    return x, np.asarray(last, dtype=np.float64)
 
 
 #: Seconds the statistical forecasts from every origin may take before the base falls back to the network alone.
@@ -255,54 +258,19 @@ def roll_forward(state: dict, values: np.ndarray, steps: int, predict_fn, future
     A statistical base is fitted again on the whole uploaded history (as the training run fitted it on its
     training part) and forecasts H steps from each pass's origin; the seasonal indices are estimated again
     from the history when it holds two whole seasons (else the training run's, counted back from its end).
-    Beyond H the H forecasts join the history (in original units) and the next pass starts from there."""
-    from seqcore.errors import DataError
-
-    b = state["base"]
-    name, t = b["name"], len(state["targets"])
-    L, H = int(state["window"]), int(state["horizon"])
+    Beyond H the H forecasts join the history (in original units) and the next pass starts from there.
+    The run's own forecast past the data (forecast.csv) is the first pass of this on the whole series."""
+    t, H = len(state["targets"]), int(state["horizon"])
     mean, std = np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64)
     hist = np.asarray(values[:, :t], dtype=np.float64).copy()
     feats = (np.asarray(values[:, t:], dtype=np.float64) - mean[t:]) / std[t:]
-    n0 = len(hist)
-    models = None
-    if name in STAT_BASES:
-        from seqcore.modeling.statmodels import LABELS as STAT_LABELS, fit_models
-
-        models, notes = fit_models(hist, b.get("season"), (name,), budget_s=float("inf"))
-        if name not in models:
-            raise DataError(f"{STAT_LABELS[name]}, which this model builds on, could not be fitted to the uploaded "
-                            f"history. {' '.join(notes)}",
-                            hint="Upload a longer history without gaps.")
-        models = models[name]
-    idx, shift = None, 0
-    if name == "deseason":
-        m = int(b["season"])
-        if can_deseason(m, n0):
-            idx = seasonal_indices(_to_scaled(state, hist), m)
-        else:   # the training run's indices, assuming the upload ends where the training data ended
-            idx = np.asarray(b["indices"], dtype=np.float64)
-            shift = int(b.get("rows", n0)) - n0
+    setup = _setup(state, hist)
     chunks, done = [], 0
     while done < steps:
-        sc = _to_scaled(state, hist)
-        if idx is not None:
-            sc = sc - idx[(np.arange(len(hist)) + shift) % len(idx)]
-        x = (np.concatenate([sc, feats], axis=1) if feats.shape[1] else sc)[-L:][None].astype(np.float32)
-        ref = x[:, -1:, :t].copy()
-        if state.get("relative"):
-            x[:, :, :t] -= ref
+        x, offset = _pass(state, hist, feats, setup)
         out = np.asarray(predict_fn(x), dtype=np.float64).reshape(H, t)
-        if b.get("correction") is False:   # the statistical forecast alone (see base_select)
+        if state["base"].get("correction") is False:   # the statistical forecast alone (see base_select)
             out = np.zeros_like(out)
-        if models is not None:
-            from seqcore.modeling.statmodels import forward
-
-            offset = _to_scaled(state, forward(models, hist, [len(hist)], H)[0])
-        else:
-            offset = idx[(len(hist) + shift + np.arange(H)) % len(idx)]
-            if state.get("relative"):
-                offset = offset + ref[0].astype(np.float64)
         y = _unscale(state, out + offset)
         chunks.append(y)
         done += H
@@ -312,6 +280,67 @@ def roll_forward(state: dict, values: np.ndarray, steps: int, predict_fn, future
         if feats.shape[1]:
             feats = np.concatenate([feats, np.asarray(future_features, dtype=np.float64)[done - H:done]])
     return np.concatenate(chunks)[:steps]
+
+
+def _setup(state: dict, hist: np.ndarray):
+    """(fitted statistical models or None, seasonal indices or None, phase shift) for forecasting after
+    ``hist`` ((N, T) original units). DataError when the statistical model cannot be fitted to it."""
+    from seqcore.errors import DataError
+
+    b = state["base"]
+    name, n0 = b["name"], len(hist)
+    models, idx, shift = None, None, 0
+    if name in STAT_BASES:
+        from seqcore.modeling.statmodels import LABELS as STAT_LABELS, fit_models
+
+        fitted, notes = fit_models(hist, b.get("season"), (name,), budget_s=float("inf"))
+        if name not in fitted:
+            raise DataError(f"{STAT_LABELS[name]}, which this model builds on, could not be fitted to the uploaded "
+                            f"history. {' '.join(notes)}",
+                            hint="Upload a longer history without gaps.")
+        models = fitted[name]
+    if name == "deseason":
+        m = int(b["season"])
+        if can_deseason(m, n0):
+            idx = seasonal_indices(_to_scaled(state, hist), m)
+        else:   # the training run's indices, assuming the upload ends where the training data ended
+            idx = np.asarray(b["indices"], dtype=np.float64)
+            shift = int(b.get("rows", n0)) - n0
+    return models, idx, shift
+
+
+def _pass(state: dict, hist: np.ndarray, feats: np.ndarray, setup):
+    """One pass after ``hist``: the network's input (1, L, F) and the offset (H, T, scaled) its output adds to."""
+    models, idx, shift = setup
+    t, L, H = len(state["targets"]), int(state["window"]), int(state["horizon"])
+    sc = _to_scaled(state, hist)
+    if idx is not None:
+        sc = sc - idx[(np.arange(len(hist)) + shift) % len(idx)]
+    x = (np.concatenate([sc, feats[: len(sc)]], axis=1) if feats.shape[1] else sc)[-L:][None].astype(np.float32)
+    ref = x[:, -1:, :t].copy()
+    if state.get("relative"):
+        x[:, :, :t] -= ref
+    if models is not None:
+        from seqcore.modeling.statmodels import forward
+
+        offset = _to_scaled(state, forward(models, hist, [len(hist)], H)[0])
+    else:
+        offset = idx[(len(hist) + shift + np.arange(H)) % len(idx)]
+        if state.get("relative"):
+            offset = offset + ref[0].astype(np.float64)
+    return x, offset
+
+
+def future_pass(state: dict, series: np.ndarray, feats_scaled: np.ndarray):
+    """The run's forecast past the end of the data, done as Predict does it on the same file (so the saved model
+    predicts the same future): (x (1, L, F), offset (1, H, T)); None when the base cannot be refitted."""
+    from seqcore.errors import DataError
+
+    try:
+        x, offset = _pass(state, series, np.asarray(feats_scaled, dtype=np.float64), _setup(state, series))
+    except (DataError, ValueError, TimeoutError):
+        return None
+    return x, offset[None].astype(np.float64)
 
 
 def _unscale(state: dict, y: np.ndarray) -> np.ndarray:
