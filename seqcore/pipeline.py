@@ -374,12 +374,12 @@ def run_training(
         task, prep = ready
     else:
         task, prep, _ = prepare_data(data, spec, csv_options=csv_options, test_data=test_data, name=name)
+    estimate = check_fits(spec.model, spec.train, prep.shape)
     if prep.task == "forecast" and spec.data.base == "auto":   # what the network starts from, by validation
         from seqcore.modeling.base_select import choose
 
         prep = choose(load_tables(data, spec, csv_options, None, name)[0].df, spec, prep, should_stop=should_stop,
                       checkpoint_dir=checkpoint_dir, resume=resume)
-    estimate = check_fits(spec.model, spec.train, prep.shape)
     import keras
 
     set_seed(spec.train.seed, strict=not spec.train.jit_compile)

@@ -112,6 +112,7 @@ def _search(df, spec, prep, should_stop):
     from seqcore.errors import UserError
     from seqcore.modeling.models import build_model
     from seqcore.modeling.tasks import forecast
+    from seqcore.errors import TrainingFailed
     from seqcore.modeling.training import fit, set_seed
 
     t0 = time.perf_counter()
@@ -151,7 +152,12 @@ def _search(df, spec, prep, should_stop):
                 continue
             set_seed(spec.train.seed, strict=not spec.train.jit_compile)
             model = build_model(spec.model, spec.train, p.shape)
-            fit(model, p.train, p.val, spec.train)
+            try:
+                fit(model, p.train, p.val, spec.train)
+            except TrainingFailed:   # this candidate diverged: it is not picked (the run reports its own failure)
+                scores[cand] = None
+                _clear()
+                continue
             scores[cand] = _finite(val_mase(forecast, p, model))
             if cand in STAT_BASES:   # the statistical forecast without the network's correction
                 alone = _finite(val_mase(forecast, p, None))
