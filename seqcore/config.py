@@ -21,6 +21,8 @@ POOLING = ("last", "mean", "mean+max")       # how the last recurrent layer sums
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 FORECAST_LOSSES = ("mse", "mae", "huber")
 MISSING = ("error", "interpolate", "ffill", "drop")
+#: DataSpec.base choices (seqcore.modeling.forecast_base): what the forecasting network starts from.
+BASES = ("auto", "none", "deseason", "auto_ets", "auto_arima", "auto_theta")
 LR_SCHEDULES = ("none", "plateau", "cosine")
 BACKENDS = ("tensorflow", "jax")
 # how a time column is written (seqcore.data.schema.timeformat reads them); or a strftime pattern with %
@@ -148,6 +150,8 @@ class DataSpec(_Spec):
                                    # a planned price); the model sees their values over the forecast steps
     calendar: str = "auto"         # forecast: calendar features from the time column: auto (when a quick
                                    # validation check says they help) | on | off
+    base: str = "auto"             # what the network starts from (seqcore.modeling.forecast_base): auto | none |
+                                   # deseason | auto_ets | auto_arima | auto_theta
     # --- splits ---
     val_fraction: float = 0.15
     test_fraction: float = 0.15
@@ -174,6 +178,9 @@ class DataSpec(_Spec):
         if self.season is not None:
             _check_range("season", self.season, 1, 10_000, integer=True)
         check_backtest(self.backtest, self.task)
+        if self.base not in BASES:
+            raise SpecError(f"Unknown forecast base {self.base!r}: choose one of {', '.join(BASES)}.",
+                            hint="'auto' picks the best by validation; 'none' uses the network alone.")
         _check_range("max steps", self.max_steps, 2, 100_000, integer=True)
         _check_range("steps grouped together", self.group_steps, 0, 1_000, integer=True)
         _check_range("max vocabulary", self.max_vocab, 10, 1_000_000, integer=True)

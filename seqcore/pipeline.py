@@ -386,6 +386,11 @@ def run_training(
         task, prep, _ = prepare_data(data, spec, csv_options=csv_options, test_data=test_data, name=name)
     estimate = check_fits(spec.model, spec.train, prep.shape)
     backtest_plan = _plan_backtest(data, spec, csv_options, name)   # refused here, before anything trains
+    if prep.task == "forecast" and spec.data.base == "auto" and not spec.data.id:   # the base, by validation
+        from seqcore.modeling.base_select import choose
+
+        prep = choose(load_tables(data, spec, csv_options, None, name)[0].df, spec, prep, should_stop=should_stop,
+                      checkpoint_dir=checkpoint_dir, resume=resume)
     import keras
 
     set_seed(spec.train.seed, strict=not spec.train.jit_compile)

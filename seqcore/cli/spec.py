@@ -60,6 +60,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="forecast: also train the model K more times (0-20; default 0 = off), each time on the data "
                         "before a later point, and test on what follows: shows how much the score moves "
                         "(metrics.json 'backtest')")
+    d.add_argument("--base", choices=["auto", "none", "deseason", "auto_ets", "auto_arima", "auto_theta"],
+                   help="forecast: what the network starts from (auto: picked on validation; none: the network "
+                        "alone; deseason: season taken out first; auto_ets/auto_arima/auto_theta: the network "
+                        "learns what that statistical forecast gets wrong)")
     d.add_argument("--val-fraction", type=float)
     d.add_argument("--test-fraction", type=float)
     d.add_argument("--znorm", action=argparse.BooleanOptionalAction,
@@ -132,7 +136,7 @@ def build_spec(args, df) -> RunSpec:
         given["layout"] = "long"
     given.update({k: getattr(args, k) for k in ("window", "horizon", "missing", "val_fraction", "test_fraction",
                                                 "season", "max_len", "max_vocab", "max_steps", "group_steps",
-                                                "time_format", "time_part", "backtest")
+                                                "time_format", "time_part", "backtest", "base")
                   if getattr(args, k, None) is not None})
     if args.log is not None:          # --log / --no-log; neither: fitted to the data
         given["log_transform"] = bool(args.log)

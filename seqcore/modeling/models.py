@@ -43,17 +43,19 @@ class ModelShape:
     vocab_size: int | None = None  # text only
     masking: bool = False          # varying-length sequences (padded with PAD_VALUE)
     vector_coverage: float | None = None  # text only: share of training tokens the pretrained table knows
+    small_head: bool = False       # forecast: the last layer starts near zero (residual of a statistical forecast)
 
     def to_dict(self) -> dict:
         return {"task": self.task, "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
-                "vocab_size": self.vocab_size, "masking": self.masking, "vector_coverage": self.vector_coverage}
+                "vocab_size": self.vocab_size, "masking": self.masking, "vector_coverage": self.vector_coverage,
+                "small_head": self.small_head}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelShape":
         cov = d.get("vector_coverage")
         return cls(task=d["task"], input_shape=tuple(d["input_shape"]), output_shape=tuple(d["output_shape"]),
                    vocab_size=d.get("vocab_size"), masking=bool(d.get("masking")),
-                   vector_coverage=None if cov is None else float(cov))
+                   vector_coverage=None if cov is None else float(cov), small_head=bool(d.get("small_head")))
 
 
 def word_vectors(model: ModelSpec, shape: ModelShape) -> tuple[str, int]:
@@ -230,7 +232,9 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
         x = L.Dense(model.dense_units, activation="relu", name="dense_hidden")(x)
     if shape.task == "forecast":
         h, t = shape.output_shape
-        x = L.Dense(int(h) * int(t), name="forecast")(x)
+        init = keras.initializers.VarianceScaling(1e-4, "fan_avg", "uniform", seed=train.seed) \
+            if shape.small_head else "glorot_uniform"   # near zero: an untrained network adds ~nothing to its base
+        x = L.Dense(int(h) * int(t), kernel_initializer=init, name="forecast")(x)
         outputs = L.Reshape((int(h), int(t)), name="forecast_steps")(x)
         loss = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[train.loss]
         metrics = ["mae"]

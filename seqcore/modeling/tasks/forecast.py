@@ -170,11 +170,17 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         | ({spec.time_part: "time"} if spec.time and spec.time_part else {}) | {c: "numeric" for c in known},
         **cov_state,
     }
-    shape = ModelShape(task="forecast", input_shape=(L, scaled.shape[1]), output_shape=(H, t))
+    from seqcore.modeling import forecast_base
+
+    based, future = forecast_base.build_sources(state, spec, scaled, series, starts, split, season, notes)
+    sources = based or sources
+    shape = ModelShape(task="forecast", input_shape=(L, scaled.shape[1]), output_shape=(H, t),
+                       small_head=forecast_base.small_head(state))
     return Prepared(
         task="forecast", shape=shape, train=sources["train"], val=sources["val"] if need_val else None,
         test=sources["test"], state=state, notes=notes,
-        extra={"series": series, "times": times, "split": split, "starts": starts, "scaled": scaled},
+        extra={"series": series, "times": times, "split": split, "starts": starts, "scaled": scaled,
+               "base_future": future},
     )
 
 
@@ -183,8 +189,10 @@ def to_original(state: dict, outputs: np.ndarray, last: np.ndarray | None = None
     added back when the model predicts changes (relative mode)."""
     t = len(state["targets"])
     y = np.asarray(outputs, dtype=np.float64).reshape(-1, state["horizon"], t)
-    if state.get("relative"):
-        y = y + np.asarray(last, dtype=np.float64).reshape(-1, 1, t)
+    if (state.get("base") or {}).get("correction") is False:   # the statistical forecast alone (base_select)
+        y = np.zeros_like(y)
+    if state.get("relative") or (state.get("base") or {}).get("name", "none") != "none":
+        y = y + np.asarray(last, dtype=np.float64).reshape(len(y), -1, t)   # (n, 1, T) last value or (n, H, T) base
     return _unscale(state, y)
 
 
@@ -219,6 +227,10 @@ def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
     test["notes"] = list(test.get("notes", [])) + base_notes  # they join metrics["notes"]
     metrics = {"test": test, "baselines": baselines, "baseline_notes": base_notes,
                "comparison": compare_to_baselines(test, baselines, MAIN_METRIC["forecast"])}
+    if st.get("base"):
+        from seqcore.modeling.base_select import model_choice
+
+        metrics["model_choice"] = model_choice(prep)
     times = prep.extra["times"]
     label = (lambda i: times[i]) if times is not None else (lambda i: int(i))
     rows = []
@@ -259,6 +271,8 @@ def future_inputs(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """Model input and reference values covering the last L rows of the data (of every series in a panel)."""
     if prep.state.get("panel"):
         return _panel().future_inputs(prep)
+    if prep.extra.get("base_future") is not None:   # a base (forecast_base): its input and offset
+        return prep.extra["base_future"]
     return model_inputs(prep.state, prep.extra["scaled"])
 
 
@@ -436,7 +450,15 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
                 f"but the file gives {len(fut)}.",
                 hint=f"Add {need} rows after the history that carry the future values of {_names(features)} and "
                      f"leave {_names(targets)} empty, or forecast at most {H} step{'s' if H != 1 else ''}.")
+    from seqcore.modeling import forecast_base
+
     x = values.copy()
+    if forecast_base.active(state):
+        if state["log_transform"] and (x[:, :t] < 0).any():
+            raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
+        pred = forecast_base.roll_forward(state, values, n, predict_fn, fut)
+        freq = schema.infer_frequency(times) if times is not None and not state.get("frequency") else None
+        return _forecast_table(state, pred, last_time, freq)
     if state["log_transform"]:
         if (x[-L:, :t] < 0).any():
             raise DataError("The model was trained with a log transform, so targets must be 0 or more.")

@@ -1,0 +1,246 @@
+"""``DataSpec.base = "auto"``: pick what the forecasting network starts from by validation.
+
+Each candidate (:mod:`seqcore.modeling.forecast_base`: the network alone, on the deseasonalised series, on the
+residual of AutoETS / AutoARIMA / AutoTheta) is trained with the run's own settings and scored by its MASE on
+the validation part, in original units; the lowest wins. Only the training and validation parts are read: the
+test part plays no part in the choice. Without a validation part the candidates are scored on a holdout cut
+from the end of the training part (same horizon); when even that has no room, the network on the
+deseasonalised series is kept for a seasonal series, the network alone otherwise (:data:`DEFAULT_NO_VALIDATION`).
+With fewer than :data:`MIN_CHECK_WINDOWS` validation windows (one 36-month forecast of a 144-month series) a
+network's score is too thin to trust: the statistical forecasts alone are compared there, and the best one is
+used with the network switched off (``model_choice.correction = false``), which the note says plainly. A
+statistical base whose own forecast scores better on validation than with the network's correction is used
+the same way.
+
+The search costs one training per candidate, so it runs only for series of at most
+:data:`~seqcore.modeling.forecast_base.MAX_SELECT_ROWS` rows; longer series keep the network alone, with a note.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from seqcore.modeling.forecast_base import LABELS, MAX_SELECT_ROWS, STAT_BASES, can_deseason
+
+#: What "auto" keeps when nothing can be validated: "deseason" for a seasonal series, else "none".
+DEFAULT_NO_VALIDATION = "deseason"
+#: A holdout (no validation part) is this share of the training part, at least one horizon.
+HOLDOUT_SHARE = 0.15
+#: With fewer validation (or holdout) forecast windows than this, a network's score says too little: only the
+#: statistical forecasts (no training, so no over-fitting to judge) are compared and the network is switched off.
+MIN_CHECK_WINDOWS = 3
+
+
+def candidates(n: int, train_rows: int, season) -> list[str]:
+    """The bases tried for a series of ``n`` rows with ``train_rows`` training rows and ``season``."""
+    out = ["none"]
+    if can_deseason(season, train_rows):
+        out.append("deseason")
+    if train_rows >= 12:
+        out.extend(STAT_BASES)
+    return out
+
+
+def _fallback(season, train_rows: int) -> str:
+    return DEFAULT_NO_VALIDATION if can_deseason(season, train_rows) else "none"
+
+
+def selection_spec(data, n: int):
+    """The DataSpec the candidates are scored under: the run's own when it has a validation part; else the same
+    test part with a holdout cut from the end of the training part as the validation part (None: no room)."""
+    if data.val_fraction > 0:
+        return data
+    n_test = int(round(n * data.test_fraction))
+    train_rows = n - n_test
+    hold = max(int(data.horizon), int(round(HOLDOUT_SHARE * train_rows)))
+    vf = hold / n
+    if vf > 0.5 or vf + data.test_fraction > 0.8:
+        return None
+    return data.replace(val_fraction=vf)
+
+
+def val_mase(task, prep, model) -> float | None:
+    """MASE of ``model`` on ``prep``'s validation windows, original units, scaled by the training part
+    (``model`` None: the base's forecast alone)."""
+    from seqcore.modeling.metrics import forecast_metrics
+    from seqcore.modeling.training import predict
+
+    st, split = prep.state, prep.extra["split"]
+    idx = np.arange(len(prep.val))
+    out = np.zeros((len(idx), st["horizon"], len(st["targets"]))) if model is None else \
+        predict(model, prep.val, batch_size=256)   # None: the base alone (the network adds nothing)
+    pred = task.to_original(st, out, prep.val.last_values(idx))
+    steps = prep.extra["starts"]["val"][:, None] + np.arange(st["horizon"])[None, :]
+    actual = prep.extra["series"][steps]
+    return forecast_metrics(actual, pred, y_train=prep.extra["series"][: split.train_end],
+                            target_names=st["targets"])["mase"]
+
+
+def choose(df, spec, prep, *, should_stop=None, checkpoint_dir=None, resume: bool = False):
+    """The run's Prepared data with the base picked by validation (``spec.data.base == "auto"``).
+
+    ``df``: the raw table; ``prep``: what :func:`~seqcore.modeling.tasks.forecast.prepare` gave for ``spec``.
+    Sets ``prep.extra["model_choice"]`` and adds a plain note. ``should_stop()`` is checked before each
+    candidate (a stop request ends the search; the run then stops as usual). With ``checkpoint_dir`` the choice
+    is kept there (:data:`CHOICE_FILE`) and a resumed run (``resume``) takes it back instead of searching again,
+    so it goes on with the same base."""
+    import json
+    from pathlib import Path
+
+    saved = Path(checkpoint_dir) / CHOICE_FILE if checkpoint_dir else None
+    if resume and saved is not None and saved.exists():
+        kept = json.loads(saved.read_text())
+        note = kept.pop("note", "") + " (The choice was kept from the interrupted run.)"
+        return _finish(df, spec, prep, kept["picked"], kept, note.strip(), time.perf_counter())
+    prep = _search(df, spec, prep, should_stop)
+    if saved is not None:
+        from seqcore.fsutil import atomic_write_text
+
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        note = next((n for n in reversed(prep.notes)), "")
+        atomic_write_text(saved, json.dumps(dict(prep.extra["model_choice"], note=note)))
+    return prep
+
+
+#: The file in a run's checkpoint folder that keeps the base picked by :func:`choose`.
+CHOICE_FILE = "model_choice.json"
+
+
+def _search(df, spec, prep, should_stop):
+    from seqcore.errors import UserError
+    from seqcore.modeling.models import build_model
+    from seqcore.modeling.tasks import forecast
+    from seqcore.errors import TrainingFailed
+    from seqcore.modeling.training import fit, set_seed
+
+    t0 = time.perf_counter()
+    split, season = prep.extra["split"], prep.state.get("season")
+    n, train_rows = split.n, split.train_end
+    choice = {"picked": None, "validation": {}, "seconds": 0.0, "how": "validation"}
+    if n > MAX_SELECT_ROWS:
+        picked = "none"
+        choice["how"] = "long series"
+        note = (f"The network works on its own: with {n:,} rows the series is long enough for it, and trying "
+                f"every option (one training each) would cost too long (the search runs up to "
+                f"{MAX_SELECT_ROWS:,} rows).")
+        return _finish(df, spec, prep, picked, choice, note, t0)
+    sel = selection_spec(spec.data, n)
+    scores: dict[str, float | None] = {}
+    uncorrected: dict[str, tuple] = {}   # statistical bases whose forecast scored better without the network
+    few = 0                              # validation windows, when too few to check a network on
+    if sel is not None:
+        from seqcore.data.windows import chronological_split
+
+        sel_train = chronological_split(n, sel.val_fraction, sel.test_fraction).train_end
+        for cand in candidates(n, sel_train, season):
+            if should_stop is not None and should_stop():
+                break
+            try:
+                p = forecast.prepare(df, sel.replace(base=cand), seed=spec.train.seed)
+            except UserError:
+                sel = None if not scores else sel
+                break
+            if p.state["base"]["name"] != cand or p.val is None or not len(p.val):
+                continue   # the candidate fell back (a note says why at the real run): nothing new to score
+            if len(p.val) < MIN_CHECK_WINDOWS:   # too few windows to judge a network: the statistical forecasts
+                few = len(p.val)
+                if cand in STAT_BASES:
+                    scores[cand] = _finite(val_mase(forecast, p, None))
+                    uncorrected[cand] = (None, scores[cand])
+                continue
+            set_seed(spec.train.seed, strict=not spec.train.jit_compile)
+            model = build_model(spec.model, spec.train, p.shape)
+            try:
+                fit(model, p.train, p.val, spec.train)
+            except TrainingFailed:   # this candidate diverged: it is not picked (the run reports its own failure)
+                scores[cand] = None
+                _clear()
+                continue
+            scores[cand] = _finite(val_mase(forecast, p, model))
+            if cand in STAT_BASES:   # the statistical forecast without the network's correction
+                alone = _finite(val_mase(forecast, p, None))
+                if alone is not None and (scores[cand] is None or alone < scores[cand]):
+                    uncorrected[cand] = (scores[cand], alone)
+                    scores[cand] = alone
+            _clear()
+    choice["validation"] = {k: (None if v is None else round(v, 4)) for k, v in scores.items()}
+    usable = {k: v for k, v in scores.items() if v is not None}
+    if usable:
+        picked = min(usable, key=usable.get)
+        if spec.data.val_fraction <= 0:
+            choice["how"] = "holdout"
+        note = _note(picked, usable, holdout=spec.data.val_fraction <= 0)
+        if few:
+            choice["correction"] = False
+            part = "holdout at the end of the training part" if spec.data.val_fraction <= 0 else "validation part"
+            note = (f"The {part} holds only {few} forecast window{'s' if few != 1 else ''}, too few to check "
+                    f"that a network helps, so the network is switched off: the forecast is {LABELS[picked]}'s, "
+                    f"the statistical model that scored best there (MASE {usable[picked]:.3g}).")
+        elif picked in uncorrected:
+            with_net, alone = uncorrected[picked]
+            choice["correction"] = False
+            choice["with_network"] = None if with_net is None else round(with_net, 4)
+            note += (f" The network's correction made it worse there (MASE {with_net:.3g} with it, {alone:.3g} "
+                     f"without), so it is switched off: the forecast is {LABELS[picked]}'s own; the network did "
+                     "not earn its place on this data." if with_net is not None else "")
+    else:
+        picked = _fallback(season, train_rows)
+        choice["how"] = "default"
+        note = (f"There is no room for a validation check, so the forecaster is {LABELS[picked]} "
+                "(the default for a series without validation data).")
+    return _finish(df, spec, prep, picked, choice, note, t0)
+
+
+def _finite(v):
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def _clear() -> None:
+    import keras
+
+    keras.backend.clear_session(free_memory=False)
+
+
+def _note(picked: str, scores: dict, holdout: bool) -> str:
+    part = "a holdout at the end of the training part" if holdout else "validation"
+    alone = scores.get("none")
+    if picked == "none":
+        others = {k: v for k, v in scores.items() if k != "none"}
+        if not others:
+            return f"The network works on its own (MASE {alone:.3g} on {part})."
+        best = min(others, key=others.get)
+        return (f"The network works on its own: it scored best on {part} (MASE {alone:.3g} vs {others[best]:.3g} "
+                f"for {_what(best)}).")
+    vs = f" vs {alone:.3g} for the network alone" if alone is not None else ""
+    lead = ("The network works on the deseasonalised series (the season is put back after it)" if picked == "deseason"
+            else f"The network learns the remaining error of {LABELS[picked]}'s forecast")
+    return f"{lead}: it scored best on {part} (MASE {scores[picked]:.3g}{vs})."
+
+
+def _what(name: str) -> str:
+    return {"deseason": "the deseasonalised series"}.get(name, f"{LABELS.get(name, name)}'s residual")
+
+
+def _finish(df, spec, prep, picked: str, choice: dict, note: str, t0: float):
+    from seqcore.modeling.tasks import forecast
+
+    if prep.state["base"]["name"] != picked:
+        prep = forecast.prepare(df, spec.data.replace(base=picked), seed=spec.train.seed)
+    choice.pop("note", None)
+    if choice.get("correction") is False and prep.state["base"]["name"] == picked:
+        prep.state["base"]["correction"] = False
+    choice.update(picked=prep.state["base"]["name"], seconds=round(time.perf_counter() - t0, 3))
+    prep.extra["model_choice"] = choice
+    prep.notes.append(note)
+    return prep
+
+
+def model_choice(prep) -> dict:
+    """``metrics["model_choice"]``: the base used, the validation score of each candidate tried, the seconds
+    the choice took and how it was made ("validation", "holdout", "default", "long series" or "chosen")."""
+    found = prep.extra.get("model_choice")
+    if found is not None:
+        return dict(found)
+    return {"picked": prep.state["base"]["name"], "validation": {}, "seconds": 0.0, "how": "chosen"}
