@@ -351,7 +351,7 @@ def _forecast(df: pd.DataFrame, base: DataSpec, given: dict) -> Defaults:
     if "window" in given:
         L = int(given["window"])
     else:
-        L, why = _pick_window(m, H, windows, train, unit)
+        L, why = _pick_window(m, H, windows, train, unit, longest_window(n, H, v, t))
         reasons["window"] = f"Look-back window {L}: {why}"
     facts.update(window=L, horizon=H, train_windows=windows(L, H), train_rows=train)
 
@@ -367,10 +367,11 @@ def _forecast(df: pd.DataFrame, base: DataSpec, given: dict) -> Defaults:
     return Defaults(spec, _order(reasons), facts)
 
 
-def _pick_window(m: int, H: int, windows, train: int, unit: str) -> tuple[int, str]:
+def _pick_window(m: int, H: int, windows, train: int, unit: str, longest: int) -> tuple[int, str]:
     """The look-back window and the reason: at least two seasons and BASE_WINDOW steps while that leaves
     MIN_TRAIN_WINDOWS training windows; fewer seasons, then one season (while it leaves FLOOR_WINDOWS), then
-    the longest window leaving MIN_TRAIN_WINDOWS (or half the training part)."""
+    the longest window leaving MIN_TRAIN_WINDOWS (``longest``, from room.longest_window; or half the training
+    part)."""
     def left(L: int) -> str:
         w = windows(L, H)
         tail = f" (fewer than the {MIN_TRAIN_WINDOWS} a model needs to learn well: more data would help)" \
@@ -387,7 +388,6 @@ def _pick_window(m: int, H: int, windows, train: int, unit: str) -> tuple[int, s
         if m <= MAX_AUTO_WINDOW and windows(m, H) >= FLOOR_WINDOWS:
             longer = f"; {2 * m} would leave {windows(2 * m, H)}" if windows(2 * m, H) < windows(m, H) else ""
             return m, f"one season of {m} {unit}, {left(m)[:-1]}{longer}."
-    longest = train - H + 1 - MIN_TRAIN_WINDOWS
     if not m and longest >= BASE_WINDOW:
         return BASE_WINDOW, f"{BASE_WINDOW} {unit}, {left(BASE_WINDOW)}"
     if longest >= 2:
