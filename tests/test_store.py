@@ -55,9 +55,11 @@ def test_store_layout_and_wal(store):
 
 
 def test_run_ids():
-    ids = {new_run_id() for _ in range(200)}
-    assert len(ids) == 200
+    ids = {new_run_id() for _ in range(2000)}
+    assert len(ids) == 2000
     assert all(is_valid_run_id(i) for i in ids)
+    # one in 32 random tokens starts with '-' or '_'; such an id is read as an option on the command line
+    assert all(i[0].isalnum() for i in ids)
     for bad in ["", "abc", "../../etc", "a b c d e f", "x" * 41, None, 12345678, "abc/def12"]:
         assert not is_valid_run_id(bad)
 

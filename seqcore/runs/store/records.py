@@ -45,8 +45,15 @@ def default_home() -> Path:
 
 
 def new_run_id() -> str:
-    """A short random URL-safe id (11 characters), e.g. ``'q3Zr8_Lx0aA'``."""
-    return secrets.token_urlsafe(8)
+    """A short random URL-safe id (11 characters), e.g. ``'q3Zr8_Lx0aA'``.
+
+    It never starts with ``-`` or ``_``: an id such as ``-q3Zr8Lx0aA`` would be
+    read as an option by the command line (``runs show -q3Zr8Lx0aA`` fails).
+    """
+    while True:
+        rid = secrets.token_urlsafe(8)
+        if rid[0].isalnum():
+            return rid
 
 
 def is_valid_run_id(run_id: object) -> bool:
