@@ -456,7 +456,16 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
     if forecast_base.active(state):
         if state["log_transform"] and (x[:, :t] < 0).any():
             raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
-        pred = forecast_base.roll_forward(state, values, n, predict_fn, fut)
+        f = t + len(features)
+        feats = (values[:, t:f] - np.asarray(state["mean"][t:f])) / np.asarray(state["std"][t:f])
+        if covariates.has_covariates(state):   # known-future and calendar columns, led by H steps
+            hist_cov, fut_cov = covariates.future_block(state, known_hist, times, future, n)
+            cov = np.zeros((len(values), hist_cov.shape[1]))
+            cov[-len(hist_cov):] = hist_cov        # only the last L rows reach the network
+            feats = np.hstack([feats, cov])
+            if n > H:
+                fut = fut_cov if fut is None else np.hstack([fut[:len(fut_cov)], fut_cov])
+        pred = forecast_base.roll_forward(state, values, n, predict_fn, fut, feats=feats)
         freq = schema.infer_frequency(times) if times is not None and not state.get("frequency") else None
         return _forecast_table(state, pred, last_time, freq)
     if state["log_transform"]:
