@@ -311,7 +311,7 @@ def fake_speed_result() -> dict:
 def test_every_results_table_is_output_of_a_bench_script():
     text = RESULTS.read_text()
     spans = []
-    for name in ("speed", "accuracy", "sweeps", "understanding", "intervals"):
+    for name in ("speed", "accuracy", "sweeps", "understanding", "intervals", "panel", "forecast_base"):
         for m in re.finditer(rf"<!-- {name}:begin .*?-->(.*?)<!-- {name}:end -->", text, re.S):
             spans.append((text[:m.start()].count("\n"), text[:m.end()].count("\n")))
     for line, header in tables(text):
