@@ -144,7 +144,10 @@ def test_cli_backtest_writes_the_contract(tmp_path):
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "metrics.json").read_text())
     bt = m["backtest"]
-    assert set(bt) == {"folds", "model", "baselines", "per_fold"}
+    assert set(bt) == {"folds", "model", "baselines", "per_fold", "base"}
+    # the folds test what the run picked (base "auto" is settled once, by the run's validation check)
+    assert bt["base"]["name"] == m["model_choice"]["picked"]
+    assert bt["base"]["correction"] == m["model_choice"].get("correction", True)
     assert bt["folds"] == 2 and len(bt["per_fold"]) == 2
     assert set(bt["model"]) == set(METRICS) and all(set(v) == {"mean", "sd"} for v in bt["model"].values())
     # every baseline the run itself reports (naive, seasonal naive, mean and any statistical one) is there
@@ -286,6 +289,15 @@ def test_no_backtest_no_section():
     assert backtest_html({"test": {}}) == "" and backtest_html(None) == ""
     assert backtest.lead_sentence(None) is None
     assert plan(sine_frame(160), tiny_spec(0)) is None
+
+
+def test_base_words_say_what_the_folds_started_from():
+    from seqcore.modeling.backtest import base_words
+
+    assert base_words(None) == "" and base_words({"name": "none", "correction": True}) == ""
+    assert "deseasonalised" in base_words({"name": "deseason", "correction": True})
+    assert "remaining error of AutoARIMA" in base_words({"name": "auto_arima", "correction": True})
+    assert "AutoETS's own" in base_words({"name": "auto_ets", "correction": False})
 
 
 def test_lead_sentence_words():

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui.base import md
-from seqcore.modeling.backtest import fold_rows, lead_sentence, table_rows
+from seqcore.modeling.backtest import base_words, fold_rows, lead_sentence, table_rows
 from seqcore.modeling.metrics import MAIN_METRIC
 
 
@@ -35,7 +35,8 @@ def backtest_section(metrics: dict, *, key: str = "results_backtest") -> bool:
     st.caption(f"The model was trained {k} more time{'s' if k != 1 else ''}, each time only on the data before a "
                "later point, and tested on the stretch right after it; the baselines were scored on the same "
                "stretches. Each cell is the average over the folds ± how much it varies between them "
-               "(standard deviation). Lower is better for every one of these errors.")
+               "(standard deviation). Lower is better for every one of these errors."
+               + base_words(bt.get("base")))
     sentence = lead_sentence(bt, MAIN_METRIC["forecast"])
     if sentence:
         st.markdown(md(sentence))

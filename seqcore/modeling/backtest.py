@@ -19,12 +19,12 @@ time (the fold's *origin*), and tested on the block right after it:
 - **Cutting by time.** With a time column the table is cut at a time (every row before the fold's end
   time), so a long file with several series (an id column) is cut at the same time in every series;
   without one, by row. With an id column the fold sizes are counted in distinct time points; the test part
-  the panel's ``prepare`` carves from ``test_rows`` is then per series (untested here: the panel is another
-  branch's work).
+  the panel's ``prepare`` carves from ``test_rows`` is then per series.
 
-``metrics.json`` gets ``"backtest": {"folds", "model", "baselines", "per_fold"}`` (:func:`run_backtest`):
+``metrics.json`` gets ``"backtest": {"folds", "model", "baselines", "per_fold", "base"}`` (:func:`run_backtest`):
 ``model`` / ``baselines`` hold ``{metric: {"mean", "sd"}}`` over the folds for :data:`METRICS` (``sd`` is
-the sample standard deviation, None with one fold), ``per_fold`` one entry per finished fold. A stop request
+the sample standard deviation, None with one fold), ``per_fold`` one entry per finished fold, ``base`` what every fold started from (``{"name", "correction"}``:
+the run's own pick when its base was "auto", fitted again on each fold's training part). A stop request
 ends the backtest after the fold in progress is dropped; the finished folds are kept.
 """
 
@@ -124,6 +124,16 @@ class Plan:
     folds: list[Fold]
     cutter: _Cutter
     _first: object = field(default=None, repr=False)   # fold 1's Prepared (checked up front)
+    correction: bool = True   # False: the statistical base's forecast alone (the run switched the network off)
+
+    def use_base(self, name: str, correction: bool = True) -> None:
+        """Test what the run picked (``DataSpec.base = "auto"`` is settled once, by the run's own validation
+        check): every fold starts from base ``name``, fitted again on that fold's training part, and with
+        ``correction`` False the fold's forecast is that base's alone, as the run's is."""
+        if name != self.spec.data.base:
+            self.spec = self.spec.replace(data=self.spec.data.replace(base=name))
+            self._first = None
+        self.correction = bool(correction)
 
     def prepared(self, fold: Fold):
         """Fold ``fold``'s data: the table cut at its end, prepared with a test part of its block."""
@@ -131,9 +141,12 @@ class Plan:
 
         if fold.fold == 1 and self._first is not None:
             prep, self._first = self._first, None
-            return prep
-        return forecast.prepare(self.cutter.cut(fold.end), self.spec.data, seed=self.spec.train.seed,
-                                test_rows=fold.block)
+        else:
+            prep = forecast.prepare(self.cutter.cut(fold.end), self.spec.data, seed=self.spec.train.seed,
+                                    test_rows=fold.block)
+        if not self.correction and (prep.state.get("base") or {}).get("name", "none") != "none":
+            prep.state["base"]["correction"] = False
+        return prep
 
 
 def plan(df, spec: RunSpec) -> Plan | None:
@@ -268,8 +281,10 @@ def run_backtest(bt: Plan, *, on_progress: Callable[[Progress], None] | None = N
         point(fold.fold, out.epochs_run, out.epochs_run)
     if stopped:
         notes.append(f"The backtest was stopped after {len(per_fold)} of {k_all} folds; the finished folds are kept.")
-    return BacktestOutcome(summarise(per_fold) if per_fold else None, stopped, notes,
-                           round(time.perf_counter() - t0, 3))
+    result = summarise(per_fold) if per_fold else None
+    if result is not None:   # what every fold started from (the run's pick when its base was "auto")
+        result["base"] = {"name": bt.spec.data.base, "correction": bt.correction}
+    return BacktestOutcome(result, stopped, notes, round(time.perf_counter() - t0, 3))
 
 
 # ----------------------------------------------------------------------------- plain words
@@ -311,6 +326,20 @@ def lead_sentence(bt: dict | None, metric: str = "mae") -> str | None:
                 f"in {folds}.")
     return (f"The model's lead does not hold across folds: on average the best baseline ({label}) was better on "
             f"{what}, and the model beat it in only {folds}.")
+
+
+def base_words(base) -> str:
+    """" Every fold ...": what the folds' forecaster started from, in a sentence ("" for the network alone)."""
+    if not isinstance(base, dict) or base.get("name", "none") == "none":
+        return ""
+    name = base["name"]
+    if name == "deseason":
+        return " Every fold's network worked on the deseasonalised series, as the run's did."
+    label = baseline_label(name)
+    if base.get("correction") is False:
+        return f" Every fold's forecast is {label}'s own, fitted again on that fold's data, as the run's is."
+    return (f" Every fold's network learned the remaining error of {label}, fitted again on that fold's data, "
+            "as the run's did.")
 
 
 def baseline_label(name: str) -> str:
@@ -357,4 +386,4 @@ def _pm(s: dict | None) -> str:
 
 
 __all__ = ["METRICS", "Fold", "Plan", "BacktestOutcome", "fold_block", "plan_folds", "plan", "run_backtest",
-           "summarise", "lead_sentence", "table_rows", "fold_rows", "baseline_label"]
+           "summarise", "lead_sentence", "table_rows", "fold_rows", "baseline_label", "base_words"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from seqcore.modeling.backtest import fold_rows, lead_sentence, table_rows
+from seqcore.modeling.backtest import base_words, fold_rows, lead_sentence, table_rows
 from seqcore.modeling.metrics import MAIN_METRIC
 
 
@@ -35,7 +35,8 @@ def backtest_html(metrics: dict | None) -> str:
     parts = ["<h2>Backtest: how much the score moves</h2>",
              f"<p>The model was trained {k} more time{'s' if k != 1 else ''}, each time only on the data before a "
              "later point, and tested on the stretch right after it; the baselines were scored on the same "
-             "stretches. Each cell is the average over the folds ± their standard deviation (lower is better).</p>"]
+             "stretches. Each cell is the average over the folds ± their standard deviation (lower is better)."
+             f"{html.escape(base_words(bt.get('base')))}</p>"]
     sentence = lead_sentence(bt, MAIN_METRIC["forecast"])
     if sentence:
         parts.append(f"<p>{html.escape(sentence)}</p>")
