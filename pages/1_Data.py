@@ -468,8 +468,9 @@ if task != "forecast":
 # ----------------------------------------------------------------------------- validation report
 st.header("Check the data")
 spec_kw["time_format"] = time_format_widgets(time_fmt_box, df, infos, spec_kw.get("time"), spec_kw.get("time_part"))
-if task == "forecast":   # set on the Model page (backtest folds): kept while the data is set up again here
+if task == "forecast":   # set on the Model page (backtest folds, base): kept while the data is set up again here
     spec_kw["backtest"] = int((ss.get("data_spec") or {}).get("backtest") or 0)
+    spec_kw["base"] = str((ss.get("data_spec") or {}).get("base") or "auto")
 pre = DataSpec(**spec_kw)
 report = schema.validate(df, pre)
 used = set(pre.targets) | set(pre.features) if task == "forecast" else set(report.roles.get("features") or [])

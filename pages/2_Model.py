@@ -14,8 +14,9 @@ from pages._ui.base import md
 from seqcore.outputs import codegen
 from seqcore.modeling import models
 from pages._ui.estimates import backtest_range
-from seqcore.config import (CELLS, LR_SCHEDULES, MAX_BACKTEST, OPTIMIZERS, PRESETS, TASKS, ModelSpec, RunSpec,
-                            TrainSpec, apply_preset, default_run_spec)
+from seqcore.modeling.forecast_base import BASE_HELP, BASE_TEXT, MAX_SELECT_ROWS
+from seqcore.config import (BASES, CELLS, LR_SCHEDULES, MAX_BACKTEST, OPTIMIZERS, PRESETS, TASKS, ModelSpec,
+                            RunSpec, TrainSpec, apply_preset, default_run_spec)
 from seqcore.errors import SpecError, UserError
 from seqcore.outputs.report import PRESET_PURPOSE, TASK_NAMES, describe_preset
 
@@ -281,6 +282,10 @@ with left:
                         help="Trains the model K more times, each time on the data before a later point, and tests "
                              "on what follows: shows how much the score moves. Each fold costs about one more "
                              "training run; 3 to 5 folds are usually enough.")
+        if not spec_now.data.id:   # many series in one file: the network alone (the search is for one series)
+            ui.seed("model_base", spec_now.data.base)
+            st.selectbox("What the network starts from", BASES, key="model_base", format_func=BASE_TEXT.get,
+                         help=BASE_HELP)
     with st.expander("Advanced"):
         a1, a2 = st.columns(2)
         a1.toggle("Compile with XLA", key="model_jit",
@@ -298,11 +303,15 @@ try:
     ss["model_spec"], ss["train_spec"] = m_spec.to_dict(), t_spec.to_dict()
     m_spec.validate()
     t_spec.validate()
-    if task == "forecast" and int(ss.get("model_backtest", 0)) != spec_now.data.backtest:
-        ss["data_spec"] = spec_now.data.replace(backtest=int(ss["model_backtest"])).validate().to_dict()
+    if task == "forecast":
+        base = spec_now.data.base if spec_now.data.id else str(ss.get("model_base", spec_now.data.base))
+        if int(ss.get("model_backtest", 0)) != spec_now.data.backtest or base != spec_now.data.base:
+            ss["data_spec"] = spec_now.data.replace(backtest=int(ss["model_backtest"]),
+                                                    base=base).validate().to_dict()
 except UserError as err:
     spec_error = err
 backtest_folds = int(ss.get("model_backtest", 0)) if task == "forecast" else 0
+base_search = task == "forecast" and not spec_now.data.id and ss.get("model_base", spec_now.data.base) == "auto"
 ui.refresh_sidebar()
 snap = ss.get("_model_preset_snapshot")
 edited = bool(snap) and (snap.get("model") != ss["model_spec"] or snap.get("train") != ss["train_spec"])
@@ -351,6 +360,11 @@ with right:
                    + ("; per epoch measured on this computer." if t.measured else
                       "; a rough figure until the background worker has timed this model.")
                    + (f" The whole run: {lo}–{hi} epochs with early stopping." if t_spec.patience else ""))
+        if base_search:
+            s_lo, s_hi = backtest_range(t, len(BASES) - 1)   # one training per candidate, at most
+            st.caption(f"Automatic start: before the run, each of up to {len(BASES) - 1} starting points is "
+                       f"trained once and scored on the validation part ({ui.fmt_range(s_lo, s_hi)} more at "
+                       f"most; series over {MAX_SELECT_ROWS:,} rows skip this and use the network alone).")
         if backtest_folds:
             b_lo, b_hi = backtest_range(t, backtest_folds)
             st.caption(f"The backtest trains {backtest_folds} more model{'s' if backtest_folds != 1 else ''}: "

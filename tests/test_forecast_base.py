@@ -115,17 +115,23 @@ def test_residual_with_an_untrained_head_is_the_statistical_forecast():
     keras.backend.clear_session()
 
 
-def _choose(df, data):
+def _choose(df, data, on_progress=None):
     run = tiny_run(data)
     prep = fc.prepare(df, run.data)
-    return base_select.choose(df, run, prep)
+    return base_select.choose(df, run, prep, on_progress=on_progress)
 
 
 def test_auto_picks_by_validation_and_never_reads_the_test_part(monkeypatch):
     df = seasonal_frame()
-    prep = _choose(df, spec())
+    points = []
+    prep = _choose(df, spec(), points.append)
     choice = prep.extra["model_choice"]
     scores = choice["validation"]
+    # the search reports each candidate as it trains (kind "choose": candidate i of k, its epochs)
+    assert {p.kind for p in points} == {"choose"}
+    assert [p.metrics["candidate"] for p in points if p.batch == 0] == list(scores)
+    assert {(p.epoch, p.epochs) for p in points if p.batch == 0} == {(i, 5) for i in range(1, 6)}
+    assert all(p.batches == 2 for p in points) and any(p.batch == 2 for p in points)
     assert set(scores) == {"none", "deseason", "auto_ets", "auto_arima", "auto_theta"} \
         == set(base_select.candidates(len(df), 84, 12))
     assert choice["picked"] == min(scores, key=lambda k: scores[k]) == prep.state["base"]["name"]
@@ -244,3 +250,33 @@ def test_cli_base_flag_reaches_the_spec():
     assert build_spec(parser.parse_args(["s.csv", "--task", "forecast"]), df).data.base == "auto"
     with pytest.raises(SystemExit):
         parser.parse_args(["s.csv", "--task", "forecast", "--base", "magic"])
+
+
+def test_model_page_base_choice_sets_the_spec_and_the_data_page_keeps_it():
+    from helpers import app
+
+    at = app()
+    at.button(key="home_sample_airline").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    assert not at.exception
+    box = at.selectbox(key="model_base")
+    assert box.value == "auto" and "What the network starts from" in box.help
+    assert any("Automatic start: before the run" in c.value for c in at.caption)
+    box.set_value("auto_theta").run()
+    assert not at.exception
+    assert at.session_state["data_spec"]["base"] == "auto_theta"
+    assert not any("Automatic start: before the run" in c.value for c in at.caption)
+    at.switch_page("pages/1_Data.py").run()       # the Data page keeps it while it sets up the data again
+    assert not at.exception and at.session_state["data_spec"]["base"] == "auto_theta"
+
+
+def test_train_page_says_which_option_the_search_is_training():
+    from pages._ui.backtest_ui import choose_phase
+    from seqcore.modeling.progress import NOT_CURVE_KINDS, Progress
+
+    assert "choose" in NOT_CURVE_KINDS   # not part of the run's loss curves
+    done, k, text = choose_phase(Progress(kind="choose", epoch=2, epochs=5, batch=3, batches=6,
+                                          metrics={"candidate": "deseason"}))
+    assert (done, k) == (1.5, 5)
+    assert text.startswith("Choosing what the network starts from: option 2 of 5 (the network on the "
+                           "deseasonalised series) · epoch 3 of 6")

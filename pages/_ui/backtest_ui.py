@@ -25,6 +25,23 @@ def backtest_phase(last, ended: bool) -> tuple[float, int, str]:
     return last.epoch - 1 + within, folds, text
 
 
+def choose_phase(last) -> tuple[float, int, str]:
+    """The Train page's progress while the run picks its forecaster's base (``DataSpec.base = "auto"``), from
+    its newest point ``last`` (kind "choose": ``epoch`` is the candidate, ``epochs`` the candidates, ``batch`` /
+    ``batches`` the candidate's epoch / planned epochs): (candidates done, with the one in progress as a
+    fraction; candidates; the progress text)."""
+    from seqcore.modeling.forecast_base import BASE_TEXT
+
+    k = max(1, int(last.epochs or 1))
+    within = min(1.0, last.batch / last.batches) if last.batches else 0.0
+    what = BASE_TEXT.get((last.metrics or {}).get("candidate"), "")
+    text = (f"Choosing what the network starts from: option {last.epoch} of {k}"
+            + (f" ({what.lower()})" if what else "")
+            + (f" · epoch {last.batch} of {last.batches}" if last.batch else " · starting")
+            + ". The run itself trains after this.")
+    return last.epoch - 1 + within, k, text
+
+
 def backtest_section(metrics: dict, *, key: str = "results_backtest") -> bool:
     """Draw the backtest of a run's ``metrics`` (nothing when it has none). Returns whether it drew one."""
     bt = (metrics or {}).get("backtest")

@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._ui.backtest_ui import backtest_phase
+from pages._ui.backtest_ui import backtest_phase, choose_phase
 from pages._ui.base import fmt_seconds, fmt_when, md  # noqa: F401 - md: pages use live.md
 from seqcore.config import RunSpec
 from seqcore.outputs.export import FORMULA_PREFIXES
@@ -209,6 +209,8 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
     phase = "Final fit on training + validation data: " if last.kind == "final" else ""
     if last.kind == "backtest":   # epoch = the fold, batch = the fold's epoch (pages/_ui/backtest_ui.py)
         done, epochs, text = backtest_phase(last, rec.status in FINAL_STATUSES)
+    elif last.kind == "choose":   # epoch = the candidate base, batch = its epoch (seqcore.modeling.base_select)
+        done, epochs, text = choose_phase(last)
     elif last.kind == "epoch" or not last.batches or (last.kind == "final" and last.batch >= last.batches):
         done = float(last.epoch)
         text = f"{phase}Epoch {last.epoch} of {epochs} done"

@@ -59,10 +59,19 @@ def cmd_inspect(args) -> int:
 
 # ---------------------------------------------------------------- train
 def _progress_printer(stream):
+    from seqcore.modeling.forecast_base import BASE_TEXT
+
     state = {"last": 0.0}
 
     def show(p):
-        if p.kind == "backtest":   # seqcore.modeling.backtest: epoch = fold, batch = the fold's epoch
+        if p.kind == "choose":   # seqcore.modeling.base_select: epoch = candidate, batch = its epoch
+            what = BASE_TEXT.get((p.metrics or {}).get("candidate"), "")
+            if p.batch == 0:
+                print(f"\rchoosing the base {p.epoch}/{p.epochs}: {what}" + " " * 20, file=stream, flush=True)
+            elif stream.isatty():
+                print(f"\rchoosing the base {p.epoch}/{p.epochs}  epoch {p.batch}/{p.batches}", end="",
+                      file=stream, flush=True)
+        elif p.kind == "backtest":   # seqcore.modeling.backtest: epoch = fold, batch = the fold's epoch
             if p.batch == 0:
                 print(f"\rbacktest fold {p.epoch}/{p.epochs}: training a fresh model" + " " * 20, file=stream,
                       flush=True)

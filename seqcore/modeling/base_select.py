@@ -78,14 +78,14 @@ def val_mase(task, prep, model) -> float | None:
                             target_names=st["targets"])["mase"]
 
 
-def choose(df, spec, prep, *, should_stop=None, checkpoint_dir=None, resume: bool = False):
+def choose(df, spec, prep, *, should_stop=None, checkpoint_dir=None, resume: bool = False, on_progress=None):
     """The run's Prepared data with the base picked by validation (``spec.data.base == "auto"``).
 
     ``df``: the raw table; ``prep``: what :func:`~seqcore.modeling.tasks.forecast.prepare` gave for ``spec``.
     Sets ``prep.extra["model_choice"]`` and adds a plain note. ``should_stop()`` is checked before each
     candidate (a stop request ends the search; the run then stops as usual). With ``checkpoint_dir`` the choice
     is kept there (:data:`CHOICE_FILE`) and a resumed run (``resume``) takes it back instead of searching again,
-    so it goes on with the same base."""
+    so it goes on with the same base. ``on_progress`` gets kind "choose" points (the candidate, its epochs)."""
     import json
     from pathlib import Path
 
@@ -94,7 +94,7 @@ def choose(df, spec, prep, *, should_stop=None, checkpoint_dir=None, resume: boo
         kept = json.loads(saved.read_text())
         note = kept.pop("note", "") + " (The choice was kept from the interrupted run.)"
         return _finish(df, spec, prep, kept["picked"], kept, note.strip(), time.perf_counter())
-    prep = _search(df, spec, prep, should_stop)
+    prep = _search(df, spec, prep, should_stop, on_progress)
     if saved is not None:
         from seqcore.fsutil import atomic_write_text
 
@@ -108,7 +108,7 @@ def choose(df, spec, prep, *, should_stop=None, checkpoint_dir=None, resume: boo
 CHOICE_FILE = "model_choice.json"
 
 
-def _search(df, spec, prep, should_stop):
+def _search(df, spec, prep, should_stop, on_progress=None):
     from seqcore.errors import UserError
     from seqcore.modeling.models import build_model
     from seqcore.modeling.tasks import forecast
@@ -134,9 +134,12 @@ def _search(df, spec, prep, should_stop):
         from seqcore.data.windows import chronological_split
 
         sel_train = chronological_split(n, sel.val_fraction, sel.test_fraction).train_end
-        for cand in candidates(n, sel_train, season):
+        cands = candidates(n, sel_train, season)
+        for i, cand in enumerate(cands, 1):
             if should_stop is not None and should_stop():
                 break
+            point = _pointer(on_progress, i, len(cands), cand, spec.train.epochs, t0)
+            point(0, None)
             try:
                 p = forecast.prepare(df, sel.replace(base=cand), seed=spec.train.seed)
             except UserError:
@@ -153,7 +156,9 @@ def _search(df, spec, prep, should_stop):
             set_seed(spec.train.seed, strict=not spec.train.jit_compile)
             model = build_model(spec.model, spec.train, p.shape)
             try:
-                fit(model, p.train, p.val, spec.train)
+                fit(model, p.train, p.val, spec.train, should_stop=should_stop,
+                    on_progress=(lambda q, point=point: q.kind == "epoch" and point(q.epoch, q.loss))
+                    if on_progress is not None else None)
             except TrainingFailed:   # this candidate diverged: it is not picked (the run reports its own failure)
                 scores[cand] = None
                 _clear()
@@ -191,6 +196,19 @@ def _search(df, spec, prep, should_stop):
         note = (f"There is no room for a validation check, so the forecaster is {LABELS[picked]} "
                 "(the default for a series without validation data).")
     return _finish(df, spec, prep, picked, choice, note, t0)
+
+
+def _pointer(on_progress, i: int, k: int, cand: str, epochs: int, t0: float):
+    """A function (epoch, loss) that reports candidate ``i`` of ``k`` as a kind "choose" point (no-op without
+    ``on_progress``)."""
+    from seqcore.modeling.progress import Progress
+
+    def point(epoch: int, loss) -> None:
+        if on_progress is not None:
+            on_progress(Progress(kind="choose", epoch=i, epochs=k, batch=int(epoch), batches=int(epochs),
+                                 elapsed=round(time.perf_counter() - t0, 4), loss=loss,
+                                 metrics={"candidate": cand}))
+    return point
 
 
 def _finite(v):

@@ -31,6 +31,10 @@ BASE_HELP = ("What the network starts from. 'auto' (recommended) tries the optio
              "part and keeps the best. 'none': the network alone. 'deseason': the repeating seasonal pattern is "
              "taken out before the network and put back after it. 'auto_ets' / 'auto_arima' / 'auto_theta': a "
              "classic statistical forecast is made first and the network learns only what it gets wrong.")
+#: The Model page's words for each choice of ``DataSpec.base``.
+BASE_TEXT = {"auto": "Automatic: the best on validation (recommended)", "none": "The network alone",
+             "deseason": "The network on the deseasonalised series", "auto_ets": "AutoETS, corrected by the network",
+             "auto_arima": "AutoARIMA, corrected by the network", "auto_theta": "AutoTheta, corrected by the network"}
 #: Series longer than this are not searched (each candidate is a full training run): "auto" keeps the network
 #: alone there, with a note.
 MAX_SELECT_ROWS = 3_000

@@ -8,9 +8,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-#: Progress kinds that are not part of a run's loss curves: the final fit's ("final") and the backtest's
-#: ("backtest", seqcore.modeling.backtest: ``epoch`` is the fold, ``batch`` the fold's epoch).
-NOT_CURVE_KINDS = ("final", "backtest")
+#: Progress kinds that are not part of a run's loss curves: the final fit's ("final"), the backtest's
+#: ("backtest", seqcore.modeling.backtest: ``epoch`` is the fold, ``batch`` the fold's epoch) and the search
+#: for the forecaster's base ("choose", seqcore.modeling.base_select: ``epoch`` is the candidate, ``batch`` its
+#: epoch, ``metrics["candidate"]`` its name).
+NOT_CURVE_KINDS = ("final", "backtest", "choose")
 
 
 @dataclass
@@ -21,7 +23,9 @@ class Progress:
     batches and epochs of the final fit on training + validation data (``TrainSpec.final_fit``), which the
     loss chart leaves out (they have no validation loss) and the progress bar shows as its own phase;
     "backtest" for the backtest's folds (``epoch`` = fold, ``epochs`` = folds, ``batch`` / ``batches`` = the
-    fold's epoch / planned epochs), also left out of the loss chart.
+    fold's epoch / planned epochs), also left out of the loss chart; "choose" for the base search before the
+    run trains (``epoch`` = candidate, ``epochs`` = candidates, ``batch`` / ``batches`` = the candidate's epoch /
+    planned epochs, ``metrics["candidate"]`` = its name), left out too.
     loss / val_loss are the running training loss and the epoch's validation loss.
     """
 

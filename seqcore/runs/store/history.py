@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from seqcore.modeling.progress import HistoryColumns, Progress, _num, _val_accuracy
 from seqcore.runs.store.records import _dumps
 
-# The points a loss chart draws: all but the final fit's and the backtest's (see seqcore.modeling.progress).
-_CURVE_POINTS = "kind NOT IN ('final', 'backtest')"
+# The points a loss chart draws: all but the final fit's, the backtest's and the base search's (see seqcore.modeling.progress).
+_CURVE_POINTS = "kind NOT IN ('final', 'backtest', 'choose')"
 
 CURVE_CACHE_RUNS = 8            # runs whose history columns RunStore.history_columns keeps in memory
 _CURVE_CACHE_LOCK = threading.Lock()
@@ -182,7 +182,7 @@ class HistoryMixin:
         them). Returns how many."""
         with self._tx() as c:
             n = c.execute(
-                "DELETE FROM history WHERE run_id = ? AND (kind IN ('final', 'backtest')"
+                "DELETE FROM history WHERE run_id = ? AND (kind IN ('final', 'backtest', 'choose')"
                 " OR CAST(json_extract(point, '$.epoch') AS INTEGER) >= ?)",
                 (run_id, int(from_epoch))).rowcount
             c.execute(
