@@ -293,9 +293,11 @@ def roll_forward(state: dict, values: np.ndarray, steps: int, predict_fn, future
     return np.concatenate(chunks)[:steps]
 
 
-def _setup(state: dict, hist: np.ndarray):
+def _setup(state: dict, hist: np.ndarray, budget_s: float = float("inf")):
     """(fitted statistical models or None, seasonal indices or None, phase shift) for forecasting after
-    ``hist`` ((N, T) original units). DataError when the statistical model cannot be fitted to it."""
+    ``hist`` ((N, T) original units). DataError when the statistical model cannot be fitted to it (within
+    ``budget_s`` seconds: Predict waits as long as the fit takes; the training run's own forecast past the
+    data does not, see :func:`future_pass`)."""
     from seqcore.errors import DataError
 
     b = state["base"]
@@ -304,7 +306,7 @@ def _setup(state: dict, hist: np.ndarray):
     if name in STAT_BASES:
         from seqcore.modeling.statmodels import LABELS as STAT_LABELS, fit_models
 
-        fitted, notes = fit_models(hist, b.get("season"), (name,), budget_s=float("inf"))
+        fitted, notes = fit_models(hist, b.get("season"), (name,), budget_s=budget_s)
         if name not in fitted:
             raise DataError(f"{STAT_LABELS[name]}, which this model builds on, could not be fitted to the uploaded "
                             f"history. {' '.join(notes)}",
@@ -344,11 +346,13 @@ def _pass(state: dict, hist: np.ndarray, feats: np.ndarray, setup):
 
 def future_pass(state: dict, series: np.ndarray, feats_scaled: np.ndarray):
     """The run's forecast past the end of the data, done as Predict does it on the same file (so the saved model
-    predicts the same future): (x (1, L, F), offset (1, H, T)); None when the base cannot be refitted."""
+    predicts the same future): (x (1, L, F), offset (1, H, T)); None when the base cannot be refitted within
+    :data:`STAT_BUDGET_S` (the forecast then starts from the training run's own base)."""
     from seqcore.errors import DataError
 
     try:
-        x, offset = _pass(state, series, np.asarray(feats_scaled, dtype=np.float64), _setup(state, series))
+        x, offset = _pass(state, series, np.asarray(feats_scaled, dtype=np.float64),
+                          _setup(state, series, budget_s=STAT_BUDGET_S))
     except (DataError, ValueError, TimeoutError):
         return None
     return x, offset[None].astype(np.float64)
