@@ -29,6 +29,7 @@ MAX_UPLOAD_MB = "SEQSTUDIO_MAX_UPLOAD_MB"
 MAX_ROWS = "SEQSTUDIO_MAX_ROWS"
 MAX_COLUMNS = "SEQSTUDIO_MAX_COLUMNS"
 STAT_BUDGET = "SEQSTUDIO_STAT_BUDGET"
+BASE_SEARCH = "SEQSTUDIO_BASE_SEARCH"
 
 RUNNERS = ("local", "ray")
 BACKENDS = ("auto", "jax", "tensorflow")
@@ -145,6 +146,13 @@ def stat_budget() -> float:
     return float(number(STAT_BUDGET, 20.0, minimum=0, maximum=3600))
 
 
+def base_search() -> bool:
+    """Whether a forecast with ``base="auto"`` picks its base by validation (one training per candidate,
+    :mod:`seqcore.modeling.base_select`); off, "auto" keeps the network alone without trying the others (for a
+    slow machine, and the test suite, where most runs are not about the base)."""
+    return flag(BASE_SEARCH, True)
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int
@@ -175,4 +183,5 @@ def check() -> None:
     worker_nice()
     worker_idle_exit()
     stat_budget()
+    base_search()
     Limits.from_env()

@@ -9,6 +9,10 @@ SAMPLES = ROOT / "seqcore" / "samples"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # `from helpers import ...` in any import mode
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The search behind base="auto" trains one model per candidate base before a forecast trains: the tests about it
+# switch it on (the ``base_search`` fixture, tests/test_forecast_base.py); every other forecasting test trains
+# the network alone, as SEQSTUDIO_BASE_SEARCH=0 makes "auto" do, so the suite stays short.
+os.environ.setdefault("SEQSTUDIO_BASE_SEARCH", "0")
 
 
 @pytest.fixture
@@ -29,6 +33,12 @@ def _isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "seqstudio-home"
     monkeypatch.setenv("SEQSTUDIO_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def base_search(monkeypatch):
+    """base="auto" picks the forecaster's base by validation, as it does outside the tests."""
+    monkeypatch.setenv("SEQSTUDIO_BASE_SEARCH", "1")
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from seqcore.errors import SpecError
 from seqcore.modeling import base_select, forecast_base
 from seqcore.modeling.tasks import forecast as fc
 
+pytestmark = pytest.mark.usefixtures("base_search")   # base="auto" searches here, as outside the tests
+
 
 def seasonal_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
     """A monthly series: level + trend + a fixed yearly pattern + a little noise."""
@@ -166,6 +168,15 @@ def test_long_series_keep_the_network_alone_with_a_note(monkeypatch):
     assert prep.extra["model_choice"]["picked"] == "none"
     assert prep.extra["model_choice"]["how"] == "long series"
     assert any("The network works on its own: with 120 rows the series is long enough" in n for n in prep.notes)
+
+
+def test_the_search_can_be_switched_off_for_a_slow_machine(monkeypatch):
+    monkeypatch.setenv("SEQSTUDIO_BASE_SEARCH", "0")
+    points = []
+    prep = _choose(seasonal_frame(), spec(), points.append)
+    assert prep.extra["model_choice"]["picked"] == "none" == prep.state["base"]["name"]
+    assert prep.extra["model_choice"]["how"] == "off" and not points
+    assert any("switched off on this installation (SEQSTUDIO_BASE_SEARCH=0)" in n for n in prep.notes)
 
 
 def test_choice_notes_say_what_won_and_by_how_much():

@@ -88,6 +88,7 @@ def test_jax_requested_but_missing_is_refused(monkeypatch):
     ("SEQSTUDIO_MAX_ROWS", "many"),
     ("SEQSTUDIO_STAT_BUDGET", "-1"),
     ("SEQSTUDIO_STAT_BUDGET", "a minute"),
+    ("SEQSTUDIO_BASE_SEARCH", "sometimes"),
 ])
 def test_check_refuses_every_malformed_setting(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
@@ -100,12 +101,12 @@ def test_check_accepts_defaults_and_good_values(monkeypatch, tmp_path):
     for name, value in [("SEQSTUDIO_RUNNER", "Ray"), ("SEQSTUDIO_PREWARM", "off"), ("SEQSTUDIO_MAX_WORKERS", "2"),
                         ("SEQSTUDIO_WORKER_NICE", "0"), ("SEQSTUDIO_WORKER_IDLE_EXIT", "20"),
                         ("SEQSTUDIO_COMPILE_CACHE", str(tmp_path)), ("SEQSTUDIO_BACKEND", "tensorflow"),
-                        ("SEQSTUDIO_STAT_BUDGET", "7.5")]:
+                        ("SEQSTUDIO_STAT_BUDGET", "7.5"), ("SEQSTUDIO_BASE_SEARCH", "on")]:
         monkeypatch.setenv(name, value)
     settings.check()
     assert settings.runner() == "ray" and settings.prewarm() is False and settings.max_workers() == 2
     assert settings.worker_idle_exit() == 20.0 and settings.compile_cache() == str(tmp_path)
-    assert settings.stat_budget() == 7.5
+    assert settings.stat_budget() == 7.5 and settings.base_search() is True
 
 
 def test_compile_cache_switch(monkeypatch):

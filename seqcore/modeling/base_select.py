@@ -13,7 +13,8 @@ statistical base whose own forecast scores better on validation than with the ne
 the same way.
 
 The search costs one training per candidate, so it runs only for series of at most
-:data:`~seqcore.modeling.forecast_base.MAX_SELECT_ROWS` rows; longer series keep the network alone, with a note.
+:data:`~seqcore.modeling.forecast_base.MAX_SELECT_ROWS` rows; longer series keep the network alone, with a note,
+as does every series when ``SEQSTUDIO_BASE_SEARCH=0`` (:func:`seqcore.settings.base_search`).
 """
 
 from __future__ import annotations
@@ -119,6 +120,13 @@ def _search(df, spec, prep, should_stop, on_progress=None):
     split, season = prep.extra["split"], prep.state.get("season")
     n, train_rows = split.n, split.train_end
     choice = {"picked": None, "validation": {}, "seconds": 0.0, "how": "validation"}
+    from seqcore import settings
+
+    if not settings.base_search():
+        choice["how"] = "off"
+        note = ("The network works on its own: the automatic choice of what it starts from is switched off on "
+                "this installation (SEQSTUDIO_BASE_SEARCH=0).")
+        return _finish(df, spec, prep, "none", choice, note, t0)
     if n > MAX_SELECT_ROWS:
         picked = "none"
         choice["how"] = "long series"
@@ -257,7 +265,8 @@ def _finish(df, spec, prep, picked: str, choice: dict, note: str, t0: float):
 
 def model_choice(prep) -> dict:
     """``metrics["model_choice"]``: the base used, the validation score of each candidate tried, the seconds
-    the choice took and how it was made ("validation", "holdout", "default", "long series" or "chosen")."""
+    the choice took and how it was made ("validation", "holdout", "default", "long series", "off" or
+    "chosen")."""
     found = prep.extra.get("model_choice")
     if found is not None:
         return dict(found)
