@@ -380,6 +380,8 @@ def command_line(args) -> str:
         parts.append("--seeds " + " ".join(map(str, args.seeds)))
     if args.backtest != (0 if args.quick else BACKTEST):
         parts.append(f"--backtest {args.backtest}")
+    if args.stat_budget is not None:
+        parts.append(f"--stat-budget {args.stat_budget:g}")
     return " ".join(parts)
 
 
@@ -397,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help=f"smoke run: quick preset, at most {QUICK_EPOCHS} epochs, one seed, no backtest, "
                          f"{QUICK_STAT_BUDGET_S:.0f} s per statistical model (never written to RESULTS.md)")
+    ap.add_argument("--stat-budget", type=float, default=None, metavar="S",
+                    help=f"seconds each statistical model may take, in the runs and here (default: the app's "
+                         f"{STAT_BUDGET_S:g} s; a loaded machine can skip AutoARIMA on a long season within it, "
+                         f"which leaves the comparison without it)")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for accuracy*.json / .md (default bench/out)")
     ap.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
     ap.add_argument("--update-results", action="store_true",
@@ -407,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     args.seeds = args.seeds or [SEED]
     if args.backtest is None:
         args.backtest = 0 if args.quick else BACKTEST
+    if args.stat_budget is not None:   # the runs' own baselines (metrics.json) read it from the environment
+        os.environ["SEQSTUDIO_STAT_BUDGET"] = f"{args.stat_budget:g}"
     keys = list(dict.fromkeys(k for o in (args.only or list(CASES)) for k in (SUITE if o == "forecast" else [o])))
     missing = [str(CASES[k].data_dir / f) for k in keys for f in (CASES[k].train_file, CASES[k].test_file)
                if f and not (CASES[k].data_dir / f).is_file()]
@@ -431,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{case.key}] training ({args.preset}, seed {seed}"
                       + (f", backtest {bt} folds" if bt else "") + ") ...", flush=True)
                 kw = dict(max_epochs=QUICK_EPOCHS if args.quick else None, stat_cache=stat_cache,
-                          stat_budget_s=QUICK_STAT_BUDGET_S if args.quick else STAT_BUDGET_S)
+                          stat_budget_s=QUICK_STAT_BUDGET_S if args.quick else (args.stat_budget or STAT_BUDGET_S))
                 try:
                     r = run_case(case, args.preset, Path(tmp), seed, backtest=bt, **kw)
                 except UserError as err:
