@@ -121,6 +121,7 @@ def test_gunpoint_trains_on_all_50_sequences(samples):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("base_search")   # the app's default forecaster: its base picked by validation
 def test_airline_quick_beats_the_seasonal_naive(tmp_path):
     row = run_case(CASES["airline"], "quick", tmp_path)
     base = row["baselines"]

@@ -133,7 +133,7 @@ def test_browser_journey(server, browser_page):
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_role("button", name="Predictions (CSV)").click()
     data = Path(dl.value.path()).read_text(encoding="utf-8")
-    assert data.splitlines()[0] == "origin,step,time,target,actual,predicted,error"
+    assert data.splitlines()[0] == "origin,step,time,target,actual,predicted,error,lower_80,upper_80,lower_95,upper_95"
     assert len(data.splitlines()) > 10
 
     # --- Runs: the table lists the run

@@ -547,4 +547,5 @@ def test_cli_trains_on_yyyymmdd_and_forecasts_real_dates(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(out), str(path)]) == 0
     predicted = capsys.readouterr().out.splitlines()
-    assert predicted[0] == "step,time,co2" and predicted[1].startswith("1,1962-01-27,")
+    assert predicted[0] == "step,time,co2,lower_80,upper_80,lower_95,upper_95"   # the forecast and its bands
+    assert predicted[1].startswith("1,1962-01-27,")
