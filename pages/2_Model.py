@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import common as ui
+from seqcore import settings as app_settings
 from pages._ui.base import md
 from seqcore.outputs import codegen
 from seqcore.modeling import models
@@ -360,7 +361,10 @@ with right:
                    + ("; per epoch measured on this computer." if t.measured else
                       "; a rough figure until the background worker has timed this model.")
                    + (f" The whole run: {lo}–{hi} epochs with early stopping." if t_spec.patience else ""))
-        if base_search:
+        if base_search and not app_settings.base_search():
+            st.caption("Automatic start is switched off on this installation (SEQSTUDIO_BASE_SEARCH=0): the "
+                       "network works on its own unless you pick another starting point.")
+        elif base_search:
             s_lo, s_hi = backtest_range(t, len(BASES) - 1)   # one training per candidate, at most
             st.caption(f"Automatic start: before the run, each of up to {len(BASES) - 1} starting points is "
                        f"trained once and scored on the validation part ({ui.fmt_range(s_lo, s_hi)} more at "

@@ -276,7 +276,7 @@ def test_model_page_base_choice_sets_the_spec_and_the_data_page_keeps_it():
     box.set_value("auto_theta").run()
     assert not at.exception
     assert at.session_state["data_spec"]["base"] == "auto_theta"
-    assert not any("Automatic start: before the run" in c.value for c in at.caption)
+    assert not any("Automatic start" in c.value for c in at.caption)
     at.switch_page("pages/1_Data.py").run()       # the Data page keeps it while it sets up the data again
     assert not at.exception and at.session_state["data_spec"]["base"] == "auto_theta"
 
@@ -291,3 +291,15 @@ def test_train_page_says_which_option_the_search_is_training():
     assert (done, k) == (1.5, 5)
     assert text.startswith("Choosing what the network starts from: option 2 of 5 (the network on the "
                            "deseasonalised series) · epoch 3 of 6")
+
+
+def test_model_page_says_when_the_search_is_switched_off(monkeypatch):
+    from helpers import app
+
+    monkeypatch.setenv("SEQSTUDIO_BASE_SEARCH", "0")
+    at = app()
+    at.button(key="home_sample_airline").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    assert not at.exception
+    assert any("Automatic start is switched off on this installation" in c.value for c in at.caption)
+    assert not any("Automatic start: before the run" in c.value for c in at.caption)
