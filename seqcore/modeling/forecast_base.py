@@ -255,13 +255,11 @@ def small_head(state: dict) -> bool:
 # --------------------------------------------------------------------------- forecasting past the data (Predict)
 
 
-def roll_forward(state: dict, values: np.ndarray, steps: int, predict_fn, future_features=None,
-                 feats=None) -> np.ndarray:
-    """Forecast ``steps`` values after the history ``values`` ((N, F) original units, targets first) with a
-    model trained on a base. Returns (steps, T) in original units. ``feats`` (N, F - T), when given, are the
-    network's other inputs already scaled (input columns, then the led known-future and calendar columns);
-    else they are the non-target columns of ``values`` scaled here. ``future_features``: the scaled rows a
-    roll past H feeds back, in the same column order.
+def roll_forward(state: dict, values: np.ndarray, steps: int, predict_fn, future_features, feats) -> np.ndarray:
+    """Forecast ``steps`` values after the history ``values`` ((N, >= T) original units, targets first) with a
+    model trained on a base. Returns (steps, T) in original units. ``feats`` (N, F - T): the network's other
+    inputs, already scaled (input columns, then the led known-future and calendar columns);
+    ``future_features``: the scaled rows a roll past H feeds back, in the same column order.
 
     A statistical base is fitted again on the whole uploaded history (as the training run fitted it on its
     training part) and forecasts H steps from each pass's origin; the seasonal indices are estimated again
@@ -269,11 +267,7 @@ def roll_forward(state: dict, values: np.ndarray, steps: int, predict_fn, future
     Beyond H the H forecasts join the history (in original units) and the next pass starts from there.
     The run's own forecast past the data (forecast.csv) is the first pass of this on the whole series."""
     t, H = len(state["targets"]), int(state["horizon"])
-    mean, std = np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64)
     hist = np.asarray(values[:, :t], dtype=np.float64).copy()
-    if feats is None:
-        f = values.shape[1]
-        feats = (np.asarray(values[:, t:], dtype=np.float64) - mean[t:f]) / std[t:f]
     feats = np.asarray(feats, dtype=np.float64)
     setup = _setup(state, hist)
     chunks, done = [], 0

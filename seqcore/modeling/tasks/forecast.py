@@ -453,32 +453,29 @@ def predict_new(state: dict, spec: DataSpec, df: pd.DataFrame, predict_fn, steps
     from seqcore.modeling import forecast_base
 
     x = values.copy()
-    if forecast_base.active(state):
-        if state["log_transform"] and (x[:, :t] < 0).any():
-            raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
-        f = t + len(features)
+    based = forecast_base.active(state)   # a base refits on the whole history, so all of it must fit the log
+    if state["log_transform"] and ((x[:, :t] if based else x[-L:, :t]) < 0).any():
+        raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
+    hist_cov = None
+    if covariates.has_covariates(state):   # known-future and calendar columns, led by H steps
+        hist_cov, fut_cov = covariates.future_block(state, known_hist, times, future, n)
+        if n > H:
+            fut = fut_cov if fut is None else np.hstack([fut[:len(fut_cov)], fut_cov])
+    f = t + len(features)
+    if based:
         feats = (values[:, t:f] - np.asarray(state["mean"][t:f])) / np.asarray(state["std"][t:f])
-        if covariates.has_covariates(state):   # known-future and calendar columns, led by H steps
-            hist_cov, fut_cov = covariates.future_block(state, known_hist, times, future, n)
+        if hist_cov is not None:
             cov = np.zeros((len(values), hist_cov.shape[1]))
             cov[-len(hist_cov):] = hist_cov        # only the last L rows reach the network
             feats = np.hstack([feats, cov])
-            if n > H:
-                fut = fut_cov if fut is None else np.hstack([fut[:len(fut_cov)], fut_cov])
-        pred = forecast_base.roll_forward(state, values, n, predict_fn, fut, feats=feats)
+        pred = forecast_base.roll_forward(state, values, n, predict_fn, fut, feats)
         freq = schema.infer_frequency(times) if times is not None and not state.get("frequency") else None
         return _forecast_table(state, pred, last_time, freq)
     if state["log_transform"]:
-        if (x[-L:, :t] < 0).any():
-            raise DataError("The model was trained with a log transform, so targets must be 0 or more.")
         x[-L:, :t] = np.log1p(x[-L:, :t])
-    f = t + len(features)
     scaled = (x[-L:] - np.asarray(state["mean"][:f])) / np.asarray(state["std"][:f])
-    if covariates.has_covariates(state):   # known-future and calendar columns, led by H steps
-        hist_cov, fut_cov = covariates.future_block(state, known_hist, times, future, n)
+    if hist_cov is not None:
         scaled = np.hstack([scaled, hist_cov])
-        if n > H:
-            fut = fut_cov if fut is None else np.hstack([fut[:len(fut_cov)], fut_cov])
     pred = _unscale(state, roll_forward(state, scaled, n, predict_fn, fut))
     freq = schema.infer_frequency(times) if times is not None and not state.get("frequency") else None
     return _forecast_table(state, pred, last_time, freq)
