@@ -13,11 +13,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 
-from seqcore.modeling.progress import HistoryColumns, Progress, _num, _val_accuracy
+from seqcore.modeling.progress import NOT_CURVE_KINDS, HistoryColumns, Progress, _num, _val_accuracy
 from seqcore.runs.store.records import _dumps
 
-# The points a loss chart draws: all but the final fit's, the backtest's and the base search's (see seqcore.modeling.progress).
-_CURVE_POINTS = "kind NOT IN ('final', 'backtest', 'choose')"
+# The kinds no loss chart draws (the final fit's, the backtest's, the base search's: seqcore.modeling.progress),
+# as an SQL list; the points a loss chart draws are all the others.
+_NOT_CURVE_SQL = "(" + ", ".join(f"'{k}'" for k in NOT_CURVE_KINDS) + ")"
+_CURVE_POINTS = f"kind NOT IN {_NOT_CURVE_SQL}"
 
 CURVE_CACHE_RUNS = 8            # runs whose history columns RunStore.history_columns keeps in memory
 _CURVE_CACHE_LOCK = threading.Lock()
@@ -182,7 +184,7 @@ class HistoryMixin:
         them). Returns how many."""
         with self._tx() as c:
             n = c.execute(
-                "DELETE FROM history WHERE run_id = ? AND (kind IN ('final', 'backtest', 'choose')"
+                f"DELETE FROM history WHERE run_id = ? AND (kind IN {_NOT_CURVE_SQL}"
                 " OR CAST(json_extract(point, '$.epoch') AS INTEGER) >= ?)",
                 (run_id, int(from_epoch))).rowcount
             c.execute(
