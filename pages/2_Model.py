@@ -298,21 +298,22 @@ with left:
                         help="Runs whose estimated memory need is above this are refused before training starts.")
 
 # ----------------------------------------------------------------------------- copy out + validate
+# many series in one file keep their base (the search is for one series): no widget, nothing to copy
+base_now = spec_now.data.base if spec_now.data.id else str(ss.get("model_base", spec_now.data.base))
 spec_error: UserError | None = None
 try:
     m_spec, t_spec = specs_from_widgets()
     ss["model_spec"], ss["train_spec"] = m_spec.to_dict(), t_spec.to_dict()
     m_spec.validate()
     t_spec.validate()
-    if task == "forecast":
-        base = spec_now.data.base if spec_now.data.id else str(ss.get("model_base", spec_now.data.base))
-        if int(ss.get("model_backtest", 0)) != spec_now.data.backtest or base != spec_now.data.base:
-            ss["data_spec"] = spec_now.data.replace(backtest=int(ss["model_backtest"]),
-                                                    base=base).validate().to_dict()
+    if task == "forecast" and (int(ss.get("model_backtest", 0)) != spec_now.data.backtest
+                               or base_now != spec_now.data.base):
+        ss["data_spec"] = spec_now.data.replace(backtest=int(ss["model_backtest"]),
+                                                base=base_now).validate().to_dict()
 except UserError as err:
     spec_error = err
 backtest_folds = int(ss.get("model_backtest", 0)) if task == "forecast" else 0
-base_search = task == "forecast" and not spec_now.data.id and ss.get("model_base", spec_now.data.base) == "auto"
+base_search = task == "forecast" and not spec_now.data.id and base_now == "auto"
 ui.refresh_sidebar()
 snap = ss.get("_model_preset_snapshot")
 edited = bool(snap) and (snap.get("model") != ss["model_spec"] or snap.get("train") != ss["train_spec"])
