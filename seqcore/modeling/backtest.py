@@ -23,8 +23,9 @@ time (the fold's *origin*), and tested on the block right after it:
 
 ``metrics.json`` gets ``"backtest": {"folds", "model", "baselines", "per_fold", "base"}`` (:func:`run_backtest`):
 ``model`` / ``baselines`` hold ``{metric: {"mean", "sd"}}`` over the folds for :data:`METRICS` (``sd`` is
-the sample standard deviation, None with one fold), ``per_fold`` one entry per finished fold, ``base`` what every fold started from (``{"name", "correction"}``:
-the run's own pick when its base was "auto", fitted again on each fold's training part). A stop request
+the sample standard deviation, None with one fold), ``per_fold`` one entry per finished fold, ``base`` what
+every fold started from (``{"name", "correction"}``: the run's own pick when its base was "auto", fitted again
+on each fold's training part). A stop request
 ends the backtest after the fold in progress is dropped; the finished folds are kept.
 """
 
