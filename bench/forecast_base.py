@@ -37,10 +37,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.results_block import marked, replace_marked  # noqa: E402
+from bench.understanding import shared_datasets  # noqa: E402
 
-DATA = Path(os.environ.get("SEQSTUDIO_BENCH_DATA", ROOT.parent / "shared" / "datasets"))
-if not DATA.is_dir():
-    DATA = Path("/work/shared/datasets")
+DATA = shared_datasets() or ROOT.parent / "shared" / "datasets"
 SETS = ("Airline", "sunspots", "elec_equip", "PBS_scripts", "Uschange", "macrodata", "seatbelts",
         "solar_halfhourly")
 CANDS = ("none", "deseason", "auto_ets", "auto_arima", "auto_theta")

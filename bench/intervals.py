@@ -45,10 +45,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.results_block import marked, replace_marked  # noqa: E402
+from bench.understanding import shared_datasets  # noqa: E402
 
-DATASETS_DIR = Path(os.environ.get("SEQSTUDIO_BENCH_DATA", ROOT.parent / "shared" / "datasets"))
-if not DATASETS_DIR.is_dir():
-    DATASETS_DIR = Path("/work/shared/datasets")
+DATASETS_DIR = shared_datasets() or ROOT.parent / "shared" / "datasets"
 FILES = {"Airline": "Airline.csv", "sunspots": "sunspots.csv", "elec_equip": "elec_equip.csv",
          "PBS_scripts": "PBS_scripts.csv", "Uschange": "Uschange.csv", "macrodata": "macrodata.csv",
          "seatbelts": "seatbelts.csv", "solar": "solar_halfhourly.csv"}

@@ -33,11 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from bench.understanding import shared_datasets  # noqa: E402
 from seqcore.config import DataSpec, RunSpec, apply_preset  # noqa: E402
 
-DATASETS_DIR = Path(os.environ.get("SEQSTUDIO_BENCH_DATA", ROOT.parent / "shared" / "datasets"))
-if not DATASETS_DIR.is_dir():
-    DATASETS_DIR = Path("/work/shared/datasets")
+DATASETS_DIR = shared_datasets() or ROOT.parent / "shared" / "datasets"
 
 #: name -> (file, target column). The time column is not needed to score (and not every date format parses
 #: everywhere), so the series is read in file order, which is time order in all four.

@@ -41,10 +41,12 @@ FIELDS = ("header", "delimiter", "decimal", "task", "time", "time_part", "time_f
 
 def shared_datasets() -> Path | None:
     """``../shared/datasets`` beside the checkout (also found from a worktree nested one level deeper), or
-    the folder named by the environment variable SEQSTUDIO_SHARED_DATASETS."""
-    env = os.environ.get("SEQSTUDIO_SHARED_DATASETS")
-    if env and Path(env).is_dir():
-        return Path(env)
+    the folder named by the environment variable SEQSTUDIO_SHARED_DATASETS (or SEQSTUDIO_BENCH_DATA, the
+    name bench/README.md gives for the forecasting benches)."""
+    for name in ("SEQSTUDIO_SHARED_DATASETS", "SEQSTUDIO_BENCH_DATA"):
+        env = os.environ.get(name)
+        if env and Path(env).is_dir():
+            return Path(env)
     for base in (ROOT.parent, *ROOT.parents[1:3]):
         p = base / "shared" / "datasets"
         if p.is_dir():
