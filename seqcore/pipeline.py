@@ -392,7 +392,8 @@ def run_training(
         prep = choose(load_tables(data, spec, csv_options, None, name)[0].df, spec, prep, should_stop=should_stop,
                       checkpoint_dir=checkpoint_dir, resume=resume, on_progress=on_progress)
         if backtest_plan is not None:   # the folds test what the run picked, not a search of their own
-            backtest_plan.use_base(prep.state["base"]["name"], prep.state["base"].get("correction", True))
+            backtest_plan.use_base(prep.state["base"]["name"], prep.state["base"].get("correction", True),
+                                   calendar=prep.extra["model_choice"].get("calendar"))
     import keras
 
     set_seed(spec.train.seed, strict=not spec.train.jit_compile)

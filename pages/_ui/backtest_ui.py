@@ -30,11 +30,11 @@ def choose_phase(last) -> tuple[float, int, str]:
     its newest point ``last`` (kind "choose": ``epoch`` is the candidate, ``epochs`` the candidates, ``batch`` /
     ``batches`` the candidate's epoch / planned epochs): (candidates done, with the one in progress as a
     fraction; candidates; the progress text)."""
-    from seqcore.modeling.forecast_base import BASE_TEXT
+    from seqcore.modeling.base_select import candidate_text
 
     k = max(1, int(last.epochs or 1))
     within = min(1.0, last.batch / last.batches) if last.batches else 0.0
-    what = BASE_TEXT.get((last.metrics or {}).get("candidate"), "")
+    what = candidate_text((last.metrics or {}).get("candidate"))
     text = (f"Choosing what the network starts from: option {last.epoch} of {k}"
             + (f" ({what.lower()})" if what else "")
             + (f" · epoch {last.batch} of {last.batches}" if last.batch else " · starting")

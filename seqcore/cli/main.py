@@ -59,13 +59,13 @@ def cmd_inspect(args) -> int:
 
 # ---------------------------------------------------------------- train
 def _progress_printer(stream):
-    from seqcore.modeling.forecast_base import BASE_TEXT
+    from seqcore.modeling.base_select import candidate_text
 
     state = {"last": 0.0}
 
     def show(p):
         if p.kind == "choose":   # seqcore.modeling.base_select: epoch = candidate, batch = its epoch
-            what = BASE_TEXT.get((p.metrics or {}).get("candidate"), "")
+            what = candidate_text((p.metrics or {}).get("candidate"))
             if p.batch == 0:
                 print(f"\rchoosing the base {p.epoch}/{p.epochs}: {what}" + " " * 20, file=stream, flush=True)
             elif stream.isatty():

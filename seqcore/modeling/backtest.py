@@ -127,12 +127,16 @@ class Plan:
     _first: object = field(default=None, repr=False)   # fold 1's Prepared (checked up front)
     correction: bool = True   # False: the statistical base's forecast alone (the run switched the network off)
 
-    def use_base(self, name: str, correction: bool = True) -> None:
+    def use_base(self, name: str, correction: bool = True, calendar: str | None = None) -> None:
         """Test what the run picked (``DataSpec.base = "auto"`` is settled once, by the run's own validation
         check): every fold starts from base ``name``, fitted again on that fold's training part, and with
-        ``correction`` False the fold's forecast is that base's alone, as the run's is."""
-        if name != self.spec.data.base:
-            self.spec = self.spec.replace(data=self.spec.data.replace(base=name))
+        ``correction`` False the fold's forecast is that base's alone, as the run's is. ``calendar`` "off": the
+        run's check left the calendar features out, so the folds do too."""
+        data = self.spec.data.replace(base=name)
+        if calendar == "off" and data.calendar == "auto":
+            data = data.replace(calendar="off")
+        if data != self.spec.data:
+            self.spec = self.spec.replace(data=data)
             self._first = None
         self.correction = bool(correction)
 

@@ -12,6 +12,10 @@ used with the network switched off (``model_choice.correction = false``), which 
 statistical base whose own forecast scores better on validation than with the network's correction is used
 the same way.
 
+When ``calendar="auto"`` gave the picked network calendar features (on a quick linear check, see
+:mod:`seqcore.data.covariates`), that network is trained once more without them, and the calendar features are
+kept only if they lower its own validation score (``model_choice.calendar`` "on" / "off").
+
 The search costs one training per candidate, so it runs only for series of at most
 :data:`~seqcore.modeling.forecast_base.MAX_SELECT_ROWS` rows; longer series keep the network alone, with a note,
 as does every series when ``SEQSTUDIO_BASE_SEARCH=0`` (:func:`seqcore.settings.base_search`).
@@ -111,10 +115,7 @@ CHOICE_FILE = "model_choice.json"
 
 def _search(df, spec, prep, should_stop, on_progress=None):
     from seqcore.errors import UserError
-    from seqcore.modeling.models import build_model
     from seqcore.modeling.tasks import forecast
-    from seqcore.errors import TrainingFailed
-    from seqcore.modeling.training import fit, set_seed
 
     t0 = time.perf_counter()
     split, season = prep.extra["split"], prep.state.get("season")
@@ -138,6 +139,7 @@ def _search(df, spec, prep, should_stop, on_progress=None):
     scores: dict[str, float | None] = {}
     uncorrected: dict[str, tuple] = {}   # statistical bases whose forecast scored better without the network
     few = 0                              # validation windows, when too few to check a network on
+    with_calendar: dict[str, bool] = {}  # candidates whose network was given calendar features (calendar "auto")
     if sel is not None:
         from seqcore.data.windows import chronological_split
 
@@ -161,23 +163,13 @@ def _search(df, spec, prep, should_stop, on_progress=None):
                     scores[cand] = _finite(val_mase(forecast, p, None))
                     uncorrected[cand] = (None, scores[cand])
                 continue
-            set_seed(spec.train.seed, strict=not spec.train.jit_compile)
-            model = build_model(spec.model, spec.train, p.shape)
-            try:
-                fit(model, p.train, p.val, spec.train, should_stop=should_stop,
-                    on_progress=(lambda q, point=point: q.kind == "epoch" and point(q.epoch, q.loss))
-                    if on_progress is not None else None)
-            except TrainingFailed:   # this candidate diverged: it is not picked (the run reports its own failure)
-                scores[cand] = None
-                _clear()
-                continue
-            scores[cand] = _finite(val_mase(forecast, p, model))
+            with_calendar[cand] = bool(((p.state.get("calendar") or {}).get("parts")))
+            scores[cand] = _train_score(spec, p, should_stop, point, on_progress)
             if cand in STAT_BASES:   # the statistical forecast without the network's correction
                 alone = _finite(val_mase(forecast, p, None))
                 if alone is not None and (scores[cand] is None or alone < scores[cand]):
                     uncorrected[cand] = (scores[cand], alone)
                     scores[cand] = alone
-            _clear()
     choice["validation"] = {k: (None if v is None else round(v, 4)) for k, v in scores.items()}
     usable = {k: v for k, v in scores.items() if v is not None}
     if usable:
@@ -198,12 +190,73 @@ def _search(df, spec, prep, should_stop, on_progress=None):
             note += (f" The network's correction made it worse there (MASE {with_net:.3g} with it, {alone:.3g} "
                      f"without), so it is switched off: the forecast is {LABELS[picked]}'s own; the network did "
                      "not earn its place on this data." if with_net is not None else "")
+        elif spec.data.calendar == "auto" and with_calendar.get(picked) and not (should_stop and should_stop()):
+            note += _calendar_check(df, spec, sel, picked, usable[picked], choice, should_stop, on_progress,
+                                    len(cands), t0)
     else:
         picked = _fallback(season, train_rows)
         choice["how"] = "default"
         note = (f"There is no room for a validation check, so the forecaster is {LABELS[picked]} "
                 "(the default for a series without validation data).")
     return _finish(df, spec, prep, picked, choice, note, t0)
+
+
+#: The progress name of the last check of :func:`choose`: the picked option again, without calendar features.
+NO_CALENDAR = "no_calendar"
+
+
+def candidate_text(cand) -> str:
+    """Plain words for a candidate named in a kind "choose" progress point ("" when unknown)."""
+    from seqcore.modeling.forecast_base import BASE_TEXT
+
+    return "The best option again, without calendar features" if cand == NO_CALENDAR else BASE_TEXT.get(cand, "")
+
+
+def _train_score(spec, p, should_stop, point, on_progress) -> float | None:
+    """Train the run's network on Prepared ``p`` (one candidate) and return its validation MASE (None: it
+    diverged; it is then not picked and the run reports its own failure)."""
+    from seqcore.errors import TrainingFailed
+    from seqcore.modeling.models import build_model
+    from seqcore.modeling.tasks import forecast
+    from seqcore.modeling.training import fit, set_seed
+
+    set_seed(spec.train.seed, strict=not spec.train.jit_compile)
+    model = build_model(spec.model, spec.train, p.shape)
+    try:
+        fit(model, p.train, p.val, spec.train, should_stop=should_stop,
+            on_progress=(lambda q: q.kind == "epoch" and point(q.epoch, q.loss)) if on_progress is not None else None)
+        return _finite(val_mase(forecast, p, model))
+    except TrainingFailed:
+        return None
+    finally:
+        _clear()
+
+
+def _calendar_check(df, spec, sel, picked: str, score: float, choice: dict, should_stop, on_progress, k: int,
+                    t0: float) -> str:
+    """``calendar="auto"`` added calendar features on a quick linear check; the network itself may do better
+    without them. Train the picked option once more without them and keep whichever scores lower on validation.
+    Sets ``choice["calendar"]`` ("on" / "off") and returns a sentence for the note."""
+    from seqcore.errors import UserError
+    from seqcore.modeling.tasks import forecast
+
+    point = _pointer(on_progress, k + 1, k + 1, NO_CALENDAR, spec.train.epochs, t0)
+    point(0, None)
+    try:
+        p = forecast.prepare(df, sel.replace(base=picked, calendar="off"), seed=spec.train.seed)
+    except UserError:
+        return ""
+    if p.state["base"]["name"] != picked or p.val is None or not len(p.val):
+        return ""
+    without = _train_score(spec, p, should_stop, point, on_progress)
+    choice["calendar_check"] = {"with": round(score, 4), "without": None if without is None else round(without, 4)}
+    if without is not None and without < score:
+        choice["calendar"] = "off"
+        return (f" The calendar features were then left out: the network scored better on validation without "
+                f"them (MASE {without:.3g} vs {score:.3g} with them).")
+    choice["calendar"] = "on"
+    return (f" It keeps the calendar features: they helped the network on validation too (MASE {score:.3g} with "
+            f"them, {without:.3g} without)." if without is not None else "")
 
 
 def _pointer(on_progress, i: int, k: int, cand: str, epochs: int, t0: float):
@@ -252,8 +305,10 @@ def _what(name: str) -> str:
 def _finish(df, spec, prep, picked: str, choice: dict, note: str, t0: float):
     from seqcore.modeling.tasks import forecast
 
-    if prep.state["base"]["name"] != picked:
-        prep = forecast.prepare(df, spec.data.replace(base=picked), seed=spec.train.seed)
+    drop_calendar = choice.get("calendar") == "off" and bool((prep.state.get("calendar") or {}).get("parts"))
+    if prep.state["base"]["name"] != picked or drop_calendar:
+        data = spec.data.replace(base=picked, calendar="off") if drop_calendar else spec.data.replace(base=picked)
+        prep = forecast.prepare(df, data, seed=spec.train.seed)
     choice.pop("note", None)
     if choice.get("correction") is False and prep.state["base"]["name"] == picked:
         prep.state["base"]["correction"] = False

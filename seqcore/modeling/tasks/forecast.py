@@ -162,6 +162,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "relative": spec.relative,
         "mean": mean.tolist(),
         "std": std.tolist(),
+        "floor": target_floors(series[: split.train_end]),
         "season": season,
         "missing": spec.missing,
         "n_rows": n,
@@ -197,12 +198,31 @@ def to_original(state: dict, outputs: np.ndarray, last: np.ndarray | None = None
 
 
 def _unscale(state: dict, y: np.ndarray) -> np.ndarray:
-    """Scaled target values (..., T) -> original units (undoing the standardisation and the log transform)."""
+    """Scaled target values (..., T) -> original units (undoing the standardisation and the log transform;
+    a target that never went below zero in training is not forecast below zero, see :func:`target_floors`)."""
     t = len(state["targets"])
     y = np.asarray(y, dtype=np.float64) * np.asarray(state["std"][:t]) + np.asarray(state["mean"][:t])
     if state["log_transform"]:
         y = np.expm1(np.clip(y, -50, 50))
-    return y
+    return apply_floor(state, y)
+
+
+def target_floors(train_series: np.ndarray) -> list:
+    """Per target: 0.0 when its training values are all 0 or more (counts, sales, prices, energy), else None.
+    Forecasts of such a target are cut at zero, as the prediction intervals already are: a negative count is
+    never a better guess than zero (it always lies further from any possible value)."""
+    v = np.asarray(train_series, dtype=np.float64)
+    v = v.reshape(len(v), -1)
+    return [0.0 if len(v) and np.nanmin(v[:, j]) >= 0 else None for j in range(v.shape[1])]
+
+
+def apply_floor(state: dict, y: np.ndarray) -> np.ndarray:
+    """``y`` (..., T) in original units, cut at each target's floor (bundles saved before floors: unchanged)."""
+    floors = state.get("floor")
+    if not floors or all(f is None for f in floors):
+        return y
+    lo = np.array([-np.inf if f is None else f for f in floors], dtype=np.float64)
+    return np.maximum(y, lo)
 
 
 def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:

@@ -116,7 +116,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
     """``test_rows``: each series' test part is exactly its last ``test_rows`` steps (a backtest fold)."""
     from seqcore.modeling.baselines import guess_season
     from seqcore.modeling.panel_mix import calendar_notes, check_spec
-    from seqcore.modeling.tasks.forecast import _time_code
+    from seqcore.modeling.tasks.forecast import _time_code, target_floors
 
     spec.validate()
     _check_roles(df, spec)
@@ -208,6 +208,7 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
         "log_transform": spec.log_transform, "relative": spec.relative,
         # the pooled scaled training rows' mean/std (0 and about 1): the per-series scalers are under "panel"
         "mean": train_all.mean(axis=0).tolist(), "std": np.maximum(train_all.std(axis=0), 1e-12).tolist(),
+        "floor": target_floors(np.concatenate([o[: k[3].train_end] for o, k in zip(originals, kept)])),
         "season": season, "missing": spec.missing, "n_rows": int(lengths.sum()),
         "columns": {c: "numeric" for c in cols} | {spec.id: "any"} | ({spec.time: "time"} if spec.time else {})
         | ({spec.time_part: "time"} if spec.time and spec.time_part else {}),
@@ -240,8 +241,10 @@ def _scalers(state: dict, keys) -> tuple[np.ndarray, np.ndarray]:
 def _unscale_rows(state: dict, y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """Scaled targets (n, H, T) of series with scalers ``mean``/``std`` (n, F) -> original units."""
     t = len(state["targets"])
+    from seqcore.modeling.tasks.forecast import apply_floor
+
     out = np.asarray(y, dtype=np.float64) * std[:, None, :t] + mean[:, None, :t]
-    return np.expm1(np.clip(out, -50, 50)) if state["log_transform"] else out
+    return apply_floor(state, np.expm1(np.clip(out, -50, 50)) if state["log_transform"] else out)
 
 
 def _to_original(state: dict, outputs, last, mean, std) -> np.ndarray:
