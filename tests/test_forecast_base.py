@@ -303,3 +303,57 @@ def test_model_page_says_when_the_search_is_switched_off(monkeypatch):
     assert not at.exception
     assert any("Automatic start is switched off on this installation" in c.value for c in at.caption)
     assert not any("Automatic start: before the run" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("without, dropped", [(0.5, True), (2.0, False)])
+def test_calendar_features_stay_only_when_they_help_the_network_itself(monkeypatch, without, dropped):
+    """calendar="auto" adds calendar features on a quick linear check; the search then trains the picked option
+    once more without them and keeps whichever the network scores better with on validation."""
+    from seqcore.data import covariates
+    from seqcore.modeling import backtest
+
+    monkeypatch.setattr(covariates, "calendar_check", lambda *a, **k: {"without": 1.0, "with": 0.5, "gain": 0.5})
+    monkeypatch.setattr(base_select, "candidates", lambda n, rows, season: ["none", "deseason"])
+    trained = []
+
+    def score(spec, p, should_stop, point, on_progress):
+        has = bool(p.state["calendar"]["parts"])
+        trained.append((p.state["base"]["name"], has))
+        point(1, 0.1)
+        return {("none", True): 1.0, ("deseason", True): 1.5}.get((p.state["base"]["name"], has), without)
+
+    monkeypatch.setattr(base_select, "_train_score", score)
+    points = []
+    prep = _choose(seasonal_frame(), spec(calendar="auto"), points.append)
+    choice = prep.extra["model_choice"]
+    assert trained == [("none", True), ("deseason", True), ("none", False)]
+    assert choice["picked"] == "none" and choice["calendar_check"] == {"with": 1.0, "without": without}
+    assert choice["calendar"] == ("off" if dropped else "on")
+    assert bool(prep.state["calendar"]["parts"]) is not dropped   # the real run's data follows the choice
+    last = [p for p in points if p.batch == 0][-1]
+    assert (last.epoch, last.epochs, last.metrics["candidate"]) == (3, 3, base_select.NO_CALENDAR)
+    assert "without calendar features" in base_select.candidate_text(base_select.NO_CALENDAR)
+    words = "left out" if dropped else "keeps the calendar features"
+    assert any(words in n for n in prep.notes)
+    assert not any("were added" in n for n in prep.notes) if dropped else True
+    # the backtest's folds test what the run picked, calendar included
+    bt = backtest.plan(seasonal_frame(), tiny_run(spec(calendar="auto", backtest=2)))
+    bt.use_base(choice["picked"], True, calendar=choice["calendar"])
+    assert bt.spec.data.calendar == ("off" if dropped else "auto") and bt.spec.data.base == "none"
+
+
+def test_forecasts_of_a_target_that_never_went_below_zero_stay_at_zero_or_more():
+    assert fc.target_floors(np.array([[0.0, -1.0], [3.0, 2.0]])) == [0.0, None]
+    state = {"floor": [0.0, None]}
+    y = np.array([[[-0.4, -0.4], [0.2, -3.0]]])
+    assert fc.apply_floor(state, y).tolist() == [[[0.0, -0.4], [0.2, -3.0]]]
+    assert fc.apply_floor({}, y) is y   # bundles saved before floors: unchanged
+    # a count series that falls to zero: the network's wiggle around zero is cut, as its intervals are
+    rng = np.random.default_rng(1)
+    y = np.r_[rng.poisson(3, 90), np.zeros(30)].astype(float)
+    df = pd.DataFrame({"Date": pd.date_range("2000-01-01", periods=120, freq="MS").strftime("%Y-%m"), "y": y})
+    prep = fc.prepare(df, spec(base="none", calendar="off"))
+    assert prep.state["floor"] == [0.0]
+    out = np.random.default_rng(2).normal(0, 3, (len(prep.test), 3, 1))
+    pred = fc.to_original(prep.state, out, prep.test.last_values(np.arange(len(prep.test))))
+    assert pred.min() == 0.0
