@@ -9,16 +9,26 @@ the seeds) beside the seasonal naive and AutoETS / AutoARIMA / AutoTheta on the 
 ratio to the best of those, interval coverage, a rolling-origin backtest (first seed) and the base the model
 picked, then the issue's goals. Only Airline's split is fixed (its published protocols).
 
-Classification and text (GunPoint, BasicMotions, movie reviews): roles from
-:func:`seqcore.data.schema.suggest_roles`, the preset for the task, the given or a stratified split, against
-their targets and published figures.
+Classification suite (GunPoint, Coffee, PigCVP, BasicMotions and the generated sets of
+:mod:`bench.synth_classify`, which stress length, class count and size): roles from
+:func:`seqcore.data.schema.suggest_roles`, the preset for the task, the given TRAIN/TEST split. The table
+(:func:`bench.accuracy_suite.classify_markdown`) gives our accuracy (mean ± sd over the seeds, and each seed)
+beside 1-NN Euclidean, 1-NN DTW (window picked on the training part) and the majority class on the same split,
+the balanced preset's fit / wall seconds (first seed), then the goals of issue 14, each marked met / missed.
+The text case (movie reviews) is scored against its target and bag-of-words.
+
+RESULTS.md holds two blocks: the forecasting one (``<!-- accuracy:begin``) and the classification one
+(``<!-- accuracy-classify:begin``: the classification suite and the text case); ``--update-results`` replaces
+the blocks of the cases it ran and keeps the other.
 
 Usage::
 
-    python bench/accuracy.py --seeds 42 1 2 3 4 --update-results   # the run recorded in bench/RESULTS.md
+    python bench/accuracy.py --seeds 42 1 2 3 4 --update-results   # the runs recorded in bench/RESULTS.md
     python bench/accuracy.py --only forecast --seeds 42 1 2 3 4     # the forecasting suite only
+    python bench/accuracy.py --only classify --seeds 42 1 2 3 4     # the classification suite (and the text case)
     python bench/accuracy.py --only airline_h36 gunpoint --preset quick
     python bench/accuracy.py --quick --only airline_h36 sunspots    # smoke run (seconds)
+    python bench/accuracy.py --quick --only classify                # smoke run of the classification suite
 
 Writes ``bench/out/accuracy*.json`` (every metric, per seed) and ``.md`` (the tables; ``--out`` elsewhere).
 """

@@ -139,8 +139,15 @@ def test_wider_windows_left_out_when_they_would_not_fit(monkeypatch):
     res = dtw.nearest_neighbour_dtw(xtr, ytr, xte, 2, budget_s=60)
     assert res.truncated and res.proba is not None
     assert set(res.loo_accuracy) == {"0", "0.01", "0.03"} and res.band <= 2
-    assert "windows up to 3% were tried, the wider ones would have taken longer than its 60 s budget" in res.note
+    assert ("picked by leave-one-out accuracy on the training sequences among the windows up to 3%: the wider ones "
+            "would have taken longer than its 60 s budget") in res.note
     assert res.info()["grid_truncated"] is True
+    # only the first window fits
+    limit = dtw._Clock.cells(xtr, None, 0) + dtw._Clock.cells(xte, xtr, 0)
+    res = dtw.nearest_neighbour_dtw(xtr, ytr, xte, 2, budget_s=60)
+    assert res.window == 0.0 and list(res.loo_accuracy) == ["0"]
+    assert "(a warping window of 0%, the only one tried: wider windows would have taken longer than its 60 s " \
+           "budget)" in res.note
 
 
 def test_seqcore_import_stays_light():
@@ -180,3 +187,35 @@ def test_classify_run_reports_the_dtw_baseline(tmp_path):
     assert m["comparison"]["best_baseline_value"] >= m["baselines"]["nearest_neighbour_dtw"]["accuracy"]
     assert BASELINE_NAMES["nearest_neighbour_dtw"] == "1-nearest-neighbour (DTW)"
     assert BASELINE_NAMES["nearest_neighbour"] == "1-nearest-neighbour (Euclidean)"
+
+
+def test_report_and_verdict_name_the_dtw_baseline():
+    """The report labels it "1-nearest-neighbour (DTW)", lists its note without the forecasting text on the
+    statistical models, and the verdict names it when it is the best baseline."""
+    from seqcore.config import DataSpec, RunSpec
+    from seqcore.modeling.metrics import classification_metrics
+    from seqcore.modeling.statmodels import STAT_BASELINES_TEXT
+    from seqcore.outputs.report import run_report_html
+
+    names = ["a", "b"]
+    y = np.array([0, 0, 1, 1, 1, 0])
+    proba = np.array([[.9, .1], [.3, .7], [.2, .8], [.4, .6], [.7, .3], [.8, .2]])
+    one_hot = lambda p: np.eye(2)[p]  # noqa: E731
+    test = classification_metrics(y, proba, names)
+    base = {"majority_class": classification_metrics(y, one_hot([1] * 6), names),
+            "nearest_neighbour": classification_metrics(y, one_hot([0, 1, 1, 0, 0, 0]), names),
+            "nearest_neighbour_dtw": classification_metrics(y, one_hot([0, 0, 1, 1, 1, 1]), names)}
+    from seqcore.modeling.metrics import compare_to_baselines
+    note = "The 1-nearest-neighbour (DTW) baseline let time stretch by up to 3 step(s) (2% of the 150 steps)."
+    metrics = {"test": test, "baselines": base, "comparison": compare_to_baselines(test, base, "accuracy"),
+               "baseline_notes": [note], "notes": [note],
+               "training": {"epochs_run": 6, "best_epoch": 4, "seconds": 1.0, "params": 10,
+                            "sizes": {"train": 30, "val": 0, "test": 6}}}
+    assert metrics["comparison"]["best_baseline"] == "nearest_neighbour_dtw"
+    spec = RunSpec(data=DataSpec(task="classify", label="label"))
+    html = run_report_html(run_name="r", spec=spec, metrics=metrics, history=[], predictions=None, forecast=None)
+    assert "1-nearest-neighbour (DTW)</th>" in html and "1-nearest-neighbour (Euclidean)</th>" in html
+    assert html.count("let time stretch by up to 3 step(s)") == 1   # listed once, under the baselines
+    assert STAT_BASELINES_TEXT not in html
+    verdict = html[html.index("class='verdict"):]
+    assert "1-nearest-neighbour (DTW)" in verdict[:600]

@@ -307,12 +307,14 @@ def nearest_neighbour_dtw(x_train: np.ndarray, y_train: Any, x_test: np.ndarray,
     res.seconds = time.perf_counter() - start
     if not res.loo_accuracy:
         picked = "the narrowest, with too few training sequences to compare windows"
-    else:
+    elif not res.truncated:
         picked = "picked by leave-one-out accuracy on the training sequences"
-        if res.truncated:
-            widest = max(float(k) for k in res.loo_accuracy)
-            tried = f"windows up to {widest * 100:g}% were tried" if widest else "only the 0% window was tried"
-            picked += f"; {tried}, the wider ones would have taken longer than its {budget_s:g} s budget"
+    elif len(res.loo_accuracy) > 1:
+        widest = max(float(k) for k in res.loo_accuracy)
+        picked = (f"picked by leave-one-out accuracy on the training sequences among the windows up to "
+                  f"{widest * 100:g}%: the wider ones would have taken longer than its {budget_s:g} s budget")
+    else:
+        picked = f"the only one tried: wider windows would have taken longer than its {budget_s:g} s budget"
     if res.band:
         res.note = (f"The {LABEL} baseline let time stretch by up to {res.band} step(s) ({res.window * 100:g}% "
                     f"of the {L} steps; {picked}).")
