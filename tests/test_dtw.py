@@ -219,3 +219,15 @@ def test_report_and_verdict_name_the_dtw_baseline():
     assert STAT_BASELINES_TEXT not in html
     verdict = html[html.index("class='verdict"):]
     assert "1-nearest-neighbour (DTW)" in verdict[:600]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_nearest_in_chunks_matches_the_whole_matrix(engine):
+    """Many sequences: the nearest neighbours are found a few rows at a time (bounded memory), the same ones."""
+    rng = np.random.default_rng(7)
+    A, B = rng.normal(size=(23, 15, 2)), rng.normal(size=(17, 15, 2))
+    for other in (B, None):
+        whole = dtw.nearest(A, other, 3, engine=engine)
+        chunked = dtw.nearest(A, other, 3, engine=engine, max_entries=40)   # 2 rows of A at a time
+        np.testing.assert_array_equal(chunked, whole)
+    assert (dtw.nearest(A, None, 3, engine=engine, max_entries=40) != np.arange(23)).all()   # never itself

@@ -142,16 +142,17 @@ def distance_matrix(A: np.ndarray, B: np.ndarray | None, band: int, *, engine: s
         block = None if same else ((0, n_a), (n_a, n_a + n_b))
         parallel = getattr(dtw, "dtw_cc_omp", None) is not None
         if multi:
-            full = dtw_ndim.distance_matrix_fast(series, window=w + 1, block=block, compact=False, parallel=parallel)
+            full = dtw_ndim.distance_matrix_fast(series, window=w + 1, block=block, compact=not same,
+                                                 parallel=parallel)
         else:   # pruned by each pair's Euclidean distance, an upper bound of its DTW: the result is exact
-            full = dtw.distance_matrix_fast(series, window=w + 1, block=block, compact=False, parallel=parallel,
-                                            use_pruning=True)
+            full = dtw.distance_matrix_fast(series, window=w + 1, block=block, compact=not same,
+                                            parallel=parallel, use_pruning=True)
         full = np.asarray(full, dtype=np.float64)
         if same:
             out = np.minimum(full, full.T)   # dtaidistance fills the upper triangle
             np.fill_diagonal(out, np.inf)
             return out
-        return full[:n_a, n_a:]
+        return full.reshape(n_a, n_b)   # compact: the block's values row by row
     if w == 0:   # no warping: squared Euclidean in one matrix product
         fa, fb = A.reshape(n_a, L * A.shape[2]), Bm.reshape(n_b, L * A.shape[2])
         d2 = np.einsum("ij,ij->i", fa, fa)[:, None] + np.einsum("ij,ij->i", fb, fb)[None, :] - 2.0 * fa @ fb.T
@@ -212,19 +213,41 @@ class _Clock:
         self.measured = True
 
     def run(self, A: np.ndarray, B: np.ndarray | None, band: int) -> np.ndarray:
+        """:func:`nearest` indices, or :class:`BudgetExceeded` when it would not end before the deadline."""
         cells = self.cells(A, B, band)
         t0 = time.perf_counter()
         if not self.fits(cells):
             raise BudgetExceeded
-        out = distance_matrix(A, B, band, engine=self.engine, deadline=self.deadline)
+        out = nearest(A, B, band, engine=self.engine, deadline=self.deadline)
         spent = time.perf_counter() - t0
         if spent > 0.05:   # long enough to time
             self.rate, self.measured = cells / spent, True
         return out
 
 
-def _nn_labels(dist: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return y[np.argmin(dist, axis=1)]   # ties: the first training sequence
+#: At most this many distances are held at once by :func:`nearest` (64 MB of float64).
+MAX_ENTRIES = 1 << 23
+
+
+def nearest(A: np.ndarray, B: np.ndarray | None, band: int, *, engine: str | None = None,
+            deadline: float | None = None, max_entries: int = MAX_ENTRIES) -> np.ndarray:
+    """Index of the nearest row of ``B`` for each row of ``A`` (``B`` None: of ``A`` itself, each row left
+    out: leave-one-out); ties go to the first. Rows of ``A`` are taken in chunks so that no more than
+    ``max_entries`` distances are held at once."""
+    n_a = A.shape[0]
+    n_b = n_a if B is None else B.shape[0]
+    if n_a * n_b <= max_entries:
+        return np.argmin(distance_matrix(A, B, band, engine=engine, deadline=deadline), axis=1)
+    ref = A if B is None else B
+    step = max(1, max_entries // max(n_b, 1))
+    out = np.empty(n_a, dtype=np.int64)
+    for lo in range(0, n_a, step):
+        d = distance_matrix(A[lo:lo + step], ref, band, engine=engine, deadline=deadline)
+        if B is None:
+            rows = np.arange(d.shape[0])
+            d[rows, lo + rows] = np.inf
+        out[lo:lo + step] = np.argmin(d, axis=1)
+    return out
 
 
 @dataclass
@@ -285,14 +308,14 @@ def nearest_neighbour_dtw(x_train: np.ndarray, y_train: Any, x_test: np.ndarray,
                 if best_band is not None and not clock.fits(more):
                     res.truncated = True
                     break
-                acc = float(np.mean(_nn_labels(clock.run(xtr, None, band), ytr) == ytr))
+                acc = float(np.mean(ytr[clock.run(xtr, None, band)] == ytr))
                 res.loo_accuracy[f"{frac:g}"] = round(acc, 4)
                 if acc > best_acc:   # strictly better: ties keep the narrower band
                     best_band, best_acc = band, acc
         else:
             best_band = min(bands)
         res.band, res.window = best_band, bands[best_band]
-        dist = clock.run(xte, xtr, best_band)
+        idx = clock.run(xte, xtr, best_band)
     except BudgetExceeded:
         res.seconds = time.perf_counter() - start
         res.proba, res.band, res.window = None, None, None
@@ -300,7 +323,7 @@ def nearest_neighbour_dtw(x_train: np.ndarray, y_train: Any, x_test: np.ndarray,
                     f"sequence with every training sequence took longer than its {budget_s:g} s budget "
                     f"({xtr.shape[0]} training and {xte.shape[0]} test sequences of {L} steps).")
         return res
-    pred = _nn_labels(dist, ytr) if xte.shape[0] else np.zeros(0, dtype=np.int64)
+    pred = ytr[idx]
     proba = np.zeros((xte.shape[0], n_classes))
     proba[np.arange(xte.shape[0]), pred] = 1.0
     res.proba = proba
