@@ -9,16 +9,26 @@ the seeds) beside the seasonal naive and AutoETS / AutoARIMA / AutoTheta on the 
 ratio to the best of those, interval coverage, a rolling-origin backtest (first seed) and the base the model
 picked, then the issue's goals. Only Airline's split is fixed (its published protocols).
 
-Classification and text (GunPoint, BasicMotions, movie reviews): roles from
-:func:`seqcore.data.schema.suggest_roles`, the preset for the task, the given or a stratified split, against
-their targets and published figures.
+Classification suite (GunPoint, Coffee, PigCVP, BasicMotions and the generated sets of
+:mod:`bench.synth_classify`, which stress length, class count and size): roles from
+:func:`seqcore.data.schema.suggest_roles`, the preset for the task, the given TRAIN/TEST split. The table
+(:func:`bench.accuracy_suite.classify_markdown`) gives our accuracy (mean ± sd over the seeds, and each seed)
+beside 1-NN Euclidean, 1-NN DTW (window picked on the training part) and the majority class on the same split,
+the balanced preset's fit / wall seconds (first seed), then the goals of issue 14, each marked met / missed.
+The text case (movie reviews) is scored against its target and bag-of-words.
+
+RESULTS.md holds two blocks: the forecasting one (``<!-- accuracy:begin``) and the classification one
+(``<!-- accuracy-classify:begin``: the classification suite and the text case); ``--update-results`` replaces
+the blocks of the cases it ran and keeps the other.
 
 Usage::
 
-    python bench/accuracy.py --seeds 42 1 2 3 4 --update-results   # the run recorded in bench/RESULTS.md
+    python bench/accuracy.py --seeds 42 1 2 3 4 --update-results   # the runs recorded in bench/RESULTS.md
     python bench/accuracy.py --only forecast --seeds 42 1 2 3 4     # the forecasting suite only
+    python bench/accuracy.py --only classify --seeds 42 1 2 3 4     # the classification suite (and the text case)
     python bench/accuracy.py --only airline_h36 gunpoint --preset quick
     python bench/accuracy.py --quick --only airline_h36 sunspots    # smoke run (seconds)
+    python bench/accuracy.py --quick --only classify                # smoke run of the classification suite
 
 Writes ``bench/out/accuracy*.json`` (every metric, per seed) and ``.md`` (the tables; ``--out`` elsewhere).
 """
@@ -32,7 +42,7 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +50,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.accuracy_suite import DATASETS, backtest_supported, suite_fields, suite_markdown, \
-    summarise_suite  # noqa: E402
+from bench.accuracy_suite import DATASETS, backtest_supported, classify_fields, classify_markdown, \
+    suite_fields, suite_markdown, summarise_classify, summarise_suite  # noqa: E402
+from bench.synth_classify import STRESSES, write as write_synth  # noqa: E402
 from bench.results_block import marked, replace_marked  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -58,6 +69,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 SEED = 42
 BACKTEST = 3                 # rolling-origin folds for the forecasting suite (first seed)
 QUICK_EPOCHS, QUICK_STAT_BUDGET_S = 3, 5.0
+DTW_BUDGET_S, QUICK_DTW_BUDGET_S = 600.0, 20.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,13 @@ def _suite(key: str, title: str, file: str, protocol: str) -> Case:
                 protocol, data_dir=DATASETS, suite_role="set")
 
 
+def _classify(key: str, title: str, train: str, protocol: str, published: dict, data_dir: Path = DATASETS) -> Case:
+    """A classification-suite set: a given TRAIN/TEST pair, accuracy, the app's defaults for the file."""
+    test = train.replace("_TRAIN", "_TEST")
+    return Case(key, title, "classify", train, test, {}, "accuracy", True, 0.0, "see the goal lines", published,
+                protocol, data_dir=data_dir, suite_role="classify")
+
+
 DEFAULT_SPLIT = "the app's defaults (validation and test 15% each, 10% for a series under 100 rows)"
 
 CASES: dict[str, Case] = {c.key: c for c in (
@@ -113,16 +132,26 @@ CASES: dict[str, Case] = {c.key: c for c in (
     _suite("macrodata", "US macro, real GDP (quarterly)", "macrodata.csv", DEFAULT_SPLIT),
     _suite("seatbelts", "Seatbelts, KSI (monthly)", "seatbelts.csv", DEFAULT_SPLIT),
     _suite("solar", "Solar, half-hourly", "solar_halfhourly.csv", DEFAULT_SPLIT),
-    Case("gunpoint", "GunPoint", "classify", "GunPoint_TRAIN.csv", "GunPoint_TEST.csv",
-         {}, "accuracy", True, 0.95, ">= 0.95",
-         {"1-NN Euclidean": 0.913, "FCN / InceptionTime": 1.000}, "given TRAIN/TEST split (50/150)"),
-    Case("basicmotions", "BasicMotions", "classify", "BasicMotions_TRAIN.csv", "BasicMotions_TEST.csv",
-         {}, "accuracy", True, 0.95, ">= 0.95", {}, "given TRAIN/TEST split (40/40)"),
+    _classify("gunpoint", "GunPoint", "GunPoint_TRAIN.csv", "given TRAIN/TEST split (50/150)",
+              {"1-NN Euclidean": 0.913, "FCN / InceptionTime": 1.000}, data_dir=SAMPLES),
+    _classify("coffee", "Coffee", "Coffee_TRAIN.txt", "given TRAIN/TEST split (28/28), the raw UCR text format",
+              {"1-NN Euclidean": 1.000}),
+    _classify("pigcvp", "PigCVP", "PigCVP_TRAIN.csv", "given TRAIN/TEST split (104/208; 52 classes)",
+              {"1-NN Euclidean": 0.081}),
+    _classify("basicmotions", "BasicMotions", "BasicMotions_TRAIN.csv", "given TRAIN/TEST split (40/40)", {},
+              data_dir=SAMPLES),
+    *(_classify(k, f"Generated: {k.split('_')[1]}", f"{k}_TRAIN.csv", f"generated by bench/synth_classify.py "
+                f"(seed 0); stresses {STRESSES[k]}", {}, data_dir=Path("<generated>")) for k in STRESSES),
     Case("reviews", "Movie-review snippets", "text", "rt_polarity_subset.csv", None,
          {"test_fraction": 0.2}, "accuracy", True, 0.75, ">= 0.75 and beat bag-of-words", {},
          "stratified 80/20 split (validation carved out of the 80%)"),
 )}
-SUITE = [k for k, c in CASES.items() if c.suite_role]
+SUITE = [k for k, c in CASES.items() if c.suite_role in ("set", "protocol")]     # the forecasting suite
+CLASSIFY = [k for k, c in CASES.items() if c.suite_role == "classify"]          # the classification suite
+#: the cases of the classification block of RESULTS.md (the classification suite and the text case)
+CLASSIFY_BLOCK = CLASSIFY + [k for k, c in CASES.items() if c.task == "text"]
+GROUPS = {"forecast": SUITE, "classify": CLASSIFY_BLOCK}
+SYNTH_DIR = Path("<generated>")   # data_dir of the generated sets until main() writes them
 
 
 def default_data_spec(case: Case) -> DataSpec:
@@ -193,6 +222,9 @@ def met_target(case: Case, value: float | None, baselines: dict) -> bool:
         ok = value >= case.target
     else:
         ok = value < case.target if case.metric == "mase" else value <= case.target
+    if case.suite_role == "classify":  # the suite's bar: both 1-NN baselines (1.000 matches a perfect one)
+        bars = [baselines.get(k) for k in ("nearest_neighbour", "nearest_neighbour_dtw")]
+        return bool(all(value > b or (b >= 1.0 and value >= 1.0) for b in bars if b is not None))
     if case.suite_role == "set":  # the suite's bar: the seasonal naive on the same split (when there is one)
         bar = baselines.get("seasonal_naive")
         ok = value < bar if bar is not None else ok
@@ -202,7 +234,8 @@ def met_target(case: Case, value: float | None, baselines: dict) -> bool:
 
 
 def run_case(case: Case, preset: str, work: Path, seed: int = SEED, *, backtest: int = 0,
-             max_epochs: int | None = None, stat_budget_s: float = 20.0, stat_cache: dict | None = None) -> dict:
+             max_epochs: int | None = None, stat_budget_s: float = 20.0, stat_cache: dict | None = None,
+             dtw_budget_s: float = 600.0) -> dict:
     """Train once and return a JSON-ready row with our metric, baselines, published figures and timing;
     forecasting-suite cases add "suite" (statistical baselines, coverage, backtest, base picked).
     ``backtest``: K rolling-origin folds (only where DataSpec has the field)."""
@@ -236,6 +269,10 @@ def run_case(case: Case, preset: str, work: Path, seed: int = SEED, *, backtest:
         "test_metrics": {k: v for k, v in m["test"].items() if isinstance(v, (int, float)) or v is None},
         "protocol": case.protocol, "backend": backend_name(),
     }
+    if case.suite_role == "classify":
+        _, prep, _ = prepare_data(data, spec, test_data=test, name=case.train_file)
+        key = ("classify", case.key, json.dumps(spec.data.to_dict(), sort_keys=True, default=str))
+        row["classify"] = classify_fields(m, prep, budget_s=dtw_budget_s, cache=stat_cache, cache_key=key)
     if case.task == "forecast":
         _, prep, _ = prepare_data(data, spec, name=case.train_file)
         row["season"] = prep.state.get("season")
@@ -261,6 +298,9 @@ def summarise(runs: list[dict]) -> dict:
     if len(runs) > 1 and values:
         row["spread"] = {"min": min(values), "max": max(values), "mean": float(np.mean(values)),
                          "met_all_seeds": all(r["met"] for r in runs) if row["scored"] else None}
+    if "classify" in row:
+        row["classify"] = summarise_classify(runs)
+        row["suite_role"] = "classify"
     if "suite" in row:
         row["suite_role"] = CASES[row["key"]].suite_role
         row["suite"] = summarise_suite(runs)
@@ -298,7 +338,8 @@ def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
     table of the other datasets against their targets, then every case's protocol and baselines."""
     multi = len(seeds) > 1
     suite = [r for r in rows if "suite" in r]
-    other = [r for r in rows if "suite" not in r]
+    classify = [r for r in rows if "classify" in r]
+    other = [r for r in rows if "suite" not in r and "classify" not in r]
     lines = [
         f"Preset `{preset}`, seeds {' '.join(map(str, seeds))}; forecasting: the app's data-fitted defaults "
         "(`seqcore.data.defaults`, roles from `understand`); classification and text: roles from `suggest_roles`; "
@@ -308,8 +349,10 @@ def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
     ]
     if suite:
         lines += ["### Forecasting suite", "", suite_markdown(suite), ""]
+    if classify:
+        lines += ["### Classification suite", "", classify_markdown(classify, preset), ""]
     if other:
-        lines += (["### Other datasets", ""] if suite else []) + [
+        lines += (["### Other datasets", ""] if suite or classify else []) + [
             "| dataset | metric | ours | best baseline (ours, same split) | published | target | met? "
             + ("| seeds " + " / ".join(map(str, seeds)) + " " if multi else "") + "| fit s / wall s | epochs (best) |",
             "|---|---|---|---|---|---|---" + ("|---" if multi else "") + "|---|---|",
@@ -344,6 +387,32 @@ def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
 
 
 BEGIN, END = "<!-- accuracy:begin (written by bench/accuracy.py --update-results) -->", "<!-- accuracy:end -->"
+#: the classification block (the classification suite and the text case), after the forecasting one
+CLASSIFY_BEGIN = "<!-- accuracy-classify:begin (written by bench/accuracy.py --update-results) -->"
+CLASSIFY_END = "<!-- accuracy-classify:end -->"
+
+
+def block_of(key: str) -> str:
+    """"classify" for the cases of the classification block of RESULTS.md, else "forecast"."""
+    return "classify" if key in CLASSIFY_BLOCK else "forecast"
+
+
+def update_classify_section(markdown: str, path: Path = RESULTS) -> bool:
+    """Put ``markdown`` between the classification markers of ``path`` (the rest of the file kept); a first
+    block goes right after the forecasting block's end marker. False (nothing changed) without the file or
+    either place."""
+    if not path.exists():
+        return False
+    text = path.read_text()
+    block = marked(CLASSIFY_BEGIN, CLASSIFY_END, markdown.rstrip())
+    replaced = replace_marked(text, CLASSIFY_BEGIN, CLASSIFY_END, block)
+    if replaced is None:
+        if END not in text:
+            return False
+        head, rest = text.split(END, 1)
+        replaced = head + END + "\n\n" + block + rest
+    path.write_text(replaced)
+    return True
 
 
 def update_results_section(markdown: str, path: Path = RESULTS) -> bool:
@@ -382,13 +451,16 @@ def command_line(args) -> str:
         parts.append(f"--backtest {args.backtest}")
     if args.stat_budget is not None:
         parts.append(f"--stat-budget {args.stat_budget:g}")
+    if args.dtw_budget != DTW_BUDGET_S:
+        parts.append(f"--dtw-budget {args.dtw_budget:g}")
     return " ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", nargs="*", choices=list(CASES) + ["forecast"],
-                    help="datasets to run (default: all); 'forecast' names the whole forecasting suite")
+    ap.add_argument("--only", nargs="*", choices=list(CASES) + list(GROUPS),
+                    help="datasets to run (default: all); 'forecast' names the whole forecasting suite, "
+                         "'classify' the classification suite and the text case")
     ap.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
                     help="training preset (default: the app's default)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
@@ -403,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"seconds each statistical model may take, in the runs and here (default: the app's "
                          f"{STAT_BUDGET_S:g} s; a loaded machine can skip AutoARIMA on a long season within it, "
                          f"which leaves the comparison without it)")
+    ap.add_argument("--dtw-budget", type=float, default=DTW_BUDGET_S, metavar="S",
+                    help=f"seconds for 1-NN DTW computed here where a run's own was cut or skipped by the app's "
+                         f"time budget (default {DTW_BUDGET_S:g}; once per set, not per seed)")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for accuracy*.json / .md (default bench/out)")
     ap.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
     ap.add_argument("--update-results", action="store_true",
@@ -415,9 +490,9 @@ def main(argv: list[str] | None = None) -> int:
         args.backtest = 0 if args.quick else BACKTEST
     if args.stat_budget is not None:   # the runs' own baselines (metrics.json) read it from the environment
         os.environ["SEQSTUDIO_STAT_BUDGET"] = f"{args.stat_budget:g}"
-    keys = list(dict.fromkeys(k for o in (args.only or list(CASES)) for k in (SUITE if o == "forecast" else [o])))
+    keys = list(dict.fromkeys(k for o in (args.only or list(CASES)) for k in GROUPS.get(o, [o])))
     missing = [str(CASES[k].data_dir / f) for k in keys for f in (CASES[k].train_file, CASES[k].test_file)
-               if f and not (CASES[k].data_dir / f).is_file()]
+               if f and CASES[k].data_dir != SYNTH_DIR and not (CASES[k].data_dir / f).is_file()]
     if missing:
         print(f"error: {len(missing)} data file(s) not found, e.g. {missing[0]}. The forecasting suite reads "
               "../shared/datasets beside the checkout; set SEQSTUDIO_SHARED_DATASETS to that folder elsewhere, "
@@ -433,12 +508,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for key in keys:
             case = CASES[key]
+            if case.data_dir == SYNTH_DIR:   # a generated set: written (deterministically, seed 0) into tmp
+                write_synth(key, Path(tmp) / "synth")
+                case = replace(case, data_dir=Path(tmp) / "synth")
             runs = []
             for i, seed in enumerate(args.seeds):
-                bt = args.backtest if i == 0 and case.suite_role and backtest_supported() else 0
+                bt = args.backtest if i == 0 and key in SUITE and backtest_supported() else 0
                 print(f"[{case.key}] training ({args.preset}, seed {seed}"
                       + (f", backtest {bt} folds" if bt else "") + ") ...", flush=True)
                 kw = dict(max_epochs=QUICK_EPOCHS if args.quick else None, stat_cache=stat_cache,
+                          dtw_budget_s=min(args.dtw_budget, QUICK_DTW_BUDGET_S) if args.quick else args.dtw_budget,
                           stat_budget_s=QUICK_STAT_BUDGET_S if args.quick else (args.stat_budget or STAT_BUDGET_S))
                 try:
                     r = run_case(case, args.preset, Path(tmp), seed, backtest=bt, **kw)
@@ -455,14 +534,24 @@ def main(argv: list[str] | None = None) -> int:
                       f"{_fmt(r['best_baseline_value'])}; target {case.target_text}) {verdict}; "
                       f"training {r['train_seconds']:.1f} s ({r['wall_seconds']:.0f} s in all), "
                       f"{r['epochs_run']} epochs (best {r['best_epoch']})", flush=True)
+                if "classify" in r:
+                    c = r["classify"]
+                    print(f"[{case.key}] 1-NN Euclidean {_fmt(c['euclid'])}, 1-NN DTW {_fmt(c['dtw'])} "
+                          f"(window {_fmt(c['dtw_window'], 2)}, {c['dtw_source']}), majority {_fmt(c['majority'])}",
+                          flush=True)
                 if "suite" in r:
                     st = {k: v.get("mase") for k, v in r["suite"]["stats"].items()}
                     print(f"[{case.key}] MASE {_fmt(r['suite']['mase'])}; statistical ({r['suite']['stats_source']}): "
                           + (", ".join(f"{k} {_fmt(v)}" for k, v in st.items()) or "none"), flush=True)
             rows.append(summarise(runs))
     wall = time.perf_counter() - t_all
-    md = table_markdown(rows, args.preset, args.seeds)
-    md += f"\nTotal wall time {wall:.0f} s. Reproduce: `{command_line(args)}`.\n"
+    tail = f"\nTotal wall time {wall:.0f} s. Reproduce: `{command_line(args)}`.\n"
+    blocks = {}   # "forecast" / "classify" -> the markdown of that block of RESULTS.md
+    for name in ("forecast", "classify"):
+        part = [r for r in rows if block_of(r["key"]) == name]
+        if part:
+            blocks[name] = table_markdown(part, args.preset, args.seeds) + tail
+    md = "\n".join(blocks.values())
     print()
     print(md)
     suffix = "" if args.preset == DEFAULT_PRESET and not args.only else f"_{args.preset}" + (
@@ -475,10 +564,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_results:
         if args.quick:
             print("--quick is a smoke run: bench/RESULTS.md was left as it is.")
-        elif update_results_section(md):
-            print(f"updated the Accuracy section of {RESULTS}")
-        else:
-            print(f"{RESULTS} or its '## Accuracy' heading is missing; the table is in {args.out / 'accuracy.md'}")
+        else:   # each block replaced on its own: a forecasting-only run keeps the classification rows
+            for name, text in blocks.items():
+                done = (update_results_section if name == "forecast" else update_classify_section)(text)
+                if done:
+                    print(f"updated the {name} block of the Accuracy section of {RESULTS}")
+                else:
+                    print(f"{RESULTS} or its '## Accuracy' heading is missing; the table is in "
+                          f"{args.out / f'accuracy{suffix}.md'}")
     return 0
 
 

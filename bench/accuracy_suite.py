@@ -262,3 +262,176 @@ def suite_markdown(rows: list[dict]) -> str:
         lines += ["Skipped baselines and backtests:", ""] + [f"- {t}: {n}" for t, n in notes] + [""]
     lines += ["Goals (issue 13):", ""] + suite_summary(rows)
     return "\n".join(lines)
+
+
+# ============================================================================= classification suite
+#
+# GunPoint, Coffee, PigCVP, BasicMotions and the generated sets of bench/synth_classify.py: our accuracy (mean ±
+# sd over the seeds) beside 1-NN Euclidean, 1-NN DTW (window picked on the training part) and the majority
+# class on the same split, with the goals of issue 14.
+
+CLASSIFY_HEADER = ("set", "train / test / steps / channels / classes", "ours accuracy", "per seed",
+                   "1-NN Euclidean", "1-NN DTW (window)", "majority", "beats 1-NN Euclidean?", "beats 1-NN DTW?",
+                   "fit s / wall s", "epochs (best)")
+GOAL_SD_POINTS = 2.0          # sd over the seeds, in accuracy points
+GOAL_WALL_S = 60.0            # balanced preset, wall seconds per set (first seed)
+#: key -> (goal text, check(mean accuracy, fields) -> bool): the issue's goals for single sets
+CLASSIFY_SET_GOALS = {
+    "gunpoint": ("GunPoint >= 0.98", lambda m, f: m >= 0.98),
+    "coffee": ("Coffee >= 0.96", lambda m, f: m >= 0.96),
+    "pigcvp": ("PigCVP beats both 1-NN baselines",
+               lambda m, f: f["euclid"] is not None and f["dtw"] is not None and m > f["euclid"] and m > f["dtw"]),
+    "basicmotions": ("BasicMotions = 1.0", lambda m, f: m >= 1.0),
+}
+
+
+def prepared_shape(prep) -> dict:
+    """Sizes of a prepared classification run: training part (training + validation: what the model and
+    the baselines learn from), test part, steps, channels and classes."""
+    ex = prep.extra
+    return {"train": int(len(ex["y_train"])), "test": int(len(ex["y_test"])), "steps": int(prep.state["steps"]),
+            "channels": int(prep.state["n_features"]), "classes": len(prep.state["class_names"])}
+
+
+def dtw_here(prep, budget_s: float) -> dict:
+    """1-NN DTW on ``prep``'s split computed here (the full window grid within ``budget_s``), for runs whose
+    ``metrics.json`` has none, or a cut grid."""
+    from seqcore.modeling.baselines import nearest_neighbour_dtw_baseline
+    from seqcore.modeling.models import PAD_VALUE
+
+    ex, c = prep.extra, len(prep.state["class_names"])
+    xtr = np.where(ex["x_train"] == PAD_VALUE, np.nan, ex["x_train"])
+    xte = np.where(ex["x_test"] == PAD_VALUE, np.nan, ex["x_test"])
+    res = nearest_neighbour_dtw_baseline(xtr, ex["y_train"], xte, c, lengths_train=ex["lengths_train"],
+                                         lengths_test=ex["lengths_test"], budget_s=budget_s)
+    acc = None if res.proba is None else float(np.mean(res.proba.argmax(axis=1) == ex["y_test"]))
+    return {"accuracy": acc, "info": res.info(), "note": res.note}
+
+
+def classify_fields(metrics: dict, prep=None, *, budget_s: float = 600.0, cache: dict | None = None,
+                    cache_key=None) -> dict:
+    """The suite's figures of one classification run from its ``metrics.json`` dict. 1-NN DTW is the run's
+    own when it tried the whole window grid; otherwise (skipped or cut by the app's time budget, or a run
+    without it) it is computed here on the same split with ``budget_s`` (kept in ``cache`` per
+    ``cache_key``: it depends on the data and split, not on the seed)."""
+    base = metrics.get("baselines") or {}
+    acc = lambda name: (base.get(name) or {}).get("accuracy")  # noqa: E731
+    info = (metrics.get("baseline_info") or {}).get("nearest_neighbour_dtw") or {}
+    own = acc("nearest_neighbour_dtw")
+    fields = {"euclid": acc("nearest_neighbour"), "majority": acc("majority_class"), "dtw": own,
+              "dtw_window": info.get("window"), "dtw_source": "metrics.json",
+              "dtw_note": next((n for n in metrics.get("baseline_notes") or [] if "(DTW)" in n), None),
+              "shape": prepared_shape(prep) if prep is not None else None}
+    if (own is None or info.get("grid_truncated")) and prep is not None:
+        if cache is not None and cache_key in cache:
+            here = cache[cache_key]
+        else:
+            here = dtw_here(prep, budget_s)
+            if cache is not None:
+                cache[cache_key] = here
+        if here["accuracy"] is not None:
+            fields.update(dtw=here["accuracy"], dtw_window=here["info"]["window"], dtw_source="bench",
+                          dtw_cut=bool(here["info"].get("grid_truncated")),
+                          dtw_run=own, dtw_run_note=fields["dtw_note"], dtw_note=here["note"])
+        elif own is None:
+            fields.update(dtw_source="-", dtw_note=here["note"])
+    return fields
+
+
+def summarise_classify(runs: list[dict]) -> dict:
+    """One classification-suite row from the per-seed rows of a case (each with :func:`classify_fields`
+    under "classify", "ours", "seed", "train_seconds", "wall_seconds")."""
+    first = runs[0]["classify"]
+    values = [r["ours"] for r in runs]
+    mean, sd = _mean_sd(values)
+    def beats(bar):   # strictly above; a perfect baseline is matched by a perfect score (nothing left to beat)
+        if mean is None or bar is None:
+            return None
+        return bool(mean > bar or (bar >= 1.0 and mean >= 1.0))
+
+    return {**first, "seeds": len(runs), "mean": mean, "sd": sd,
+            "per_seed": {str(r["seed"]): r["ours"] for r in runs},
+            "beats_euclid": beats(first["euclid"]), "beats_dtw": beats(first["dtw"]),
+            "fit_s": runs[0]["train_seconds"], "wall_s": runs[0]["wall_seconds"]}
+
+
+def _beat(v, bar) -> str:
+    return "yes (both 1.000)" if v and bar is not None and bar >= 1.0 else _yes(v)
+
+
+def classify_row_cells(row: dict) -> tuple[str, ...]:
+    c = row["classify"]
+    s = c.get("shape") or {}
+    shape = " / ".join(str(s.get(k, "-")) for k in ("train", "test", "steps", "channels", "classes"))
+    dtw = _f(c["dtw"])
+    if c["dtw"] is not None and c.get("dtw_window") is not None:
+        dtw += f" ({c['dtw_window'] * 100:g}%)" + ("*" if c.get("dtw_source") == "bench" else "")
+        if c.get("dtw_cut"):
+            dtw += ", grid cut"
+    return (row["title"], shape, _pm(c["mean"], c["sd"]) + f" ({c['seeds']})",
+            " / ".join(_f(v) for v in c["per_seed"].values()), _f(c["euclid"]), dtw, _f(c["majority"]),
+            _beat(c["beats_euclid"], c["euclid"]), _beat(c["beats_dtw"], c["dtw"]), f"{c['fit_s']:.1f} / {c['wall_s']:.0f}",
+            f"{row.get('epochs_run', '-')} ({row.get('best_epoch', '-')})")
+
+
+def classify_summary(rows: list[dict]) -> list[str]:
+    """The goal lines of issue 14 (points 3, 4 and 6) under the table, each marked met / missed."""
+    cs = {r["key"]: r["classify"] for r in rows}
+    titles = {r["key"]: r["title"] for r in rows}
+    out = []
+
+    def line(text: str, ok: bool | None) -> None:
+        out.append(f"- {text} ({'-' if ok is None else ('met' if ok else '**missed**')}).")
+
+    def names(keys) -> str:
+        return ", ".join(titles[k] for k in keys)
+
+    n = len(cs)
+    ed_known = [k for k, c in cs.items() if c["beats_euclid"] is not None]
+    ed_lost = [k for k in ed_known if not cs[k]["beats_euclid"]]
+    line(f"Beats 1-NN Euclidean (mean over seeds) on {len(ed_known) - len(ed_lost)} of {n} sets (goal: every set)"
+         + (f"; not on {names(ed_lost)}" if ed_lost else ""), None if not ed_known else not ed_lost and
+         len(ed_known) == n)
+    dtw_known = [k for k, c in cs.items() if c["beats_dtw"] is not None]
+    dtw_won = [k for k in dtw_known if cs[k]["beats_dtw"]]
+    line(f"Beats 1-NN DTW on {len(dtw_won)} of {len(dtw_known)} sets with a DTW figure (goal: most, more than half)"
+         + (f"; not on {names(k for k in dtw_known if k not in dtw_won)}" if len(dtw_won) < len(dtw_known) else ""),
+         None if not dtw_known else len(dtw_won) * 2 > len(dtw_known))
+    for key, (text, check) in CLASSIFY_SET_GOALS.items():
+        if key in cs and cs[key]["mean"] is not None:
+            c = cs[key]
+            line(f"{text}: {_pm(c['mean'], c['sd'])} over {c['seeds']} seed(s)", bool(check(c["mean"], c)))
+    sds = {k: c["sd"] for k, c in cs.items() if c["sd"] is not None}
+    wide = [k for k, v in sds.items() if v * 100 > GOAL_SD_POINTS]
+    line(f"Seed spread: sd <= {GOAL_SD_POINTS:g} points on {len(sds) - len(wide)} of {len(sds)} sets with several "
+         f"seeds" + (f"; above on {', '.join(f'{titles[k]} ({sds[k] * 100:.1f})' for k in wide)}" if wide else ""),
+         None if not sds else not wide and len(sds) == n)
+    slow = [k for k, c in cs.items() if c["wall_s"] > GOAL_WALL_S]
+    longer = ", ".join(f"{titles[k]} ({cs[k]['wall_s']:.0f} s)" for k in slow)
+    line(f"Wall time of one run (first seed) <= {GOAL_WALL_S:g} s on {n - len(slow)} of {n} sets"
+         + (f"; longer on {longer}" if slow else "") + " (goal for the balanced preset)", not slow)
+    return out
+
+
+def classify_markdown(rows: list[dict], preset: str = "balanced") -> str:
+    """The classification suite table and its goal lines (rows: summarised bench/accuracy.py rows with
+    "classify")."""
+    head = "| " + " | ".join(CLASSIFY_HEADER) + " |"
+    lines = [head, "|" + "---|" * len(CLASSIFY_HEADER)]
+    lines += ["| " + " | ".join(classify_row_cells(r)) + " |" for r in rows]
+    lines += ["", "Accuracy on each set's test part; ours: mean ± sd over the seeds (count in brackets), each "
+              "seed's value after it. Baselines on the same split (they do not depend on the seed), learning "
+              "from the training and validation parts. 1-NN DTW: warping window (share of the length) picked by "
+              "leave-one-out 1-NN accuracy on the training part over 0%, 1%, ..., 10%, 20% (the UCR DTW_R "
+              "protocol); * computed by the bench with the whole grid where the run's own baseline was cut or "
+              "skipped by the app's time budget (see the notes); 'grid cut': the bench's own "
+              "budget (`--dtw-budget`) cut the grid too. Beats: our mean above the baseline's accuracy, or 1.000 where the "
+              "baseline is already perfect. fit s: `model.fit` only; wall s: the whole "
+              f"`run_training` call, first seed, preset `{preset}`. train: training + validation sequences."]
+    notes = [(r["title"], r["classify"].get("dtw_run_note") or r["classify"].get("dtw_note")) for r in rows
+             if r["classify"].get("dtw_source") != "metrics.json"]
+    if any(n for _, n in notes):
+        lines += ["", "The app's own 1-NN DTW where the bench computed it again:", ""]
+        lines += [f"- {t}: {n}" for t, n in notes if n]
+    lines += ["", "Goals (issue 14):", ""] + classify_summary(rows)
+    return "\n".join(lines)

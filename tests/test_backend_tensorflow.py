@@ -92,7 +92,8 @@ def test_train_stop_resume_and_bundle_round_trip_on_tensorflow(tf_core, task):
     assert all(np.isfinite(r["losses"])) and r["losses"][-1] < r["losses"][0], r["losses"]
     expected = {"forecast": ({"mae", "rmse", "mase"}, ["auto_arima", "auto_ets", "auto_theta", "mean", "naive",
                                                        "seasonal_naive"]),
-                "classify": ({"accuracy", "confusion_matrix"}, ["majority_class", "nearest_neighbour"]),
+                "classify": ({"accuracy", "confusion_matrix"}, ["majority_class", "nearest_neighbour",
+                                                                  "nearest_neighbour_dtw"]),
                 "text": ({"accuracy", "confusion_matrix"}, ["bag_of_words", "majority_class"])}[task]
     assert expected[0] <= set(r["test_metrics"]) and r["baselines"] == expected[1], r
     # the saved bundle, read back, predicts what the run itself predicted

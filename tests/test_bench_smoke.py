@@ -311,7 +311,8 @@ def fake_speed_result() -> dict:
 def test_every_results_table_is_output_of_a_bench_script():
     text = RESULTS.read_text()
     spans = []
-    for name in ("speed", "accuracy", "sweeps", "understanding", "intervals", "panel", "forecast_base"):
+    for name in ("speed", "accuracy", "accuracy-classify", "sweeps", "understanding", "intervals", "panel",
+                 "forecast_base"):
         for m in re.finditer(rf"<!-- {name}:begin .*?-->(.*?)<!-- {name}:end -->", text, re.S):
             spans.append((text[:m.start()].count("\n"), text[:m.end()].count("\n")))
     for line, header in tables(text):
@@ -344,31 +345,51 @@ def test_speed_section_names_its_command():
 
 
 def fake_accuracy_row(case, seeds) -> dict:
-    """A summarised bench/accuracy.py row for ``case`` (values made up); suite cases carry "suite"."""
-    from bench.accuracy_suite import summarise_suite, suite_fields
+    """A summarised bench/accuracy.py row for ``case`` (values made up); suite cases carry "suite", the
+    classification suite's "classify"."""
+    from bench.accuracy_suite import classify_fields, summarise_classify, summarise_suite, suite_fields
 
     row = {"key": case.key, "title": case.title, "metric": case.metric, "ours": 0.5, "baselines": {"naive": 0.6},
            "best_baseline": "naive", "best_baseline_value": 0.6, "published": {}, "target": case.target_text,
            "met": True, "seeds": {str(s): 0.5 for s in seeds}, "train_seconds": 1.0, "wall_seconds": 1.0,
            "epochs_run": 1, "best_epoch": 1, "protocol": case.protocol}
-    if case.suite_role:
+    if case.suite_role in ("set", "protocol"):
         metrics = {"test": {"mase": 0.9, "mape": 0.05}, "baselines": {"seasonal_naive": {"mase": 1.0, "mape": 0.06},
                                                                       "auto_ets": {"mase": 0.8, "mape": 0.04}}}
         row.update(suite_role=case.suite_role, horizon=1, window=24, season=12, rows=100,
                    suite=summarise_suite([{"suite": suite_fields(metrics)} for _ in seeds]))
+    if case.suite_role == "classify":
+        metrics = {"baselines": {"majority_class": {"accuracy": 0.5}, "nearest_neighbour": {"accuracy": 0.8},
+                                 "nearest_neighbour_dtw": {"accuracy": 0.9}},
+                   "baseline_info": {"nearest_neighbour_dtw": {"window": 0.05}}}
+        runs = [dict(row, seed=s, classify=classify_fields(metrics)) for s in seeds]
+        row.update(suite_role="classify", classify=summarise_classify(runs))
     return row
 
 
-def test_accuracy_table_has_the_columns_accuracy_py_prints_for_its_command():
-    """The recorded block holds the tables accuracy.py prints for the command it names (after a change to the
-    tables, rerun that command with --update-results)."""
-    from bench.accuracy import BEGIN, END, CASES, SUITE, table_markdown
-
-    recorded = block(RESULTS.read_text(), BEGIN, END)
+def recorded_command(begin: str, end: str) -> list[str] | None:
+    """The arguments of the accuracy.py command a block of RESULTS.md names (None: no such block yet)."""
+    text = RESULTS.read_text()
+    if begin not in text:
+        return None
+    recorded = block(text, begin, end)
     command = re.search(r"Reproduce: `python bench/accuracy\.py([^`]*)`", recorded)
     assert command, "the accuracy block does not name its command"
     args = shlex.split(command.group(1))
     assert "--quick" not in args, "a --quick smoke run is never recorded"
+    return args
+
+
+@pytest.mark.parametrize("which", ["forecast", "classify"])
+def test_accuracy_table_has_the_columns_accuracy_py_prints_for_its_command(which):
+    """Each accuracy block holds the tables accuracy.py prints for the command it names (after a change to the
+    tables, rerun that command with --update-results): the forecasting block and the classification one."""
+    from bench.accuracy import BEGIN, CLASSIFY_BEGIN, CLASSIFY_END, END, CASES, GROUPS, block_of, table_markdown
+
+    begin, end = (BEGIN, END) if which == "forecast" else (CLASSIFY_BEGIN, CLASSIFY_END)
+    args = recorded_command(begin, end)
+    if args is None:
+        pytest.skip(f"bench/RESULTS.md has no {which} accuracy block yet")
 
     def values(flag):
         if flag not in args:
@@ -378,12 +399,80 @@ def test_accuracy_table_has_the_columns_accuracy_py_prints_for_its_command():
 
     seeds = [int(a) for a in values("--seeds") or [42]]
     preset = (values("--preset") or ["balanced"])[0]
-    keys = [k for o in values("--only") or list(CASES) for k in (SUITE if o == "forecast" else [o])]
+    keys = [k for o in values("--only") or list(CASES) for k in GROUPS.get(o, [o]) if block_of(k) == which]
     rows = [fake_accuracy_row(CASES[k], seeds) for k in keys]
     printed = [h for _, h in tables(table_markdown(rows, preset, seeds))]
-    assert [h for _, h in tables(recorded)] == printed, \
-        f"the accuracy block of bench/RESULTS.md is out of date: rerun `python bench/accuracy.py{command.group(1)}` " \
-        "with --update-results"
+    assert [h for _, h in tables(block(RESULTS.read_text(), begin, end))] == printed, \
+        f"the {which} accuracy block of bench/RESULTS.md is out of date: rerun `python bench/accuracy.py " \
+        f"{' '.join(args)}` with --update-results"
+
+
+def test_accuracy_blocks_are_replaced_one_at_a_time(tmp_path):
+    """--only forecast rewrites the forecasting block and keeps the classification one; --only classify
+    writes its own block (after the forecasting one the first time) and keeps the forecasting one."""
+    from bench.accuracy import BEGIN, CLASSIFY_BEGIN, CLASSIFY_END, END, update_classify_section, \
+        update_results_section
+
+    path = tmp_path / "RESULTS.md"
+    path.write_text(f"# R\n\n## Accuracy\n\n{BEGIN}\nold forecast\n{END}\n\n### What the figures mean\n\nhand\n")
+    assert update_classify_section("classify one", path)
+    text = path.read_text()
+    assert text.index(END) < text.index(CLASSIFY_BEGIN) < text.index("classify one") < text.index(CLASSIFY_END) \
+        < text.index("### What the figures mean")
+    assert update_results_section("forecast two", path)
+    assert "old forecast" not in path.read_text() and "classify one" in path.read_text()
+    assert update_classify_section("classify three", path)
+    text = path.read_text()
+    assert "forecast two" in text and "classify three" in text and "classify one" not in text
+    assert text.count(CLASSIFY_BEGIN) == 1 and text.endswith("hand\n")
+
+
+def test_classification_suite_table_and_goal_lines():
+    """The classification table: mean ± sd, each seed, both 1-NN baselines (the DTW window), and the goal
+    lines of issue 14 worked out by code."""
+    from bench.accuracy import CASES, CLASSIFY, table_markdown
+
+    assert {"gunpoint", "coffee", "pigcvp", "basicmotions"} <= set(CLASSIFY) and len(CLASSIFY) >= 7
+    rows = []
+    for key, ours in (("gunpoint", [0.99, 0.98, 0.99]), ("coffee", [0.9, 1.0, 0.95]), ("pigcvp", [0.2, 0.25, 0.2]),
+                      ("basicmotions", [1.0, 1.0, 1.0])):
+        row = fake_accuracy_row(CASES[key], [42, 1, 2])
+        from bench.accuracy_suite import summarise_classify
+        runs = [dict(row, seed=s, ours=v, classify=row["classify"]) for s, v in zip([42, 1, 2], ours)]
+        for r in runs:
+            r["classify"] = {k: r["classify"][k] for k in ("euclid", "majority", "dtw", "dtw_window", "dtw_source",
+                                                           "dtw_note", "shape")}
+        row["classify"] = summarise_classify(runs)
+        rows.append(row)
+    md = table_markdown(rows, "balanced", [42, 1, 2])
+    assert "| GunPoint | - / - / - / - / - | 0.987 ± 0.006 (3) | 0.990 / 0.980 / 0.990 | 0.800 | 0.900 (5%) |" in md
+    assert "- Beats 1-NN Euclidean (mean over seeds) on 3 of 4 sets (goal: every set); not on PigCVP (**missed**)." in md
+    assert "- Beats 1-NN DTW on 3 of 4 sets with a DTW figure (goal: most, more than half); not on PigCVP (met)." in md
+    assert "- GunPoint >= 0.98: 0.987 ± 0.006 over 3 seed(s) (met)." in md
+    assert "- Coffee >= 0.96: 0.950 ± 0.050 over 3 seed(s) (**missed**)." in md
+    assert "- PigCVP beats both 1-NN baselines: 0.217 ± 0.029 over 3 seed(s) (**missed**)." in md
+    assert "- BasicMotions = 1.0: 1.000 ± 0.000 over 3 seed(s) (met)." in md
+    assert "- Seed spread: sd <= 2 points on 2 of 4 sets with several seeds; above on Coffee (5.0), PigCVP (2.9) " \
+           "(**missed**)." in md
+    assert "- Wall time of one run (first seed) <= 60 s on 4 of 4 sets (goal for the balanced preset) (met)." in md
+
+
+def test_generated_sets_are_deterministic_and_read_by_the_app(tmp_path):
+    from bench.accuracy import CASES, run_spec
+    from bench.synth_classify import GENERATORS, STRESSES, write
+    from seqcore.pipeline import prepare_data
+
+    assert set(GENERATORS) == set(STRESSES)
+    a = write("synth_classes", tmp_path / "a")
+    b = write("synth_classes", tmp_path / "b")
+    assert a[0].read_bytes() == b[0].read_bytes() and a[1].read_bytes() == b[1].read_bytes()
+    from dataclasses import replace
+    for name, steps, channels, classes in (("synth_classes", 150, 1, 20), ("synth_large", 80, 3, 4)):
+        write(name, tmp_path / "a")
+        case = replace(CASES[name], data_dir=tmp_path / "a")
+        _, prep, _ = prepare_data(case.read(), run_spec(case), test_data=case.read("test"), name=case.train_file)
+        assert prep.state["steps"] == steps and prep.state["n_features"] == channels
+        assert len(prep.state["class_names"]) == classes
 
 
 def test_sweep_tables_have_the_columns_sweep_bench_prints(tmp_path):

@@ -1,7 +1,8 @@
 """Simple baselines that are always reported beside the model (numpy / sklearn only).
 
 forecast : naive (last known value), seasonal naive, training mean
-classify : majority class, 1-nearest-neighbour (Euclidean)
+classify : majority class, 1-nearest-neighbour (Euclidean), 1-nearest-neighbour (DTW, in
+           :mod:`seqcore.modeling.dtw`)
 text     : majority class, bag-of-words (TF-IDF + logistic regression)
 
 Forecast baselines return values in ORIGINAL units with shape
@@ -196,6 +197,33 @@ def _resample(X: np.ndarray, lens: np.ndarray, target: int) -> np.ndarray:
     return out
 
 
+def _aligned(X_train: Any, y_train: Any, X_test: Any, lengths_train: Any, lengths_test: Any,
+             who: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train (n, L, F), test (m, L, F), labels): the sequences the 1-NN baselines compare, all of one length.
+
+    When all sequences have the same length they are kept as they are; otherwise every sequence is
+    resampled (linear interpolation) to the longest length seen. Non-finite values become 0."""
+    xtr = _as_3d_seq(X_train)
+    xte = _as_3d_seq(X_test)
+    ytr = np.asarray(y_train, dtype=np.int64).reshape(-1)
+    if xtr.shape[0] == 0:
+        raise ValueError(f"{who} needs at least one training sequence")
+    if ytr.size != xtr.shape[0]:
+        raise ValueError(f"{xtr.shape[0]} training sequences but {ytr.size} labels")
+    if xtr.shape[2] != xte.shape[2]:
+        raise ValueError(f"train has {xtr.shape[2]} features per step but test has {xte.shape[2]}")
+    ltr = _lengths(xtr, lengths_train)
+    lte = _lengths(xte, lengths_test)
+    all_lens = np.concatenate([ltr, lte])
+    target = int(all_lens.max())
+    if np.all(all_lens == target):
+        atr, ate = xtr[:, :target, :], xte[:, :target, :]
+    else:
+        atr, ate = _resample(xtr, ltr, target), _resample(xte, lte, target)
+    clean = lambda a: np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)  # noqa: E731
+    return clean(atr), clean(ate), ytr
+
+
 def nearest_neighbour_baseline(
     X_train: Any,
     y_train: Any,
@@ -218,29 +246,12 @@ def nearest_neighbour_baseline(
     computed in chunks of test rows to bound memory. Ties go to the first
     training sequence. Non-finite values are treated as 0.
     """
-    xtr = _as_3d_seq(X_train)
-    xte = _as_3d_seq(X_test)
-    ytr = np.asarray(y_train, dtype=np.int64).reshape(-1)
-    if xtr.shape[0] == 0:
-        raise ValueError("nearest_neighbour_baseline needs at least one training sequence")
-    if ytr.size != xtr.shape[0]:
-        raise ValueError(f"{xtr.shape[0]} training sequences but {ytr.size} labels")
-    if xtr.shape[2] != xte.shape[2]:
-        raise ValueError(f"train has {xtr.shape[2]} features per step but test has {xte.shape[2]}")
-    ltr = _lengths(xtr, lengths_train)
-    lte = _lengths(xte, lengths_test)
-    n_test = xte.shape[0]
+    atr, ate, ytr = _aligned(X_train, y_train, X_test, lengths_train, lengths_test, "nearest_neighbour_baseline")
+    n_test = ate.shape[0]
     if n_test == 0:
         return np.zeros((0, n_classes), dtype=np.float64)
-
-    all_lens = np.concatenate([ltr, lte])
-    target = int(all_lens.max())
-    if np.all(all_lens == target):
-        atr, ate = xtr[:, :target, :], xte[:, :target, :]
-    else:
-        atr, ate = _resample(xtr, ltr, target), _resample(xte, lte, target)
-    atr = np.nan_to_num(atr.reshape(atr.shape[0], -1), nan=0.0, posinf=0.0, neginf=0.0)
-    ate = np.nan_to_num(ate.reshape(n_test, -1), nan=0.0, posinf=0.0, neginf=0.0)
+    atr = atr.reshape(atr.shape[0], -1)
+    ate = ate.reshape(n_test, -1)
 
     sq_tr = np.einsum("ij,ij->i", atr, atr)  # (n_train,)
     chunk = max(1, (1 << 22) // atr.shape[0])  # ~32 MB of float64 distances per chunk
@@ -250,6 +261,28 @@ def nearest_neighbour_baseline(
         d2 = sq_tr[None, :] - 2.0 * (block @ atr.T)  # |b|^2 is constant per row: argmin unaffected
         nearest[lo : lo + chunk] = np.argmin(d2, axis=1)
     return _one_hot(ytr[nearest], n_classes)
+
+
+def nearest_neighbour_dtw_baseline(
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    n_classes: int,
+    lengths_train: Any = None,
+    lengths_test: Any = None,
+    budget_s: float | None = None,
+):
+    """1-nearest-neighbour with dynamic time warping, its warping window picked on the training part.
+
+    The same inputs as :func:`nearest_neighbour_baseline`, and the same handling of unequal lengths
+    (resampled to the longest). Returns a :class:`seqcore.modeling.dtw.DtwResult`: ``proba`` one-hot
+    ``(n_test, n_classes)``, or None with a plain ``note`` when it ran past ``budget_s`` seconds (default
+    :data:`seqcore.modeling.dtw.DEFAULT_BUDGET_S`)."""
+    from seqcore.modeling import dtw
+
+    atr, ate, ytr = _aligned(X_train, y_train, X_test, lengths_train, lengths_test, "nearest_neighbour_dtw_baseline")
+    return dtw.nearest_neighbour_dtw(atr, ytr, ate, n_classes,
+                                     budget_s=dtw.DEFAULT_BUDGET_S if budget_s is None else budget_s)
 
 
 def bag_of_words_baseline(

@@ -372,12 +372,15 @@ def _metric_table(metrics: dict, task: str) -> str:
 
 
 def _baseline_notes(metrics: dict) -> str:
-    """What the statistical baselines are, and the ones left out (a forecast's ``baseline_notes``)."""
+    """What the statistical baselines are (a forecast), and the notes on the baselines (``baseline_notes``:
+    the ones left out, the window the DTW baseline picked)."""
     names = metrics.get("baselines") or {}
     notes = [str(n) for n in (metrics.get("baseline_notes") or [])]
-    if not notes and not any(n in STAT_MODELS for n in names):
+    stat = any(n in STAT_MODELS for n in names)
+    if not notes and not stat:
         return ""
-    return (f"<p class='sub'>{_e(STAT_BASELINES_TEXT)}</p>"
+    forecast = stat or "mase" in (metrics.get("test") or {})
+    return ((f"<p class='sub'>{_e(STAT_BASELINES_TEXT)}</p>" if forecast else "")
             + ("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>" if notes else ""))
 
 

@@ -270,18 +270,31 @@ def prepare(df: pd.DataFrame, spec: DataSpec, *, test_df: pd.DataFrame | None = 
 
 
 def evaluate(prep: Prepared, outputs: np.ndarray) -> tuple[dict, pd.DataFrame]:
-    from seqcore.modeling.baselines import majority_baseline, nearest_neighbour_baseline
+    from seqcore.modeling.baselines import majority_baseline, nearest_neighbour_baseline, nearest_neighbour_dtw_baseline
 
     ex, c = prep.extra, len(prep.state["class_names"])
     n_test = len(ex["y_test"])
-    base = baseline_outputs(prep, lambda: {
-        "majority_class": majority_baseline(ex["y_train"], n_test, c),
-        "nearest_neighbour": nearest_neighbour_baseline(
-            np.where(ex["x_train"] == PAD_VALUE, np.nan, ex["x_train"]), ex["y_train"],
-            np.where(ex["x_test"] == PAD_VALUE, np.nan, ex["x_test"]), c,
-            lengths_train=ex["lengths_train"], lengths_test=ex["lengths_test"]),
-    })
-    return evaluate_classification(prep, np.asarray(outputs, dtype=np.float64), base, ex["ids_test"])
+
+    def compute() -> dict:
+        x_train = np.where(ex["x_train"] == PAD_VALUE, np.nan, ex["x_train"])
+        x_test = np.where(ex["x_test"] == PAD_VALUE, np.nan, ex["x_test"])
+        lengths = dict(lengths_train=ex["lengths_train"], lengths_test=ex["lengths_test"])
+        out = {"majority_class": majority_baseline(ex["y_train"], n_test, c),
+               "nearest_neighbour": nearest_neighbour_baseline(x_train, ex["y_train"], x_test, c, **lengths)}
+        # the warping window is picked on the training part; skipped (with a note) past its time budget
+        dtw = nearest_neighbour_dtw_baseline(x_train, ex["y_train"], x_test, c, **lengths)
+        ex["baseline_notes"] = [dtw.note]
+        ex["baseline_info"] = {"nearest_neighbour_dtw": dtw.info()}
+        if dtw.proba is not None:
+            out["nearest_neighbour_dtw"] = dtw.proba
+        return out
+
+    base = baseline_outputs(prep, compute)
+    metrics, frame = evaluate_classification(prep, np.asarray(outputs, dtype=np.float64), base, ex["ids_test"])
+    metrics["baseline_notes"] = list(ex.get("baseline_notes") or [])
+    metrics["test"]["notes"] = list(metrics["test"].get("notes") or []) + metrics["baseline_notes"]  # join the notes
+    metrics["baseline_info"] = dict(ex.get("baseline_info") or {})
+    return metrics, frame
 
 
 def required_columns(state: dict) -> dict[str, str]:

@@ -166,7 +166,8 @@ CARD_METRICS = {"forecast": ("mae", "rmse", "mape", "mase"),
                 "classify": ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc"),
                 "text": ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")}
 BASELINE_NAMES = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive", "mean": "training mean",
-                  "majority_class": "majority class", "nearest_neighbour": "1-nearest neighbour",
+                  "majority_class": "majority class", "nearest_neighbour": "1-nearest-neighbour (Euclidean)",
+                  "nearest_neighbour_dtw": "1-nearest-neighbour (DTW)",
                   "bag_of_words": "bag of words", **STAT_LABELS}
 
 
