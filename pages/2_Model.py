@@ -262,8 +262,9 @@ with left:
                       "default.")
     if task == "forecast":
         t8.selectbox("Loss", ["mse", "mae", "huber"], key="model_loss", format_func=LOSS_TEXT.get,
-                     help="What the model minimises. MSE punishes big misses most; MAE and Huber are calmer "
-                          "about outliers. Classification always uses cross-entropy.")
+                     help="What the model minimises. MAE (the default) aims at the middle value, which is what "
+                          "the test scores (MAE, MASE) reward; MSE punishes big misses most and aims at the "
+                          "average; Huber is in between. Classification always uses cross-entropy.")
     else:
         t8.text_input("Loss", "cross-entropy (fixed for classification)", disabled=True, key="model_loss_fixed",
                       help="Classification always minimises cross-entropy.")

@@ -250,7 +250,10 @@ class TrainSpec(_Spec):
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     clipnorm: float | None = 1.0       # gradient clipping by norm (None = off)
-    loss: str = "mse"                  # forecast only: mse | mae | huber (classification uses cross-entropy)
+    loss: str = "mae"                  # forecast only: mae | mse | huber (classification uses cross-entropy).
+                                       # MAE by default: forecasts are judged by MAE/MASE, whose best guess is the
+                                       # median, and MSE trains for the mean (NeuralForecast's default is MAE too).
+                                       # Forecasting suite, 5 seeds: PBS scripts 0.053 -> see bench/RESULTS.md
     batch_size: int = 32
     epochs: int = 50
     patience: int = 8                  # early stopping: epochs without val improvement (0 = off)
