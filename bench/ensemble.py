@@ -8,6 +8,7 @@ seconds of each. A single model's spread is also read off the ensemble run's mem
 
     python -m bench.ensemble                       # GunPoint, Coffee, BasicMotions; seeds 42 1 2
     python -m bench.ensemble --sets gunpoint --seeds 42 --only auto
+    python -m bench.ensemble --sets reviews --only auto --members 3   # text: 3 networks (the singles: per member)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.accuracy import DATASETS, Case, run_spec
+from bench.accuracy import CASES, DATASETS, Case, run_spec
 
 SETS = {
     "gunpoint": Case("gunpoint", "GunPoint", "classify", "GunPoint_TRAIN.csv", "GunPoint_TEST.csv", {},
@@ -30,6 +31,7 @@ SETS = {
                          "BasicMotions_TEST.csv", {}, "accuracy", True, 1.0, "1.0", data_dir=DATASETS),
     "pigcvp": Case("pigcvp", "PigCVP", "classify", "PigCVP_TRAIN.csv", "PigCVP_TEST.csv", {},
                    "accuracy", True, 0.0, "beat 1-NN", data_dir=DATASETS),
+    "reviews": CASES["reviews"],   # movie-review snippets, stratified 80/20 split (bench/accuracy.py)
 }
 
 
@@ -44,7 +46,9 @@ def one(case: Case, seed: int, members: int, work: Path) -> dict:
     wall = time.perf_counter() - t0
     ens = res.metrics.get("ensemble") or {}
     return {"set": case.key, "seed": seed, "members": ens.get("members", 1), "accuracy": res.metrics["test"]["accuracy"],
-            "per_member": (ens.get("per_member") or {}).get("accuracy"), "wall": round(wall, 1)}
+            "per_member": (ens.get("per_member") or {}).get("accuracy"), "wall": round(wall, 1),
+            "member_seconds": ens.get("seconds"), "member_work": ens.get("work"),
+            "work": ens.get("work", [None])[0] if ens else None, "epochs_run": res.metrics["training"]["epochs_run"]}
 
 
 def _ms(xs: list[float]) -> str:
@@ -59,13 +63,16 @@ def main(argv=None) -> None:
     ap.add_argument("--sets", nargs="+", default=["gunpoint", "coffee", "basicmotions"], choices=sorted(SETS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[42, 1, 2])
     ap.add_argument("--only", choices=("single", "auto"), default=None, help="run one arm only")
+    ap.add_argument("--members", type=int, default=0,
+                    help="the ensemble arm's TrainSpec.members (default 0: automatic)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     a = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="seqstudio-ens-") as tmp:
         for key in a.sets:
             for seed in a.seeds:
-                for members in ((1,) if a.only == "single" else (0,) if a.only == "auto" else (1, 0)):
+                ens = a.members
+                for members in ((1,) if a.only == "single" else (ens,) if a.only == "auto" else (1, ens)):
                     r = one(SETS[key], seed, members, Path(tmp))
                     rows.append(r)
                     print(json.dumps(r), flush=True)

@@ -360,11 +360,23 @@ def plan_members(spec: RunSpec, prep):
     return ensemble.plan(prep.task, spec.train.members, n)
 
 
+def _first_work(prep, outcome, final) -> int:
+    """Member 1's training work (:func:`seqcore.modeling.ensemble.member_work`): its epochs over the training part,
+    and its final fit's over training + validation."""
+    from seqcore.modeling.ensemble import member_work
+
+    steps = int(prep.shape.input_shape[0])
+    work = member_work(outcome.epochs_run, len(prep.train), steps)
+    if final is not None and final.kept:
+        work += member_work(final.epochs, final.examples, steps)
+    return work
+
+
 def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_outputs, *, first_seconds: float,
-                  build: Callable, on_progress=None, should_stop=None):
+                  first_work: int, build: Callable, on_progress=None, should_stop=None):
     """Members 2..K of a seed ensemble, each trained as member 1 was (fit with the same validation rule, then
     the final fit when the run has one) with its own seed, after member 1 (``first_model``, its test outputs
-    ``first_outputs`` and its training seconds). A stop request ends the member in progress: the members
+    ``first_outputs``, its training seconds and work, :func:`seqcore.modeling.ensemble.member_work`). A stop request ends the member in progress: the members
     finished before it are kept and averaged. Returns (the models, the averaged test outputs, the
     ``metrics["ensemble"]`` block with ``stopped`` set when a stop ended it)."""
     from seqcore.modeling import ensemble
@@ -375,9 +387,11 @@ def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_ou
     seeds = ensemble.member_seeds(spec.train.seed, k)
     batch = max(256, spec.train.batch_size)
     models, outputs, seconds = [first_model], [np.asarray(first_outputs)], [float(first_seconds)]
+    steps = int(prep.shape.input_shape[0])
+    work = [int(first_work)]
     tests = [task.evaluate(prep, first_outputs)[0]["test"]]
     stopped = False
-    while ensemble.keep_adding(members_plan, len(models), seconds):
+    while ensemble.keep_adding(members_plan, len(models), work):
         i = len(models) + 1
         if should_stop():
             stopped = True
@@ -391,6 +405,7 @@ def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_ou
         if out.stopped:
             stopped = True
             break
+        done = ensemble.member_work(out.epochs_run, len(prep.train), steps)
         if train_spec.final_fit and prep.val is not None and len(prep.val) and out.best_epoch:
             retrained, ff = final_fit(lambda: build(train_spec), prep.train, prep.val, train_spec, out.best_epoch,
                                       on_progress=progress, should_stop=should_stop)
@@ -399,12 +414,14 @@ def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_ou
                 break
             if retrained is not None:
                 model = retrained
+                done += ensemble.member_work(ff.epochs, ff.examples, steps)
         seconds.append(time.perf_counter() - t0)
+        work.append(done)
         out_i = predict(model, prep.test, batch_size=batch)
         models.append(model)
         outputs.append(np.asarray(out_i))
         tests.append(task.evaluate(prep, out_i)[0]["test"])
-    ens = ensemble.summary(members_plan, seeds, tests, seconds)
+    ens = ensemble.summary(members_plan, seeds, tests, seconds, work)
     ens["stopped"] = stopped
     return models, ensemble.average(outputs) if len(outputs) > 1 else outputs[0], ens
 
@@ -491,6 +508,7 @@ def run_training(
         models, outputs, ens = train_members(
             task, prep, spec, members_plan, model, outputs,
             first_seconds=train_seconds + (final.seconds if final is not None and final.kept else 0.0),
+            first_work=_first_work(prep, outcome, final),
             build=lambda train_spec: build_model(spec.model, train_spec, prep.shape, vocabulary=words),
             on_progress=on_progress, should_stop=should_stop)
     metrics, predictions = task.evaluate(prep, outputs)

@@ -67,10 +67,14 @@ def test_members_setting_is_validated():
     assert RunSpec.from_dict({"train": {"seed": 3}}).train.members == 0   # old specs: automatic
 
 
-def test_time_budget_stops_adding_automatic_members_only(ensemble_on):
+def test_work_budget_stops_adding_automatic_members_only(ensemble_on):
     auto, fixed = ensemble.plan("classify", 0, 50), ensemble.plan("classify", 5, 50)
-    assert ensemble.keep_adding(auto, 1, [5.0]) and not ensemble.keep_adding(auto, 1, [30.0])
-    assert ensemble.keep_adding(fixed, 1, [30.0]) and not ensemble.keep_adding(fixed, 5, [1.0] * 5)
+    small = ensemble.member_work(200, 50, 30)                      # GunPoint-like: 300,000 example-steps
+    assert all(ensemble.keep_adding(auto, k, [small] * k) for k in range(1, 5))
+    assert not ensemble.keep_adding(auto, 5, [small] * 5)          # 5 planned: done
+    big = ensemble.AUTO_BUDGET_WORK // 2 + 1
+    assert not ensemble.keep_adding(auto, 1, [big])                # a second one would pass the budget
+    assert ensemble.keep_adding(fixed, 1, [big]) and not ensemble.keep_adding(fixed, 5, [big] * 5)
 
 
 def test_average_is_the_mean_of_the_members():
@@ -145,7 +149,8 @@ def test_three_members_are_trained_kept_and_averaged(three):
     m = res.metrics
     ens = m["ensemble"]
     assert ens["members"] == 3 and ens["planned"] == 3 and ens["seeds"] == ensemble.member_seeds(5, 3)
-    assert set(ens) >= {"members", "seeds", "per_member", "spread", "seconds"}
+    assert set(ens) >= {"members", "seeds", "per_member", "spread", "seconds", "work", "auto", "stopped"}
+    assert len(ens["work"]) == 3 and all(w > 0 for w in ens["work"])
     acc = ens["per_member"]["accuracy"]
     assert len(acc) == 3 and all(0 <= a <= 1 for a in acc)
     assert ens["spread"]["min"] == min(acc) and ens["spread"]["max"] == max(acc)

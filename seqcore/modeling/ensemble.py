@@ -19,7 +19,9 @@ What a run's ``metrics.json`` holds when it trained more than one member (key ``
      "per_member": {"accuracy": [...], "balanced_accuracy": [...]},   # each network alone, same test data
      "spread": {"sd": ..., "min": ..., "max": ..., "mean": ...},      # of per_member accuracy
      "seconds": [...],                   # each member's training seconds (its final fit included)
-     "reason": "small"|"set"|...}        # why this many (see :func:`plan`)
+     "work": [...],                      # each member's training work in example-steps (:func:`member_work`)
+     "auto": bool,                       # the count was automatic (TrainSpec.members = 0)
+     "stopped": bool}                    # a stop request ended the member in progress (it was dropped)
 
 ``metrics["test"]`` is the averaged model's. Forecasting trains one network (``members`` > 1 is refused).
 Nothing here imports Keras at module import.
@@ -39,9 +41,13 @@ KIND = "member"
 #: automatic member counts by training-set size (examples the networks learn from), sequences and texts
 AUTO_SEQUENCES = ((300, 5), (3_000, 3))       # under 300 sequences: 5 networks; under 3,000: 3
 AUTO_TEXTS = ((3_000, 3),)                    # under 3,000 texts: 3 networks (each text run also has a final fit)
-#: automatic members stop being added when the members trained so far took this long on average times the
-#: members planned would pass it (seconds): the balanced preset stays interactive on long or large sets
-AUTO_BUDGET_S = 40.0
+#: automatic members stop being added when the next one would take the run past this much training work, counted
+#: as example-steps (epochs x examples x the time steps the network loops over, :func:`member_work`), the first
+#: member's work standing for each: deterministic (the same data, settings and seed always give the same member
+#: count, however busy the machine), unlike a time budget. About 40 s of training on this 2-core machine (JAX,
+#: the balanced preset: ~15-20 microseconds an example-step, bench/ensemble.py).
+AUTO_BUDGET_WORK = 2_500_000
+AUTO_BUDGET_S = 40.0          # what AUTO_BUDGET_WORK is meant to be, for the notes
 MAX_MEMBERS = 20
 
 
@@ -103,20 +109,26 @@ def plan_note(p: Plan) -> str:
     """The Train page's sentence before training (empty for one network)."""
     if not p.on:
         return ""
-    cut = (f" While training, members are only added while the whole run stays under about {AUTO_BUDGET_S:.0f} s "
-           "of training.") if p.auto else ""
+    cut = (" Fewer are trained when the first one shows that they would take the run much past about "
+           f"{AUTO_BUDGET_S:.0f} s of training.") if p.auto else ""
     return (f"{p.members} networks are trained one after another and their class probabilities averaged — "
             f"{why(p)}.{cut}")
 
 
-def keep_adding(p: Plan, done: int, seconds: list[float]) -> bool:
-    """Whether to train member ``done + 1``: always for an explicit count; for an automatic one only while the
-    members planned, at the members' average time so far, fit in :data:`AUTO_BUDGET_S`."""
+def member_work(epochs: int, examples: int, steps: int) -> int:
+    """A member's training work in example-steps: ``epochs`` passes over ``examples`` sequences or texts of
+    ``steps`` time steps (what the recurrent layers loop over)."""
+    return int(max(0, epochs)) * int(max(0, examples)) * int(max(1, steps))
+
+
+def keep_adding(p: Plan, done: int, work: list[int]) -> bool:
+    """Whether to train member ``done + 1``: always for an explicit count; for an automatic one only while
+    ``done + 1`` members of the first one's work (``work[0]``) fit in :data:`AUTO_BUDGET_WORK`."""
     if done >= p.members:
         return False
-    if not p.auto or not seconds:
+    if not p.auto or not work:
         return True
-    return (sum(seconds) / len(seconds)) * (done + 1) <= AUTO_BUDGET_S
+    return work[0] * (done + 1) <= AUTO_BUDGET_WORK
 
 
 def as_member(on_progress: Callable | None, i: int, k: int) -> Callable | None:
@@ -157,7 +169,7 @@ def average(outputs: list[np.ndarray]) -> np.ndarray:
     return arr.mean(axis=0)
 
 
-def summary(p: Plan, seeds: list[int], member_tests: list[dict], seconds: list[float]) -> dict:
+def summary(p: Plan, seeds: list[int], member_tests: list[dict], seconds: list[float], work: list[int]) -> dict:
     """The ``metrics["ensemble"]`` block (see the module docstring) from each member's test metrics."""
     per = {k: [float(t[k]) for t in member_tests] for k in ("accuracy", "balanced_accuracy")
            if all(isinstance(t.get(k), (int, float)) for t in member_tests)}
@@ -166,7 +178,7 @@ def summary(p: Plan, seeds: list[int], member_tests: list[dict], seconds: list[f
     return {"members": len(member_tests), "planned": p.members, "auto": p.auto, "seeds": list(seeds[:len(member_tests)]),
             "per_member": per,
             "spread": {"sd": sd, "min": min(acc), "max": max(acc), "mean": float(np.mean(acc))} if acc else {},
-            "seconds": [round(s, 3) for s in seconds]}
+            "seconds": [round(s, 3) for s in seconds], "work": [int(w) for w in work]}
 
 
 def _pct(x: float) -> str:
@@ -203,7 +215,7 @@ def run_note(ens: dict, p: Plan) -> str:
         return (f"One network was trained, although {p.members} were planned to be averaged: "
                 + ("training was stopped before the second one finished." if ens.get("stopped") else
                    f"the first took {sum(ens.get('seconds') or [0.0]):.0f} s, so the automatic choice did not add "
-                   f"more (it keeps the run near {AUTO_BUDGET_S:.0f} s of training)."))
+                   f"more (it keeps the run to about {AUTO_BUDGET_S:.0f} s of training on a 2-core machine)."))
     text = (f"Seed ensemble: {k} networks trained with different seeds (seeds {', '.join(map(str, ens.get('seeds', [])))}) "
             f"on the same data; their class probabilities are averaged, and that average is the model saved and "
             f"scored ({why(p)}).")
@@ -214,5 +226,5 @@ def run_note(ens: dict, p: Plan) -> str:
     elif k < p.members:
         avg = sum(ens.get("seconds") or [0.0]) / max(1, len(ens.get("seconds") or [1]))
         text += (f" {p.members} were planned, but each took about {avg:.0f} s, so the automatic choice stopped at "
-                 f"{k} to keep the run near {AUTO_BUDGET_S:.0f} s of training.")
+                 f"{k} to keep the run to about {AUTO_BUDGET_S:.0f} s of training on a 2-core machine.")
     return text
