@@ -383,8 +383,8 @@ def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_ou
     from seqcore.modeling.training import final_fit, fit, predict, set_seed
 
     should_stop = should_stop or (lambda: False)
-    k = members_plan.members
-    seeds = ensemble.member_seeds(spec.train.seed, k)
+    k = ensemble.members_after_first(members_plan, int(first_work))   # fixed now: member 1's work is known
+    seeds = ensemble.member_seeds(spec.train.seed, members_plan.members)
     batch = max(256, spec.train.batch_size)
     models, outputs, seconds = [first_model], [np.asarray(first_outputs)], [float(first_seconds)]
     steps = int(prep.shape.input_shape[0])
@@ -397,7 +397,7 @@ def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_ou
             stopped = True
             break
         train_spec = spec.train.replace(seed=seeds[i - 1])
-        progress = ensemble.as_member(on_progress, i, k)
+        progress = ensemble.as_member(on_progress, i, k, elapsed=sum(seconds))
         t0 = time.perf_counter()
         set_seed(train_spec.seed, strict=not train_spec.jit_compile)
         model = build(train_spec)
@@ -422,7 +422,7 @@ def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_ou
         outputs.append(np.asarray(out_i))
         tests.append(task.evaluate(prep, out_i)[0]["test"])
     ens = ensemble.summary(members_plan, seeds, tests, seconds, work)
-    ens["stopped"] = stopped
+    ens["planned"], ens["stopped"] = k, stopped
     return models, ensemble.average(outputs) if len(outputs) > 1 else outputs[0], ens
 
 
@@ -484,7 +484,12 @@ def run_training(
         model = build_model(spec.model, spec.train, prep.shape, vocabulary=words)
     _note_word_vectors(spec, prep)
     t0 = time.perf_counter()
-    outcome = fit(model, prep.train, prep.val, spec.train, on_progress=on_progress, should_stop=should_stop,
+    first_progress = on_progress
+    if members_plan.on:
+        from seqcore.modeling.ensemble import as_first
+
+        first_progress = as_first(on_progress, members_plan.members)
+    outcome = fit(model, prep.train, prep.val, spec.train, on_progress=first_progress, should_stop=should_stop,
                   checkpoint_dir=checkpoint_dir, resume_state=resume_state)
     train_seconds = time.perf_counter() - t0
     batch = max(256, spec.train.batch_size)
@@ -499,7 +504,7 @@ def run_training(
         picked_test, _ = task.evaluate(prep, predict(model, prep.test, batch_size=batch))
         retrained, final = final_fit(
             lambda: build_model(spec.model, spec.train, prep.shape, vocabulary=words),
-            prep.train, prep.val, spec.train, outcome.best_epoch, on_progress=on_progress, should_stop=should_stop)
+            prep.train, prep.val, spec.train, outcome.best_epoch, on_progress=first_progress, should_stop=should_stop)
         if retrained is not None:
             model = retrained
     outputs = predict(model, prep.test, batch_size=batch)

@@ -75,6 +75,9 @@ def test_work_budget_stops_adding_automatic_members_only(ensemble_on):
     big = ensemble.AUTO_BUDGET_WORK // 2 + 1
     assert not ensemble.keep_adding(auto, 1, [big])                # a second one would pass the budget
     assert ensemble.keep_adding(fixed, 1, [big]) and not ensemble.keep_adding(fixed, 5, [big] * 5)
+    assert ensemble.members_after_first(auto, small) == 5 and ensemble.members_after_first(fixed, big) == 5
+    assert ensemble.members_after_first(auto, ensemble.AUTO_BUDGET_WORK // 3) == 3
+    assert ensemble.members_after_first(auto, ensemble.AUTO_BUDGET_WORK * 2) == 1
 
 
 def test_average_is_the_mean_of_the_members():
@@ -161,6 +164,11 @@ def test_three_members_are_trained_kept_and_averaged(three):
     members = [p for p in points if p.kind == "member"]
     assert {p.epoch for p in members} == {2, 3} and all(p.epochs == 3 for p in members)
     assert max(p.epoch for p in points if p.kind == "epoch") == 3
+    first = [p for p in points if p.kind == "epoch"]
+    assert all(p.metrics["member"] == 1 and p.metrics["members"] == 3 for p in first)
+    assert ensemble.first_member_text(first[0]) == "Member 1 of 3 · "
+    # a later member's clock goes on from the members before it (the Train page's time left)
+    assert min(p.elapsed for p in members) >= max(p.elapsed for p in first)
     assert [h["epoch"] for h in res.history] == [1, 2, 3]
     # the test metrics are the averaged probabilities': predictions.csv holds them
     pred = pd.read_csv(res.bundle_dir.parent / "predictions.csv")

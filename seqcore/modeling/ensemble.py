@@ -14,7 +14,8 @@ split, and report progress as kind ``"member"`` (:data:`KIND`; ``epoch`` = the m
 What a run's ``metrics.json`` holds when it trained more than one member (key ``"ensemble"``)::
 
     {"members": K,                       # networks averaged
-     "planned": K0,                      # networks planned (K0 > K: stopped early or the time budget cut it)
+     "planned": K0,                      # networks planned once member 1 trained (the work budget applied);
+                                         # K0 > K: a stop request ended member K + 1
      "seeds": [s1, ..., sK],
      "per_member": {"accuracy": [...], "balanced_accuracy": [...]},   # each network alone, same test data
      "spread": {"sd": ..., "min": ..., "max": ..., "mean": ...},      # of per_member accuracy
@@ -45,8 +46,9 @@ AUTO_TEXTS = ((3_000, 3),)                    # under 3,000 texts: 3 networks (e
 #: as example-steps (epochs x examples x the time steps the network loops over, :func:`member_work`), the first
 #: member's work standing for each: deterministic (the same data, settings and seed always give the same member
 #: count, however busy the machine), unlike a time budget. About 40 s of training on this 2-core machine (JAX,
-#: the balanced preset: ~15-20 microseconds an example-step, bench/ensemble.py).
-AUTO_BUDGET_WORK = 2_500_000
+#: the balanced preset, measured by bench/ensemble.py under load: 9-23 microseconds an example-step; a GunPoint
+#: member ~400,000 example-steps, so 5 fit; PigCVP ~950,000, so 3).
+AUTO_BUDGET_WORK = 3_000_000
 AUTO_BUDGET_S = 40.0          # what AUTO_BUDGET_WORK is meant to be, for the notes
 MAX_MEMBERS = 20
 
@@ -121,19 +123,36 @@ def member_work(epochs: int, examples: int, steps: int) -> int:
     return int(max(0, epochs)) * int(max(0, examples)) * int(max(1, steps))
 
 
+def members_after_first(p: Plan, first_work: int) -> int:
+    """The members the run trains, known once member 1 has trained: ``p.members`` for an explicit count; for an
+    automatic one as many as fit in :data:`AUTO_BUDGET_WORK` at member 1's work (at least 1)."""
+    if not p.auto or first_work <= 0:
+        return p.members
+    return max(1, min(p.members, int(AUTO_BUDGET_WORK // first_work)))
+
+
 def keep_adding(p: Plan, done: int, work: list[int]) -> bool:
-    """Whether to train member ``done + 1``: always for an explicit count; for an automatic one only while
-    ``done + 1`` members of the first one's work (``work[0]``) fit in :data:`AUTO_BUDGET_WORK`."""
-    if done >= p.members:
-        return False
-    if not p.auto or not work:
-        return True
-    return work[0] * (done + 1) <= AUTO_BUDGET_WORK
+    """Whether to train member ``done + 1`` (``work``: the members' work so far, member 1's first)."""
+    return done < (members_after_first(p, work[0]) if work else p.members)
 
 
-def as_member(on_progress: Callable | None, i: int, k: int) -> Callable | None:
+def as_first(on_progress: Callable | None, k: int) -> Callable | None:
+    """Member 1's progress listener: its points keep their kinds (they are the loss chart's curves) and carry
+    ``metrics["member"] = 1`` and ``metrics["members"] = k`` (planned), so the progress bar can say so."""
+    if on_progress is None or k <= 1:
+        return on_progress
+
+    def forward(p):
+        if p.kind in ("batch", "epoch", "final"):
+            p = replace(p, metrics={**(p.metrics or {}), "member": 1, "members": k})
+        on_progress(p)
+    return forward
+
+
+def as_member(on_progress: Callable | None, i: int, k: int, elapsed: float = 0.0) -> Callable | None:
     """A progress listener for member ``i`` (2..K) of ``k``: its points as kind "member" (see the module
-    docstring), so the loss chart keeps member 1's curves only."""
+    docstring), so the loss chart keeps member 1's curves only. ``elapsed``: the training seconds of the members
+    before it, added to each point's clock (the Train page's time left reads the run's clock)."""
     if on_progress is None:
         return None
 
@@ -144,6 +163,7 @@ def as_member(on_progress: Callable | None, i: int, k: int) -> Callable | None:
         else:
             at = float(p.epoch)
         on_progress(replace(p, kind=KIND, epoch=i, epochs=k, batch=int(at), batches=int(p.epochs),
+                            elapsed=float(elapsed) + float(p.elapsed or 0.0),
                             val_loss=None if p.kind == "batch" else p.val_loss,
                             metrics={"member": i, "members": k, "phase": phase}))
     return forward
@@ -161,6 +181,14 @@ def member_phase(last, ended: bool) -> tuple[float, int, str]:
     text = (f"Training member {last.epoch} of {k} (the networks are averaged at the end) · "
             + (f"{what} {last.batch} of {last.batches}" if last.batch else "starting"))
     return last.epoch - 1 + within, k, text
+
+
+def first_member_text(last) -> str:
+    """"Member 1 of K · " for a point of member 1 of a seed ensemble (see :func:`as_first`), else ""."""
+    m = getattr(last, "metrics", None)
+    if not isinstance(m, dict) or m.get("member") != 1 or not isinstance(m.get("members"), int) or m["members"] < 2:
+        return ""
+    return f"Member 1 of {m['members']} · "
 
 
 def average(outputs: list[np.ndarray]) -> np.ndarray:
@@ -214,17 +242,19 @@ def run_note(ens: dict, p: Plan) -> str:
     if k < 2:
         return (f"One network was trained, although {p.members} were planned to be averaged: "
                 + ("training was stopped before the second one finished." if ens.get("stopped") else
-                   f"the first took {sum(ens.get('seconds') or [0.0]):.0f} s, so the automatic choice did not add "
-                   f"more (it keeps the run to about {AUTO_BUDGET_S:.0f} s of training on a 2-core machine)."))
+                   f"the first one's training was long ({sum(ens.get('seconds') or [0.0]):.0f} s here), so the "
+                   f"automatic choice did not add more (it keeps a run to about {AUTO_BUDGET_S:.0f} s of training "
+                   "on a 2-core machine; ask for a number of members to override it)."))
     text = (f"Seed ensemble: {k} networks trained with different seeds (seeds {', '.join(map(str, ens.get('seeds', [])))}) "
             f"on the same data; their class probabilities are averaged, and that average is the model saved and "
             f"scored ({why(p)}).")
-    stopped = ens.get("stopped")
-    if stopped:
-        text += (f" Training was stopped during member {k + 1} of {p.members}: the {k} networks finished before "
+    planned = int(ens.get("planned") or p.members)
+    if ens.get("stopped"):
+        text += (f" Training was stopped during member {k + 1} of {planned}: the {k} networks finished before "
                  "the stop are kept and averaged; the unfinished one is dropped.")
-    elif k < p.members:
+    if planned < p.members:
         avg = sum(ens.get("seconds") or [0.0]) / max(1, len(ens.get("seconds") or [1]))
-        text += (f" {p.members} were planned, but each took about {avg:.0f} s, so the automatic choice stopped at "
-                 f"{k} to keep the run to about {AUTO_BUDGET_S:.0f} s of training on a 2-core machine.")
+        text += (f" The training-set size called for {p.members}, but one network's training is long here (about "
+                 f"{avg:.0f} s), so the automatic choice trained {planned} to keep the run to about "
+                 f"{AUTO_BUDGET_S:.0f} s of training on a 2-core machine.")
     return text
