@@ -115,6 +115,17 @@ def test_member_progress_is_its_own_kind_and_left_out_of_the_loss_curves():
 # ----------------------------------------------------------------------------- real runs (tiny)
 
 
+def _keras() -> None:
+    """Import Keras the way a run does (the backend picked first: importing it bare would take TensorFlow)."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("Keras is not installed")
+    from seqcore.modeling.training import quiet_tensorflow
+
+    quiet_tensorflow()
+
+
 def _sequences(n: int = 36, steps: int = 16, seed: int = 0) -> bytes:
     """A wide classification CSV: label, then the values (a sine or a ramp plus noise)."""
     rng = np.random.default_rng(seed)
@@ -137,7 +148,7 @@ def _classify_spec(members: int, **train) -> RunSpec:
 @pytest.fixture(scope="module")
 def three(tmp_path_factory):
     """A finished 3-member run with a separate test file: (result, train bytes, test bytes, progress points)."""
-    pytest.importorskip("keras")
+    _keras()
     from seqcore.pipeline import run_training
 
     data, test = _sequences(36), _sequences(20, seed=1)
@@ -244,7 +255,7 @@ def test_ensemble_bundle_zip_round_trip_and_tampering(three, tmp_path):
 
 
 def test_one_network_bundles_keep_the_old_format_and_still_load(tmp_path):
-    pytest.importorskip("keras")
+    _keras()
     from seqcore.outputs.bundle import load_bundle, read_bundle
     from seqcore.pipeline import predict_from_bundle, run_training
 
@@ -260,7 +271,7 @@ def test_one_network_bundles_keep_the_old_format_and_still_load(tmp_path):
 
 
 def test_a_stop_during_a_later_member_keeps_the_finished_ones(tmp_path):
-    pytest.importorskip("keras")
+    _keras()
     from seqcore.pipeline import run_training
 
     seen = []
@@ -277,7 +288,7 @@ def test_a_stop_during_a_later_member_keeps_the_finished_ones(tmp_path):
 
 
 def test_text_members_each_get_their_final_fit(tmp_path, sample_bytes):
-    pytest.importorskip("keras")
+    _keras()
     from seqcore.pipeline import run_training
 
     df = pd.read_csv(io.BytesIO(sample_bytes("rt_polarity_subset.csv"))).iloc[:240]
@@ -398,3 +409,27 @@ def test_results_page_shows_the_seed_spread(three):
 def _plain(elements) -> str:
     """Element texts without the markdown escapes pages add to user-visible text."""
     return texts(elements).replace("\\", "")
+
+
+def test_train_page_progress_names_the_member():
+    import time
+    from types import SimpleNamespace
+
+    from pages._ui.live import progress_info
+
+    rec = SimpleNamespace(status="running", started=time.time() - 5, ended=None, spec={"train": {"epochs": 100}},
+                          best_val_loss=None)
+    first = Progress("batch", 50, 100, batch=1, batches=2, loss=0.3, elapsed=4.0,
+                     metrics={"member": 1, "members": 5})
+    info = progress_info(rec, [first])
+    assert info.text == "Member 1 of 5 · Epoch 50 of 100 · batch 1 of 2"
+    assert info.fraction == pytest.approx((49.5 / 100) / 5)      # member 1 is a fifth of the run
+    later = ensemble.as_member(lambda p: box.append(p), 3, 5, elapsed=20.0)
+    box = []
+    later(Progress("epoch", 40, 100, batch=2, batches=2, loss=0.2, elapsed=3.0))
+    info = progress_info(rec, [first, box[-1]])
+    assert info.text == ("Training member 3 of 5 (the networks are averaged at the end) · epoch 40 of 100")
+    assert info.fraction == pytest.approx((2 + 0.4) / 5)
+    assert info.remaining == pytest.approx(23.0 * (1 - 0.48) / 0.48)
+    done = progress_info(SimpleNamespace(**(vars(rec) | {"status": "finished", "ended": time.time()})), [box[-1]])
+    assert done.fraction == 1.0 and done.text == "Member 3 of 5 trained"
