@@ -93,6 +93,8 @@ def test_spread_sentence_in_plain_words():
     s = ensemble.spread_sentence(metrics)
     assert s == ("Seed spread: the 5 networks scored 0.95–0.98 accuracy alone (sd 1.1 points); "
                  "the averaged model 0.97.")
+    same = dict(metrics, ensemble=dict(metrics["ensemble"], spread={"sd": 0.0, "min": 1.0, "max": 1.0}))
+    assert ensemble.spread_sentence(same).startswith("Seed spread: the 5 networks each scored 1.00 accuracy alone")
     assert ensemble.spread_sentence({"test": {"accuracy": 1.0}}) == ""
     assert ensemble.spread_sentence({"ensemble": {"spread": {"sd": "x"}}}) == ""
 
@@ -323,7 +325,7 @@ def test_report_and_script_say_what_the_ensemble_did(three):
     spec = _classify_spec(3)
     html = run_report_html(run_name="r", spec=spec, metrics=res.metrics, history=res.history, predictions=None,
                            forecast=None, created="today", manifest=None)
-    assert "Seed spread: the 3 networks scored" in html
+    assert "Seed spread: the 3 networks " in html
     script = training_script(spec, members=3)
     assert "The app trained 3 networks that differ only in their seed" in script
     assert "this script trains ONE of them" in script
@@ -358,7 +360,7 @@ def test_runs_show_prints_the_seed_spread(three, capsys):
     rid = store.create_run(spec=_classify_spec(3).to_dict(), dataset_id=None, task="classify", status="running")
     store.finish_run(rid, "finished", summary=dict(res.metrics, best_epoch=res.best_epoch), epochs_run=3)
     assert cmd_show(SimpleNamespace(id=rid, json=False)) == 0
-    assert "Seed spread: the 3 networks scored" in capsys.readouterr().out
+    assert "Seed spread: the 3 networks " in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- pages
@@ -399,7 +401,7 @@ def test_results_page_shows_the_seed_spread(three):
     store.finish_run(rid, "finished", summary=dict(res.metrics, best_epoch=res.best_epoch), epochs_run=3)
     at = page(RESULTS, query={"run": rid})
     spread = ensemble.spread_sentence(res.metrics)
-    assert spread.startswith("Seed spread: the 3 networks scored")
+    assert spread.startswith("Seed spread: the 3 networks ")
     assert spread in _plain(at.info)
     assert "average of 3 networks that differ only in their seed" in _plain(at.caption)
     train = page(TRAIN, state={"current_run_id": rid})

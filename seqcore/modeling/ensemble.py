@@ -228,8 +228,8 @@ def spread_sentence(metrics: dict | None) -> str:
     if not all(map(math.isfinite, (lo, hi, sd))):
         return ""
     k = int(ens.get("members") or 0)
-    scored = f"{_pct(lo)}–{_pct(hi)}" if round(lo, 2) != round(hi, 2) else f"{_pct(lo)} each"
-    text = f"Seed spread: the {k} networks scored {scored} accuracy alone (sd {sd * 100:.1f} points)"
+    scored = f"scored {_pct(lo)}–{_pct(hi)}" if round(lo, 2) != round(hi, 2) else f"each scored {_pct(lo)}"
+    text = f"Seed spread: the {k} networks {scored} accuracy alone (sd {sd * 100:.1f} points)"
     acc = test.get("accuracy") if isinstance(test, dict) else None
     if isinstance(acc, (int, float)):
         text += f"; the averaged model {_pct(float(acc))}"
