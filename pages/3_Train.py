@@ -16,7 +16,7 @@ import streamlit as st
 from pages._ui import common as ui
 from pages._ui import live
 from pages._ui.base import md
-from seqcore.modeling import models
+from seqcore.modeling import ensemble, models
 from seqcore.runs import runner
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -86,6 +86,22 @@ def _check_fits(spec: RunSpec) -> None:
     models.check_fits(spec.model, spec.train, models.ModelShape.from_dict(dr.shape))
 
 
+def _members_note(spec: RunSpec) -> str:
+    """The sentence saying the run trains several networks and averages them, and why ("" for one network).
+    Raises SpecError for members > 1 on a forecast; a data problem is left for Start to report."""
+    from seqcore.errors import UserError
+
+    if spec.data.task not in ("classify", "text") and spec.train.members <= 1:
+        return ""
+    try:
+        dr = ui.dry_run(ss["dataset_id"], spec.data.to_dict(), test_dataset_id=ss.get("test_dataset_id"),
+                        csv_options=ss.get("csv_options"), name=ss.get("dataset_name"))
+    except UserError:
+        return ""
+    return ensemble.plan_note(ensemble.plan(spec.data.task, spec.train.members,
+                                            int(dr.sizes.get("train") or 0) + int(dr.sizes.get("val") or 0)))
+
+
 def _stop(run_id: str) -> None:
     try:
         runner.request_stop(store, run_id)
@@ -139,6 +155,13 @@ with st.container(border=True):
                                         if t.patience else "")
                     + (", then a final fit on training + validation data" if t.final_fit and d.val_fraction > 0
                        else ""))
+            try:
+                note = _members_note(spec)
+            except SpecError as err:
+                note = ""
+                ui.show_error(err)
+            if note:
+                st.info(note, icon="🎲")
             st.page_link(ui.PAGES["model"], label="Change the model or training settings", icon="⚙️")
         key = live.spec_key(spec, ss["dataset_id"], ss.get("test_dataset_id"), _csv_options())
         already = _active_with_key(key)
@@ -225,8 +248,14 @@ def live_panel(run_id: str) -> None:
         st.warning(md(rec.error) if rec.error else "The run was interrupted.", icon="⚠️")
         st.page_link(ui.PAGES["runs"], label="Resume it on the Runs page", icon="🔁")
     elif rec.status == "stopped":
-        st.info(f"Stopped by you after {rec.epochs_run or 0} epoch(s). The best weights so far were saved and "
-                "tested on the test data.", icon="⏹️")
+        ens = (rec.summary or {}).get("ensemble") if isinstance(rec.summary, dict) else None
+        if isinstance(ens, dict) and ens.get("members"):
+            st.info(f"Stopped by you while member {int(ens['members']) + 1} of {ens.get('planned')} trained: the "
+                    f"{ens['members']} networks finished before the stop were averaged, saved and tested on the "
+                    "test data; the unfinished one was dropped.", icon="⏹️")
+        else:
+            st.info(f"Stopped by you after {rec.epochs_run or 0} epoch(s). The best weights so far were saved and "
+                    "tested on the test data.", icon="⏹️")
     elif rec.status == "finished":
         summary = rec.summary or {}
         best = summary.get("best_epoch")
@@ -238,7 +267,8 @@ def live_panel(run_id: str) -> None:
             then = f" The final fit was not kept ({md(final.get('reason'))}); the model of epoch {best} was kept."
         else:
             then = ""
-        st.success(live.finish_message(rec) + then, icon="✅")
+        spread = ensemble.spread_sentence(summary)
+        st.success(live.finish_message(rec) + then + (f" {spread}" if spread else ""), icon="✅")
 
     st.progress(info.fraction, text=info.text)
     c = st.columns(5)

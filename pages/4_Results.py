@@ -14,6 +14,7 @@ import streamlit as st
 from pages._ui import common as ui
 from pages._ui import backtest_ui, live, panel_ui
 from pages._ui.baselines_ui import baselines_section
+from pages._ui.ensemble_ui import ensemble_section
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -110,6 +111,7 @@ if cards:
                 st.caption(f"Best baseline: {md(card['baseline_name'])} = {md(card['baseline_value'])}")
             else:
                 st.caption("No baseline for this metric.")
+    ensemble_section(metrics)
     baselines_section(metrics, task)
 
 # ----------------------------------------------------------------------------- downloads

@@ -263,6 +263,9 @@ class TrainSpec(_Spec):
     final_fit: bool = False            # after validation picks the epoch count, train a fresh model on the
                                        # training + validation parts for that many epochs and keep it
     max_memory_mb: int = 4096          # refuse configurations whose estimate exceeds this
+    members: int = 0                   # classification: networks trained with different seeds, probabilities
+                                       # averaged (0 = auto: several on small training sets, 1 = one network;
+                                       # seqcore.modeling.ensemble)
 
     def validate(self) -> "TrainSpec":
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -276,6 +279,7 @@ class TrainSpec(_Spec):
         _check_choice("learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
         _check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
         _check_range("memory limit (MB)", self.max_memory_mb, 16, 1_000_000, integer=True)
+        _check_range("members (networks averaged)", self.members, 0, 20, integer=True)
         return self
 
 

@@ -351,6 +351,81 @@ def _plan_backtest(data: bytes, spec: RunSpec, csv_options, name: str):
     return plan(read_csv(data, csv_options, name=name).df, spec)
 
 
+def plan_members(spec: RunSpec, prep):
+    """How many networks the run trains (:mod:`seqcore.modeling.ensemble`): ``TrainSpec.members`` resolved for
+    the task and the examples the networks learn from (training + validation parts)."""
+    from seqcore.modeling import ensemble
+
+    n = len(prep.train) + (len(prep.val) if prep.val is not None else 0)
+    return ensemble.plan(prep.task, spec.train.members, n)
+
+
+def _first_work(prep, outcome, final) -> int:
+    """Member 1's training work (:func:`seqcore.modeling.ensemble.member_work`): its epochs over the training part,
+    and its final fit's over training + validation."""
+    from seqcore.modeling.ensemble import member_work
+
+    steps = int(prep.shape.input_shape[0])
+    work = member_work(outcome.epochs_run, len(prep.train), steps)
+    if final is not None and final.kept:
+        work += member_work(final.epochs, final.examples, steps)
+    return work
+
+
+def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_outputs, *, first_seconds: float,
+                  first_work: int, build: Callable, on_progress=None, should_stop=None):
+    """Members 2..K of a seed ensemble, each trained as member 1 was (fit with the same validation rule, then
+    the final fit when the run has one) with its own seed, after member 1 (``first_model``, its test outputs
+    ``first_outputs``, its training seconds and work, :func:`seqcore.modeling.ensemble.member_work`). A stop request ends the member in progress: the members
+    finished before it are kept and averaged. Returns (the models, the averaged test outputs, the
+    ``metrics["ensemble"]`` block with ``stopped`` set when a stop ended it)."""
+    from seqcore.modeling import ensemble
+    from seqcore.modeling.training import final_fit, fit, predict, set_seed
+
+    should_stop = should_stop or (lambda: False)
+    k = ensemble.members_after_first(members_plan, int(first_work))   # fixed now: member 1's work is known
+    seeds = ensemble.member_seeds(spec.train.seed, members_plan.members)
+    batch = max(256, spec.train.batch_size)
+    models, outputs, seconds = [first_model], [np.asarray(first_outputs)], [float(first_seconds)]
+    steps = int(prep.shape.input_shape[0])
+    work = [int(first_work)]
+    tests = [task.evaluate(prep, first_outputs)[0]["test"]]
+    stopped = False
+    while ensemble.keep_adding(members_plan, len(models), work):
+        i = len(models) + 1
+        if should_stop():
+            stopped = True
+            break
+        train_spec = spec.train.replace(seed=seeds[i - 1])
+        progress = ensemble.as_member(on_progress, i, k, elapsed=sum(seconds))
+        t0 = time.perf_counter()
+        set_seed(train_spec.seed, strict=not train_spec.jit_compile)
+        model = build(train_spec)
+        out = fit(model, prep.train, prep.val, train_spec, on_progress=progress, should_stop=should_stop)
+        if out.stopped:
+            stopped = True
+            break
+        done = ensemble.member_work(out.epochs_run, len(prep.train), steps)
+        if train_spec.final_fit and prep.val is not None and len(prep.val) and out.best_epoch:
+            retrained, ff = final_fit(lambda: build(train_spec), prep.train, prep.val, train_spec, out.best_epoch,
+                                      on_progress=progress, should_stop=should_stop)
+            if ff.stopped:
+                stopped = True
+                break
+            if retrained is not None:
+                model = retrained
+                done += ensemble.member_work(ff.epochs, ff.examples, steps)
+        seconds.append(time.perf_counter() - t0)
+        work.append(done)
+        out_i = predict(model, prep.test, batch_size=batch)
+        models.append(model)
+        outputs.append(np.asarray(out_i))
+        tests.append(task.evaluate(prep, out_i)[0]["test"])
+    ens = ensemble.summary(members_plan, seeds, tests, seconds, work)
+    ens["planned"], ens["stopped"] = k, stopped
+    return models, ensemble.average(outputs) if len(outputs) > 1 else outputs[0], ens
+
+
 def run_training(
     data: bytes,
     spec: RunSpec,
@@ -385,6 +460,7 @@ def run_training(
     else:
         task, prep, _ = prepare_data(data, spec, csv_options=csv_options, test_data=test_data, name=name)
     estimate = check_fits(spec.model, spec.train, prep.shape)
+    members_plan = plan_members(spec, prep)   # refused here (members > 1 on a forecast), before anything trains
     backtest_plan = _plan_backtest(data, spec, csv_options, name)   # refused here, before anything trains
     if prep.task == "forecast" and spec.data.base == "auto" and not spec.data.id:   # the base, by validation
         from seqcore.modeling.base_select import choose
@@ -408,7 +484,12 @@ def run_training(
         model = build_model(spec.model, spec.train, prep.shape, vocabulary=words)
     _note_word_vectors(spec, prep)
     t0 = time.perf_counter()
-    outcome = fit(model, prep.train, prep.val, spec.train, on_progress=on_progress, should_stop=should_stop,
+    first_progress = on_progress
+    if members_plan.on:
+        from seqcore.modeling.ensemble import as_first
+
+        first_progress = as_first(on_progress, members_plan.members)
+    outcome = fit(model, prep.train, prep.val, spec.train, on_progress=first_progress, should_stop=should_stop,
                   checkpoint_dir=checkpoint_dir, resume_state=resume_state)
     train_seconds = time.perf_counter() - t0
     batch = max(256, spec.train.batch_size)
@@ -423,10 +504,18 @@ def run_training(
         picked_test, _ = task.evaluate(prep, predict(model, prep.test, batch_size=batch))
         retrained, final = final_fit(
             lambda: build_model(spec.model, spec.train, prep.shape, vocabulary=words),
-            prep.train, prep.val, spec.train, outcome.best_epoch, on_progress=on_progress, should_stop=should_stop)
+            prep.train, prep.val, spec.train, outcome.best_epoch, on_progress=first_progress, should_stop=should_stop)
         if retrained is not None:
             model = retrained
     outputs = predict(model, prep.test, batch_size=batch)
+    models, ens = [model], None
+    if members_plan.on and not outcome.stopped and not (final is not None and final.stopped):
+        models, outputs, ens = train_members(
+            task, prep, spec, members_plan, model, outputs,
+            first_seconds=train_seconds + (final.seconds if final is not None and final.kept else 0.0),
+            first_work=_first_work(prep, outcome, final),
+            build=lambda train_spec: build_model(spec.model, train_spec, prep.shape, vocabulary=words),
+            on_progress=on_progress, should_stop=should_stop)
     metrics, predictions = task.evaluate(prep, outputs)
     if calib is not None:
         predictions = intervals.apply_to_run(prep, calib, predictions, metrics)   # state, columns, coverage
@@ -439,6 +528,12 @@ def run_training(
         "seconds": round(train_seconds, 3), "params": estimate.params, "sizes": prep.sizes(),
     }
     metrics["notes"] = list(prep.notes) + list(metrics["test"].get("notes", []) if isinstance(metrics["test"], dict) else [])
+    if ens is not None:
+        from seqcore.modeling import ensemble
+
+        metrics["notes"].append(ensemble.run_note(ens, members_plan))
+        if ens["members"] > 1:
+            metrics["ensemble"] = ens
     if final is not None:
         metrics["training"]["final_fit"] = dict(final.to_dict(), picked_model_test=_headline(picked_test))
         metrics["notes"].append(_final_fit_note(final, outcome.best_epoch, picked_test))
@@ -461,9 +556,9 @@ def run_training(
         metrics["training"]["backtest_seconds"] = bt.seconds
         metrics["notes"] += bt.notes
         bt_stopped = bt.stopped
-    bundle_dir = save_bundle(out_dir / "bundle", model, spec, prep.state, prep.shape, metrics, outcome.history)
+    bundle_dir = save_bundle(out_dir / "bundle", models, spec, prep.state, prep.shape, metrics, outcome.history)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, default=str, allow_nan=False))
-    stopped = outcome.stopped or (final is not None and final.stopped) or bt_stopped
+    stopped = outcome.stopped or (final is not None and final.stopped) or bt_stopped or bool(ens and ens.get("stopped"))
     return RunResult(status="stopped" if stopped else "finished", metrics=metrics, bundle_dir=bundle_dir,
                      epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, history=outcome.history,
                      notes=metrics["notes"])
@@ -500,9 +595,12 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
     load_model(b)
     batch = 256
 
-    def predict_fn(x):
-        outs = [np.asarray(b.model.predict_on_batch(x[i:i + batch])) for i in range(0, len(x), batch)]
-        return np.concatenate(outs, axis=0)
+    def predict_fn(x):   # a seed ensemble's bundle: the members' probabilities averaged (as in training)
+        from seqcore.modeling.ensemble import average
+
+        per = [np.concatenate([np.asarray(m.predict_on_batch(x[i:i + batch])) for i in range(0, len(x), batch)],
+                              axis=0) for m in b.models]
+        return per[0] if len(per) == 1 else average(per)
 
     return task.predict_new(b.state, b.spec.data, table.df, predict_fn, **kwargs)
 

@@ -30,6 +30,7 @@ MAX_ROWS = "SEQSTUDIO_MAX_ROWS"
 MAX_COLUMNS = "SEQSTUDIO_MAX_COLUMNS"
 STAT_BUDGET = "SEQSTUDIO_STAT_BUDGET"
 BASE_SEARCH = "SEQSTUDIO_BASE_SEARCH"
+ENSEMBLE = "SEQSTUDIO_ENSEMBLE"
 
 RUNNERS = ("local", "ray")
 BACKENDS = ("auto", "jax", "tensorflow")
@@ -151,6 +152,13 @@ def base_search() -> bool:
     :mod:`seqcore.modeling.base_select`); off, "auto" keeps the network alone without trying the others (for a
     slow machine, and the test suite, where most runs are not about the base)."""
     return flag(BASE_SEARCH, True)
+
+
+def ensemble() -> bool:
+    """Whether ``TrainSpec.members = 0`` (automatic) trains several networks on small classification sets and
+    averages them (:mod:`seqcore.modeling.ensemble`); off, "automatic" trains one (for a slow machine, and the
+    test suite, where most runs are not about it). An explicit member count is always honoured."""
+    return flag(ENSEMBLE, True)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # switch it on (the ``base_search`` fixture, tests/test_forecast_base.py); every other forecasting test trains
 # the network alone, as SEQSTUDIO_BASE_SEARCH=0 makes "auto" do, so the suite stays short.
 os.environ.setdefault("SEQSTUDIO_BASE_SEARCH", "0")
+# Likewise members=0 ("automatic") trains one network unless a test turns seed ensembles on (``ensemble_on`` fixture,
+# tests/test_ensemble.py); an explicit member count is always honoured.
+os.environ.setdefault("SEQSTUDIO_ENSEMBLE", "0")
 
 
 @pytest.fixture
@@ -39,6 +42,12 @@ def _isolated_home(tmp_path, monkeypatch):
 def base_search(monkeypatch):
     """base="auto" picks the forecaster's base by validation, as it does outside the tests."""
     monkeypatch.setenv("SEQSTUDIO_BASE_SEARCH", "1")
+
+
+@pytest.fixture
+def ensemble_on(monkeypatch):
+    """members=0 ("automatic") trains a seed ensemble on small classification sets, as outside the tests."""
+    monkeypatch.setenv("SEQSTUDIO_ENSEMBLE", "1")
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages._ui.backtest_ui import backtest_phase, choose_phase
+from seqcore.modeling.ensemble import first_member_text, member_phase
 from pages._ui.base import fmt_seconds, fmt_when, md  # noqa: F401 - md: pages use live.md
 from seqcore.config import RunSpec
 from seqcore.outputs.export import FORMULA_PREFIXES
@@ -206,11 +207,13 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
             rec.status, "No progress recorded")
         return ProgressInfo(frac, text, elapsed, None, None, 0, epochs, None, rec.best_val_loss)
     epochs = last.epochs or epochs or 1
-    phase = "Final fit on training + validation data: " if last.kind == "final" else ""
+    phase = first_member_text(last) + ("Final fit on training + validation data: " if last.kind == "final" else "")
     if last.kind == "backtest":   # epoch = the fold, batch = the fold's epoch (pages/_ui/backtest_ui.py)
         done, epochs, text = backtest_phase(last, rec.status in FINAL_STATUSES)
     elif last.kind == "choose":   # epoch = the candidate base, batch = its epoch (seqcore.modeling.base_select)
         done, epochs, text = choose_phase(last)
+    elif last.kind == "member":   # epoch = the ensemble member, batch = its epoch (seqcore.modeling.ensemble)
+        done, epochs, text = member_phase(last, rec.status in FINAL_STATUSES)
     elif last.kind == "epoch" or not last.batches or (last.kind == "final" and last.batch >= last.batches):
         done = float(last.epoch)
         text = f"{phase}Epoch {last.epoch} of {epochs} done"
@@ -218,6 +221,8 @@ def progress_info(rec: RunRecord, points: list, now: float | None = None) -> Pro
         done = (last.epoch - 1) + min(1.0, last.batch / last.batches)
         text = f"{phase}Epoch {last.epoch} of {epochs} · batch {last.batch} of {last.batches}"
     frac = min(1.0, max(0.0, done / epochs))
+    if last.kind in ("batch", "epoch", "final") and first_member_text(last):   # member 1 of K: its share of the run
+        frac /= int(last.metrics["members"])
     if rec.status == "finished":
         frac = 1.0
     remaining = None
@@ -408,8 +413,10 @@ def training_script(store: RunStore, rec: RunRecord) -> tuple[str, str]:
     from seqcore.outputs.codegen import script_filename, training_script as make
 
     spec = RunSpec.from_dict(rec.spec)
+    ens = (load_metrics(store, rec) or {}).get("ensemble")
     text = make(spec, csv_name=dataset_name(store, rec.dataset_id), csv_format=csv_format_of(store, rec),
-                created=time.strftime("%Y-%m-%d", time.localtime(rec.created)))
+                created=time.strftime("%Y-%m-%d", time.localtime(rec.created)),
+                members=int(ens.get("members") or 1) if isinstance(ens, dict) else 1)
     return text, script_filename(spec)
 
 

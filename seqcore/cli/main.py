@@ -79,6 +79,14 @@ def _progress_printer(stream):
                 loss = f"  loss {p.loss:.4f}" if p.loss is not None else ""
                 print(f"\rbacktest fold {p.epoch}/{p.epochs}  epoch {p.batch}/{p.batches}{loss}", end="",
                       file=stream, flush=True)
+        elif p.kind == "member":   # seqcore.modeling.ensemble: epoch = member, batch = its epoch
+            if p.batch == 0 and p.batches and state.get("member") != p.epoch:
+                state["member"] = p.epoch
+                print(f"\rmember {p.epoch}/{p.epochs}: training another network (seed ensemble)" + " " * 20,
+                      file=stream, flush=True)
+            elif stream.isatty() and time.time() - state["last"] > 0.5:
+                state["last"] = time.time()
+                print(f"\rmember {p.epoch}/{p.epochs}  epoch {p.batch}/{p.batches}", end="", file=stream, flush=True)
         elif p.kind == "epoch":
             vl = f"  val_loss {p.val_loss:.4f}" if p.val_loss is not None else ""
             print(f"\repoch {p.epoch:>3}/{p.epochs}  loss {p.loss:.4f}{vl}  {p.elapsed:6.1f}s" + " " * 10,
@@ -138,6 +146,11 @@ def _print_summary(result) -> None:
         elif stat and cmp_.get("beats_statistical"):
             print(f"this model beats the best statistical model ({LABELS[stat]}) on test {metric}.", file=sys.stderr)
     _print_backtest(m.get("backtest"))
+    from seqcore.modeling.ensemble import spread_sentence
+
+    spread = spread_sentence(m)
+    if spread:
+        print(spread, file=sys.stderr)
     for n in result.notes:
         print(f"note: {n}", file=sys.stderr)
     print(f"bundle: {result.bundle_dir}")

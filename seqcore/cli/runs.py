@@ -78,6 +78,11 @@ def cmd_show(args) -> int:
     print(f"  dataset: {d['dataset_id']}" + (f"   test dataset: {d['test_dataset_id']}" if d["test_dataset_id"] else ""))
     print("  spec: " + json.dumps(d["spec"], default=str))
     if d["summary"]:
+        from seqcore.modeling.ensemble import spread_sentence
+
+        spread = spread_sentence(d["summary"]) if isinstance(d["summary"], dict) else ""
+        if spread:
+            print(f"  {spread}")
         print("  metrics: " + json.dumps(d["summary"], default=str))
     for name, path in d["artifacts"].items():
         print(f"  {name}: {path}")

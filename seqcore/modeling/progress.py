@@ -11,8 +11,9 @@ from typing import Any
 #: Progress kinds that are not part of a run's loss curves: the final fit's ("final"), the backtest's
 #: ("backtest", seqcore.modeling.backtest: ``epoch`` is the fold, ``batch`` the fold's epoch) and the search
 #: for the forecaster's base ("choose", seqcore.modeling.base_select: ``epoch`` is the candidate, ``batch`` its
-#: epoch, ``metrics["candidate"]`` its name).
-NOT_CURVE_KINDS = ("final", "backtest", "choose")
+#: epoch, ``metrics["candidate"]`` its name) and a seed ensemble's members after the first ("member",
+#: seqcore.modeling.ensemble: ``epoch`` is the member, ``batch`` its epoch, ``metrics["phase"]`` train or final).
+NOT_CURVE_KINDS = ("final", "backtest", "choose", "member")
 
 
 @dataclass

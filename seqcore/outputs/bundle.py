@@ -5,6 +5,11 @@ Layout of a bundle folder::
     manifest.json     format name + version, versions used (seqcore, Keras), the Keras backend that
                       trained the model, sha256 of every other file
     model.keras       the Keras model (loaded with safe_mode=True, after its config is checked)
+    member_2.keras .. member_K.keras
+                      a seed ensemble's other members (seqcore.modeling.ensemble), each checked and loaded
+                      like model.keras; the manifest lists them all under "members" (format version 2; a
+                      one-network bundle is still written as version 1). Predictions average the members'
+                      class probabilities.
     preprocess.json   scalers, vocabulary, column roles, class names, window, horizon (the task state)
     spec.json         the RunSpec
     shape.json        the ModelShape
@@ -35,13 +40,23 @@ from seqcore.fsutil import atomic_write_bytes
 from seqcore.modeling.models import ALLOWED_LAYERS, ModelShape
 
 FORMAT = "seqstudio-bundle"
-VERSION = 1
+VERSION = 2                           # 2: may hold seed-ensemble members (member_<i>.keras); 1: one model.keras
 JSON_FILES = ("preprocess.json", "spec.json", "shape.json", "metrics.json", "history.json")
 ALL_FILES = ("manifest.json", "model.keras", *JSON_FILES)
 MAX_BUNDLE_BYTES = 512 * 2**20        # a whole bundle (zip or folder)
 MAX_JSON_BYTES = 64 * 2**20
 MAX_COMPRESSION_RATIO = 200           # zip-bomb guard
 KERAS_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
+MAX_MODELS = 20                       # networks in one bundle (seqcore.modeling.ensemble.MAX_MEMBERS)
+
+
+def member_file(i: int) -> str:
+    """The file of ensemble member ``i`` (1-based): member 1 is ``model.keras``."""
+    return "model.keras" if i == 1 else f"member_{i}.keras"
+
+
+#: every file name an ensemble bundle may hold besides ALL_FILES
+MEMBER_FILES = tuple(member_file(i) for i in range(2, MAX_MODELS + 1))
 
 # (module, class_name) pairs allowed inside model.keras/config.json, besides the layers in ALLOWED_LAYERS.
 _ALLOWED_OBJECTS = {
@@ -76,7 +91,25 @@ class Bundle:
     metrics: dict
     history: list
     manifest: dict
-    model: object = None  # keras.Model once loaded
+    model: object = None  # keras.Model once loaded (member 1 of a seed ensemble)
+    models: list | None = None   # every member once loaded (one model: [model])
+
+    @property
+    def model_files(self) -> list[str]:
+        """The bundle's model files, member 1 first (``["model.keras"]`` for one network)."""
+        return _model_files(self.manifest)
+
+
+def _model_files(manifest: dict) -> list[str]:
+    """The model files a (checked) manifest lists: its "members", else ``model.keras`` alone."""
+    listed = manifest.get("members") if isinstance(manifest, dict) else None
+    if listed is None:
+        return ["model.keras"]
+    expected = [member_file(i) for i in range(1, len(listed) + 1)] if isinstance(listed, list) else None
+    if not expected or listed != expected or len(listed) > MAX_MODELS:
+        raise BundleError("The bundle's manifest is damaged (its list of member models is not valid).",
+                          hint="Re-download the bundle from the run's results page.")
+    return list(listed)
 
 
 def _sha(data: bytes) -> str:
@@ -85,14 +118,20 @@ def _sha(data: bytes) -> str:
 
 def save_bundle(dest: str | os.PathLike, model, spec: RunSpec, state: dict, shape: ModelShape, metrics: dict,
                 history: list) -> Path:
-    """Write a complete bundle to ``dest`` atomically (built in a temp folder, then renamed into place)."""
+    """Write a complete bundle to ``dest`` atomically (built in a temp folder, then renamed into place).
+    ``model``: one Keras model, or a list of them (a seed ensemble's members, member 1 first)."""
     import keras
 
+    models = list(model) if isinstance(model, (list, tuple)) else [model]
+    if not 1 <= len(models) <= MAX_MODELS:
+        raise ValueError(f"a bundle holds 1 to {MAX_MODELS} models, not {len(models)}")
+    files = [member_file(i) for i in range(1, len(models) + 1)]
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        model.save(str(tmp / "model.keras"))
+        for m, f in zip(models, files):
+            m.save(str(tmp / f))
         payloads = {
             "preprocess.json": state, "spec.json": spec.to_dict(), "shape.json": shape.to_dict(),
             "metrics.json": metrics, "history.json": history,
@@ -102,11 +141,14 @@ def save_bundle(dest: str | os.PathLike, model, spec: RunSpec, state: dict, shap
         from seqcore import __version__
 
         manifest = {
-            "format": FORMAT, "version": VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "format": FORMAT, "version": VERSION if len(models) > 1 else 1,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "seqcore_version": __version__, "keras_version": keras.__version__,
             "backend": keras.backend.backend(), "task": shape.task,
-            "files": {n: _sha((tmp / n).read_bytes()) for n in ("model.keras", *JSON_FILES)},
+            "files": {n: _sha((tmp / n).read_bytes()) for n in (*files, *JSON_FILES)},
         }
+        if len(models) > 1:
+            manifest["members"] = files
         atomic_write_bytes(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old.{os.getpid()}")
@@ -219,8 +261,9 @@ def read_bundle(path: str | os.PathLike, *, verify: bool = True) -> Bundle:
     if not isinstance(files, dict):
         raise BundleError("The bundle's manifest is damaged (no list of checksums).",
                           hint="Re-download the bundle from the run's results page.")
+    model_files = _model_files(manifest)
     if verify:
-        for name in ("model.keras", *JSON_FILES):
+        for name in (*model_files, *JSON_FILES):
             p = path / name
             if not p.is_file() or p.is_symlink():
                 raise BundleError(f"The bundle is missing {name}.", hint="Re-download or retrain the model.")
@@ -254,26 +297,32 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
 
 
 def load_model(b: Bundle) -> Bundle:
-    """Load the model of a bundle already read and checked by :func:`read_bundle` (its config is checked
-    against the allow-list first, then loaded with ``safe_mode=True``); returns ``b`` with ``model`` set."""
+    """Load the model(s) of a bundle already read and checked by :func:`read_bundle` (each config is checked
+    against the allow-list first, then loaded with ``safe_mode=True``); returns ``b`` with ``model`` (member 1)
+    and ``models`` (every member of a seed ensemble, in order) set."""
     import keras
 
-    inspect_keras_file(b.path / "model.keras")
-    try:
-        b.model = keras.saving.load_model(str(b.path / "model.keras"), safe_mode=True, compile=False)
-    except Exception as err:  # noqa: BLE001 - any load failure is a damaged bundle for the user
-        raise BundleError(f"The model could not be loaded ({type(err).__name__}).",
-                          hint="The file may be damaged or from an incompatible version; retrain the run.") from err
+    files = b.model_files
+    for f in files:
+        inspect_keras_file(b.path / f)
+    models = []
+    for f in files:
+        try:
+            models.append(keras.saving.load_model(str(b.path / f), safe_mode=True, compile=False))
+        except Exception as err:  # noqa: BLE001 - any load failure is a damaged bundle for the user
+            raise BundleError(f"The model could not be loaded ({type(err).__name__}).",
+                              hint="The file may be damaged or from an incompatible version; retrain the run.") from err
+    b.model, b.models = models[0], models
     return b
 
 
 def bundle_zip_bytes(path: str | os.PathLike) -> bytes:
     """The bundle folder as zip bytes (for download)."""
     path = Path(path)
-    read_bundle(path)
+    b = read_bundle(path)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name in ALL_FILES:
+        for name in (*ALL_FILES, *b.model_files[1:]):
             z.write(path / name, arcname=name)
     return buf.getvalue()
 
@@ -312,7 +361,7 @@ def extract_bundle_zip(data: bytes, dest: str | os.PathLike) -> Path:
                               hint="Only bundles downloaded from Sequence Studio can be loaded.")
         if _is_symlink(info):
             raise BundleError("The archive contains a symbolic link, which is not allowed.")
-        if name not in ALL_FILES:
+        if name not in ALL_FILES and name not in MEMBER_FILES:
             raise BundleError(f"The archive contains an unexpected file ({name[:80]!r}).",
                               hint="Only bundles downloaded from Sequence Studio can be loaded.")
         if name in seen:
@@ -341,8 +390,12 @@ def extract_bundle_zip(data: bytes, dest: str | os.PathLike) -> Path:
         except Exception as err:  # noqa: BLE001 - bad CRC, zlib.error, truncated data...: a damaged archive
             raise BundleError(f"The archive is damaged or truncated ({type(err).__name__}).",
                               hint="Download the bundle again from the run's results page.") from err
-        read_bundle(tmp)
-        inspect_keras_file(tmp / "model.keras")
+        listed = read_bundle(tmp).model_files
+        if sorted(seen - set(ALL_FILES)) != sorted(listed[1:]):
+            raise BundleError("The archive's member models do not match its manifest.",
+                              hint="Only bundles downloaded from Sequence Studio can be loaded.")
+        for f in listed:
+            inspect_keras_file(tmp / f)
         if dest.exists():
             if any(dest.iterdir()):
                 raise BundleError(f"{dest.name} already holds files; a bundle is only unpacked into a new folder.")

@@ -537,6 +537,12 @@ def run_report_html(*, run_name: str, spec: RunSpec, metrics: dict, history: lis
     parts.append("<h2>Test results</h2><p>Every metric is measured on the test part, which the model never saw "
                  "while training, beside baselines measured on the same examples.</p>")
     parts.append(_metric_table(metrics, task))
+    from seqcore.modeling.ensemble import spread_sentence
+
+    spread = spread_sentence(metrics)
+    if spread:   # a seed ensemble: each network alone, and their average (the model scored above)
+        parts.append(f"<p class='spread'>{_e(spread)} The model scored above is the average of the networks' class "
+                     "probabilities; each one alone shows how much a single training run depends on luck.</p>")
     parts.append(_baseline_notes(metrics))
     shown = set(metrics.get("baseline_notes") or [])
     notes = [str(n) for n in (metrics.get("notes") or []) if n not in shown]

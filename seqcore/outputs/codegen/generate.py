@@ -65,8 +65,26 @@ def _describe(spec: RunSpec, layout: str | None) -> str:
 
 
 
+def _members_words(spec: RunSpec, members: int | None) -> str:
+    """The header's paragraph on a seed ensemble (seqcore.modeling.ensemble): the script trains one network."""
+    task = spec.data.task
+    if task == "forecast":
+        return ""
+    k = members if members is not None else spec.train.members
+    if k == 1:
+        return ""
+    if k and k > 1:
+        head = (f"The app trained {k} networks that differ only in their seed and averaged their class\n"
+                f"probabilities (a seed ensemble); this script trains ONE of them (seed SEED).")
+    else:
+        head = ("The app may train several networks that differ only in their seed and average their class\n"
+                "probabilities (a seed ensemble, automatic on small training sets); this script trains ONE.")
+    return ("\n\n" + head + " To do what the\napp did, run it once per seed and average the "
+            "networks' predicted probabilities.")
+
+
 def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: dict | None = None,
-                    created: str | None = None) -> str:
+                    created: str | None = None, members: int | None = None) -> str:
     """A complete, self-contained Python script that trains the same model on the same CSV.
 
     spec:       the run's spec (validated here)
@@ -76,6 +94,8 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                 ``"header"`` (True/False as the file was read); missing keys take comma / point / none / UTF-8
                 / detect
     created:    a date/time text for the header (default: today)
+    members:    the networks the app averaged for this run (its ``metrics["ensemble"]["members"]``); the
+                script trains one and its header says so (None: what ``spec.train.members`` asks for)
     Raises :class:`SpecError` for an invalid spec or format.
     """
     spec = spec.validate()
@@ -96,6 +116,9 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
         extra_imports={"text": "import re\nfrom collections import Counter\n", "forecast": "import re\n"}.get(task, ""),
         keras_names="layers" if task == "forecast" else "layers, ops",  # ops: the pooling
     )
+    note = _members_words(spec, members)
+    if note:   # at the end of the docstring's opening paragraph
+        header = header.replace("reproducible.\n\"\"\"", "reproducible." + note + "\n\"\"\"", 1)
     parts = [header, settings_block(spec, csv_name, fmt, layout), READ_CSV]
     if task == "forecast":
         parts += [FORECAST_PREP, COVARIATES_PREP, FORECAST_MODEL.format(rnn_stack=RNN_STACK), TRAIN, FORECAST_EVAL]
