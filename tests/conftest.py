@@ -13,6 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # switch it on (the ``base_search`` fixture, tests/test_forecast_base.py); every other forecasting test trains
 # the network alone, as SEQSTUDIO_BASE_SEARCH=0 makes "auto" do, so the suite stays short.
 os.environ.setdefault("SEQSTUDIO_BASE_SEARCH", "0")
+# Likewise conv="auto" / augment="auto" of sequence classification (seqcore.modeling.arch_select): the tests
+# about it switch it on (the ``arch_search`` fixture); elsewhere "auto" keeps the recurrent network alone.
+os.environ.setdefault("SEQSTUDIO_ARCH_SEARCH", "0")
 
 
 @pytest.fixture
@@ -39,6 +42,12 @@ def _isolated_home(tmp_path, monkeypatch):
 def base_search(monkeypatch):
     """base="auto" picks the forecaster's base by validation, as it does outside the tests."""
     monkeypatch.setenv("SEQSTUDIO_BASE_SEARCH", "1")
+
+
+@pytest.fixture
+def arch_search(monkeypatch):
+    """conv="auto" / augment="auto" pick the classifier's design by (cross-)validation, as outside the tests."""
+    monkeypatch.setenv("SEQSTUDIO_ARCH_SEARCH", "1")
 
 
 @pytest.fixture
