@@ -205,8 +205,74 @@ def test_candidates_follow_the_auto_settings():
 
     both = RunSpec(data=DataSpec(task="classify", label="y"), model=ModelSpec(conv="auto"),
                    train=TrainSpec(augment="auto"))
-    assert [c["name"] for c in candidates(both)] == ["plain", "conv", "augment", "conv+augment"]
+    assert [c["name"] for c in candidates(both)] == ["plain", "conv+augment"]
     one = both.replace(train=TrainSpec(augment="on"))
     assert [c["name"] for c in candidates(one)] == ["augment", "conv+augment"]
     assert not pending(both.replace(model=ModelSpec(conv="on"), train=TrainSpec(augment="off")))
     assert not pending(RunSpec(data=DataSpec(task="text", text="t", label="y"), model=ModelSpec(conv="auto")))
+
+
+# ----------------------------------------------------------------------------- Model page
+
+
+def test_model_page_widgets_for_the_new_settings():
+    from helpers import APP, app
+
+    at = app()
+    at.button(key="home_sample_gunpoint").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    assert not at.exception, at.exception
+    conv, aug = at.selectbox(key="model_conv"), at.selectbox(key="model_augment")
+    assert conv.value == "auto" and aug.value == "auto"                         # the balanced classify preset
+    assert "convolution layers" in conv.help and "'Auto'" in conv.help and "test data is never used" in conv.help
+    assert "noise" in aug.help and "'Auto'" in aug.help
+    params = lambda: int(next(m for m in at.metric if m.label.startswith("Parameters")).value.replace(",", ""))
+    before = params()
+    conv.set_value("on").run()
+    assert not at.exception and at.session_state["model_spec"]["conv"] == "on"
+    assert params() > before                                                   # the convolution layers count
+    at.selectbox(key="model_augment").set_value("off").run()
+    assert at.session_state["train_spec"]["augment"] == "off"
+    pool = at.selectbox(key="model_pooling")
+    assert "attention" in pool.options
+    pool.set_value("attention").run()
+    assert not at.exception and at.session_state["model_spec"]["pooling"] == "attention"
+    # forecasting and text have no such widgets
+    at.switch_page(APP).run()
+    at.button(key="home_sample_reviews").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    assert not [w for w in at.selectbox if w.key in ("model_conv", "model_augment")]
+
+
+# ----------------------------------------------------------------------------- the standalone script
+
+
+@pytest.mark.parametrize("masking", [True, False])
+def test_script_builds_the_same_network_with_the_convolution_front_end(masking, tmp_path):
+    import importlib.util
+
+    from seqcore.outputs.codegen import training_script
+
+    _keras()
+    spec = RunSpec(data=DataSpec(task="classify", label="y"),
+                   model=ModelSpec(units=(5,), conv="on", pooling="attention", bidirectional=True),
+                   train=TINY.replace(augment="on"))
+    text = training_script(spec)
+    assert "CONV = True" in text and "this script trains on the sequences as they are" in text
+    path = tmp_path / "train.py"
+    path.write_text(text, encoding="utf-8")
+    mod_spec = importlib.util.spec_from_file_location(f"gen_conv_{masking}", path)
+    mod = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(mod)
+    shape = ModelShape("classify", (9, 2), (3,), masking=masking)
+    ours, theirs = mod.build_model(shape.input_shape, 3, masking), build_model(spec.model, spec.train, shape)
+    assert ours.count_params() == theirs.count_params()
+    assert [(type(layer).__name__, layer.name) for layer in ours.layers] == \
+        [(type(layer).__name__, layer.name) for layer in theirs.layers]
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(0).normal(size=(4, 9, 2)).astype(np.float32)
+    if masking:
+        x[0, 6:] = PAD_VALUE
+    np.testing.assert_allclose(ours.predict_on_batch(x), theirs.predict_on_batch(x), rtol=1e-5, atol=1e-6)
+    auto = training_script(spec.replace(model=spec.model.replace(conv="auto")))
+    assert "CONV = False" in auto and "does not do: set True to add it" in auto

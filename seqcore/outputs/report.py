@@ -248,7 +248,10 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
         "embedding_dropout": lambda v: f"word-vector dropout {v:g}" if v and task == "text" else "",
         "word_pairs": lambda v: f"vectors for word pairs ({v} numbers)" if v and task == "text" else "",
         "pooling": lambda v: ({"mean": "average of every step", "mean+max": "average and strongest signal of every "
-                               "step"}.get(v, "") if task != "forecast" else ""),
+                               "step", "attention": "attention over the steps"}.get(v, "") if task != "forecast"
+                              else ""),
+        "conv": lambda v: ({"on": "convolution front end", "auto": "convolution front end and augmentation where "
+                            "they help (tried on the training data)"}.get(v, "") if task == "classify" else ""),
         "units": lambda v: "", "bidirectional": lambda v: "", "cell": lambda v: "",
     }
     train_words = {
@@ -263,6 +266,8 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
         "final_fit": lambda v: "then retrained on training + validation data" if v else "",
         "loss": lambda v: f"{v.upper()} loss" if task == "forecast" else "",
         "seed": lambda v: "", "max_memory_mb": lambda v: "",
+        # "auto" is described with the convolution front end (the two are chosen together)
+        "augment": lambda v: "augmented training batches" if v == "on" and task == "classify" else "",
     }
 
     def words(table: dict, keys, obj) -> list[str]:
