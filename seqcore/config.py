@@ -353,6 +353,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 #    noisy under dropout: hence the long patience. Over 5 seeds, GunPoint / BasicMotions accuracy was
 #    0.936 / 0.995 with 200 epochs and patience 30, 0.972 / 0.995 with 400 and 50 (lowest 0.967);
 #    128 units did worse (0.953 / 0.955): these sets are too small for them.
+#    The balanced and thorough presets leave the convolution front end and augmentation on "auto": each run
+#    compares the network alone with both by cross-validation on its training part (arch_select.py); over 2
+#    seeds GunPoint 0.967 -> 0.987, PigCVP 0.250 -> 0.447, Coffee and BasicMotions 1.0 as before
+#    (bench/classify_models.py).
 #  - text: the word vectors start from pretrained GloVe (when the text is English) and are fine-tuned;
 #    the network reads both ways and passes on the average and the strongest signal of every word's
 #    output (mean+max pooling: the telling word can be anywhere), with dropout on whole word vectors

@@ -28,7 +28,7 @@ ALLOWED_LAYERS = frozenset({
 # by batch normalisation and ReLU; their outputs are averaged over the real steps. The blocks read what the
 # recurrent layer reads (long sequences grouped k steps at a time, tasks/classify.py), so a kernel of 8 spans
 # 8 network steps. The paper's 128/256/128 filters are halved: 3 times faster per epoch on a CPU, and as
-# accurate with augmentation on GunPoint / Coffee / PigCVP / BasicMotions (bench/classify_models.py).
+# accurate on GunPoint / Coffee / PigCVP / BasicMotions (bench/classify_models.py).
 CONV_BLOCKS = ((64, 8), (128, 5), (64, 3))
 ATTENTION_UNITS = 32   # attention pooling: the size of the small tanh layer that scores each step
 
