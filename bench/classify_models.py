@@ -49,6 +49,7 @@ VARIANTS = {
     "attention": {"model": {"conv": "off", "pooling": "attention"}, "train": {"augment": "off"}},
     "augment": {"model": {"conv": "off", "pooling": "last"}, "train": {"augment": "on"}},
     "conv+augment": {"model": {"conv": "on", "pooling": "last"}, "train": {"augment": "on"}},
+    "conv+augment+attention": {"model": {"conv": "on", "pooling": "attention"}, "train": {"augment": "on"}},
     "auto": {},
 }
 
