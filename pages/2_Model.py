@@ -226,7 +226,9 @@ with left:
                           "what the recurrent layer read. Often better on small sets of long sequences, slower "
                           "to train. 'Auto' tries the network with and without it on the training data "
                           "(cross-validation when there is no validation part) and keeps the better one; "
-                          "the test data is never used for this.")
+                          "with both settings on 'Auto' the convolution layers come with augmentation and, "
+                          "when sequences are summed up by their last step, with attention. The test data is "
+                          "never used for this.")
         c2.selectbox("Augment small training sets", list(AUTO_TEXT), key="model_augment",
                      format_func=AUTO_TEXT.get,
                      help="While training, every batch is slightly changed: a little noise, a random "

@@ -224,7 +224,9 @@ class ModelSpec(_Spec):
                                        # "attention" (a learned weight per step, softmax over the real steps)
     conv: str = "off"                  # classify only: "on" adds three convolution blocks (LSTM-FCN style) in
                                        # parallel with the recurrent layer, their average beside its summary;
-                                       # "auto" lets the run pick on the training part (arch_select.py)
+                                       # "auto" lets the run pick on the training part (arch_select.py;
+                                       # with augment "auto" too and pooling "last", the design it tries
+                                       # also pools with attention)
     word_vectors: str = "auto"         # text only: "auto" (pretrained GloVe when the text is English),
                                        # "glove-50" (always), "none" (learn from scratch); see seqcore/wordvec.py
     word_pairs: int = 0                # text only: size of the vector learned for each pair of neighbouring
@@ -354,9 +356,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 #    0.936 / 0.995 with 200 epochs and patience 30, 0.972 / 0.995 with 400 and 50 (lowest 0.967);
 #    128 units did worse (0.953 / 0.955): these sets are too small for them.
 #    The balanced and thorough presets leave the convolution front end and augmentation on "auto": each run
-#    compares the network alone with both by cross-validation on its training part (arch_select.py); over 2
-#    seeds GunPoint 0.967 -> 0.987, PigCVP 0.250 -> 0.447, Coffee and BasicMotions 1.0 as before
-#    (bench/classify_models.py).
+#    compares the network alone with both (and attention pooling) by cross-validation on its training part
+#    (arch_select.py); see bench/classify_models.py for the measurements.
 #  - text: the word vectors start from pretrained GloVe (when the text is English) and are fine-tuned;
 #    the network reads both ways and passes on the average and the strongest signal of every word's
 #    output (mean+max pooling: the telling word can be anywhere), with dropout on whole word vectors

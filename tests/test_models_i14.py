@@ -205,7 +205,11 @@ def test_candidates_follow_the_auto_settings():
 
     both = RunSpec(data=DataSpec(task="classify", label="y"), model=ModelSpec(conv="auto"),
                    train=TrainSpec(augment="auto"))
-    assert [c["name"] for c in candidates(both)] == ["plain", "conv+augment"]
+    full = candidates(both)
+    assert [c["name"] for c in full] == ["plain", "conv+augment+attention"]   # the full design pools with attention
+    assert [c["pooling"] for c in full] == ["last", "attention"]
+    mean = candidates(both.replace(model=ModelSpec(conv="auto", pooling="mean")))
+    assert [(c["name"], c["pooling"]) for c in mean] == [("plain", "mean"), ("conv+augment", "mean")]   # kept
     one = both.replace(train=TrainSpec(augment="on"))
     assert [c["name"] for c in candidates(one)] == ["augment", "conv+augment"]
     assert not pending(both.replace(model=ModelSpec(conv="on"), train=TrainSpec(augment="off")))

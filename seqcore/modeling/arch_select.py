@@ -1,10 +1,12 @@
 """``ModelSpec.conv = "auto"`` / ``TrainSpec.augment = "auto"``: pick the sequence classifier's design per data set.
 
-The candidates (:func:`candidates`: only the settings left on "auto" vary; when both are, the recurrent network
-alone against the network with the convolution front end and augmented batches. In bench/classify_models.py
-(2 seeds) the front end, with or without augmentation, was the big gain (GunPoint 0.967 -> 0.99, PigCVP
-0.25 -> 0.44), augmentation alone was no better than the network alone, and two candidates keep the search
-within the balanced preset's time budget) are each trained with the run's own
+The candidates (:func:`candidates`) vary only the settings left on "auto". When both are, the recurrent network
+alone is compared with the full design: the convolution front end, augmented batches and, when pooling is
+the presets' "last", attention pooling (another pooling the user picked is kept). In bench/classify_models.py
+(2 seeds) the front end was the big gain (GunPoint 0.967 -> 0.99, PigCVP 0.25 -> 0.44), attention on top of
+it another one on PigCVP (0.59; alone it lost on GunPoint and BasicMotions), augmentation alone was no better
+than the network alone, and two candidates keep the search within the balanced preset's time budget. They
+are each trained with the run's own
 settings, on a shortened schedule (:data:`SEARCH_EPOCHS`, :data:`SEARCH_PATIENCE`), and scored by accuracy
 (ties: the lower cross-entropy) on
 
@@ -45,6 +47,7 @@ CANDIDATE_TEXT = {
     "conv": "the recurrent network with the convolution front end",
     "augment": "the recurrent network trained on augmented batches",
     "conv+augment": "the convolution front end and augmented batches",
+    "conv+augment+attention": "the convolution front end, attention pooling and augmented batches",
 }
 #: The progress name of a candidate (``metrics["candidate"]`` of a kind "choose" point) starts with this.
 PREFIX = "arch:"
@@ -59,19 +62,24 @@ def candidates(spec) -> list[dict]:
     """The designs tried, in order of cost (the first is the simplest): {"name", "conv", "augment"}."""
     convs = ["off", "on"] if spec.model.conv == "auto" else [spec.model.conv]
     augs = ["off", "on"] if spec.train.augment == "auto" else [spec.train.augment]
+    both = spec.model.conv == "auto" and spec.train.augment == "auto"
     out = []
     for aug in augs:
         for conv in convs:
-            if spec.model.conv == "auto" and spec.train.augment == "auto" and (conv == "on") != (aug == "on"):
+            if both and (conv == "on") != (aug == "on"):
                 continue   # see the module's docstring: two candidates, not four
-            parts = [p for p, on in (("conv", conv == "on"), ("augment", aug == "on")) if on]
-            out.append({"name": "+".join(parts) or "plain", "conv": conv, "augment": aug})
+            pooling = spec.model.pooling
+            if both and conv == "on" and pooling == "last":
+                pooling = "attention"   # the full design pools with attention (the preset's "last" is replaced)
+            parts = [p for p, on in (("conv", conv == "on"), ("augment", aug == "on"),
+                                     ("attention", pooling != spec.model.pooling)) if on]
+            out.append({"name": "+".join(parts) or "plain", "conv": conv, "augment": aug, "pooling": pooling})
     return out
 
 
 def apply(spec, picked: dict):
     """``spec`` with the picked design's settings (no "auto" left)."""
-    return spec.replace(model=spec.model.replace(conv=picked["conv"]),
+    return spec.replace(model=spec.model.replace(conv=picked["conv"], pooling=picked.get("pooling", spec.model.pooling)),
                         train=spec.train.replace(augment=picked["augment"]))
 
 
@@ -174,7 +182,7 @@ def _search(spec, prep, should_stop, on_progress) -> tuple[dict, str]:
 
 
 def _design(c: dict) -> dict:
-    return {"conv": c["conv"], "augment": c["augment"]}
+    return {"conv": c["conv"], "augment": c["augment"], "pooling": c["pooling"]}
 
 
 def _note(best: str, scores: dict, use_val: bool, k: int, n_train: int) -> str:
