@@ -46,8 +46,9 @@ CANDIDATE_TEXT = {
     "plain": "the recurrent network alone",
     "conv": "the recurrent network with the convolution front end",
     "augment": "the recurrent network trained on augmented batches",
-    "conv+augment": "the convolution front end and augmented batches",
-    "conv+augment+attention": "the convolution front end, attention pooling and augmented batches",
+    "conv+augment": "the recurrent network with the convolution front end and augmented batches",
+    "conv+augment+attention": "the recurrent network with the convolution front end, attention pooling and "
+                              "augmented batches",
 }
 #: The progress name of a candidate (``metrics["candidate"]`` of a kind "choose" point) starts with this.
 PREFIX = "arch:"
