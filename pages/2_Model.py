@@ -31,7 +31,9 @@ OPTIMIZER_TEXT = {"adam": "Adam (good default)", "adamw": "AdamW (Adam + weight 
 SCHEDULE_TEXT = {"none": "constant", "plateau": "halve when progress stalls", "cosine": "cosine decay to zero"}
 HAS_WORD_VECTORS = "word_vectors" in {f.name for f in dataclasses.fields(ModelSpec)}
 POOLING_TEXT = {"last": "its last step", "mean": "the average over all steps",
-                "mean+max": "the average and the strongest signal over all steps"}
+                "mean+max": "the average and the strongest signal over all steps",
+                "attention": "attention: a learned weight for every step"}
+AUTO_TEXT = {"auto": "Auto: try it, keep it if it helps", "on": "On", "off": "Off"}
 WORD_VECTOR_TEXT = {"auto": "Auto: pretrained if English",
                     "none": "Learned from scratch"}
 LOSS_TEXT = {"mse": "mean squared error (MSE)", "mae": "mean absolute error (MAE)", "huber": "Huber (robust to outliers)"}
@@ -70,6 +72,8 @@ def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
     if HAS_WORD_VECTORS:
         put("model_word_vectors", m.word_vectors)
     put("model_pooling", m.pooling)
+    put("model_conv", m.conv)
+    put("model_augment", t.augment)
     put("model_embedding_dropout", float(m.embedding_dropout))
     put("model_word_pairs", int(m.word_pairs))
     put("model_optimizer", t.optimizer)
@@ -101,6 +105,8 @@ def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
         m = m.replace(word_vectors=ss["model_word_vectors"])
     if "model_pooling" in ss:
         m = m.replace(pooling=ss["model_pooling"])
+    if "model_conv" in ss:
+        m = m.replace(conv=ss["model_conv"])
     if "model_embedding_dropout" in ss:
         m = m.replace(embedding_dropout=float(ss["model_embedding_dropout"]))
     if "model_word_pairs" in ss:
@@ -112,6 +118,8 @@ def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
                        seed=int(ss["model_seed"]), jit_compile=bool(ss["model_jit"]),
                        final_fit=bool(ss.get("model_final_fit", t_base.final_fit)),
                        max_memory_mb=int(ss["model_max_memory"]))
+    if "model_augment" in ss:
+        t = t.replace(augment=ss["model_augment"])
     return m, t
 
 
@@ -208,7 +216,26 @@ with left:
                      format_func=POOLING_TEXT.get,
                      help="What the output layer reads. 'Last step': the memory after the whole sequence was read. "
                           "'Average and strongest signal': every step counts, so a telling word or moment "
-                          "anywhere in the sequence is not forgotten; usually better for text.")
+                          "anywhere in the sequence is not forgotten; usually better for text. 'Attention': "
+                          "the network learns how much each step matters and takes a weighted average.")
+    if task == "classify":
+        c1, c2 = st.columns(2)
+        c1.selectbox("Convolution front end", list(AUTO_TEXT), key="model_conv", format_func=AUTO_TEXT.get,
+                     help="Adds three convolution layers beside the recurrent layer (as in LSTM-FCN). They look "
+                          "for short telling shapes anywhere in the sequence; their average is passed on with "
+                          "what the recurrent layer read. Often better on small sets of long sequences, slower "
+                          "to train. 'Auto' tries the network with and without it on the training data "
+                          "(cross-validation when there is no validation part) and keeps the better one; "
+                          "with both settings on 'Auto' the convolution layers come with augmentation and, "
+                          "when sequences are summed up by their last step, with attention. The test data is "
+                          "never used for this.")
+        c2.selectbox("Augment small training sets", list(AUTO_TEXT), key="model_augment",
+                     format_func=AUTO_TEXT.get,
+                     help="While training, every batch is slightly changed: a little noise, a random "
+                          "stretch of the values, and a random 90% slice stretched back to full length. "
+                          "The model sees more variety, which helps when there are few sequences; predictions "
+                          "use the sequences as they are. 'Auto' keeps it only if it scores better on the "
+                          "training data's checks (the test data is never used).")
     if task == "text":
         w1, w2 = st.columns(2)
         if HAS_WORD_VECTORS:

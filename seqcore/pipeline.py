@@ -470,6 +470,12 @@ def run_training(
         if backtest_plan is not None:   # the folds test what the run picked, not a search of their own
             backtest_plan.use_base(prep.state["base"]["name"], prep.state["base"].get("correction", True),
                                    calendar=prep.extra["model_choice"].get("calendar"))
+    from seqcore.modeling import arch_select
+
+    if arch_select.pending(spec):   # classify: the design left on "auto", picked on the training part
+        spec, prep = arch_select.choose(spec, prep, should_stop=should_stop, on_progress=on_progress,
+                                        checkpoint_dir=checkpoint_dir, resume=resume)
+        estimate = check_fits(spec.model, spec.train, prep.shape)
     import keras
 
     set_seed(spec.train.seed, strict=not spec.train.jit_compile)
@@ -517,6 +523,8 @@ def run_training(
             build=lambda train_spec: build_model(spec.model, train_spec, prep.shape, vocabulary=words),
             on_progress=on_progress, should_stop=should_stop)
     metrics, predictions = task.evaluate(prep, outputs)
+    if prep.task == "classify" and "model_choice" in prep.extra:
+        metrics["model_choice"] = dict(prep.extra["model_choice"])
     if calib is not None:
         predictions = intervals.apply_to_run(prep, calib, predictions, metrics)   # state, columns, coverage
     metrics["training"] = {

@@ -31,6 +31,7 @@ MAX_COLUMNS = "SEQSTUDIO_MAX_COLUMNS"
 STAT_BUDGET = "SEQSTUDIO_STAT_BUDGET"
 BASE_SEARCH = "SEQSTUDIO_BASE_SEARCH"
 ENSEMBLE = "SEQSTUDIO_ENSEMBLE"
+ARCH_SEARCH = "SEQSTUDIO_ARCH_SEARCH"
 
 RUNNERS = ("local", "ray")
 BACKENDS = ("auto", "jax", "tensorflow")
@@ -161,6 +162,13 @@ def ensemble() -> bool:
     return flag(ENSEMBLE, True)
 
 
+def arch_search() -> bool:
+    """Whether sequence classification with ``conv="auto"`` / ``augment="auto"`` picks its design by validation
+    or cross-validation on the training part (one training per candidate and fold,
+    :mod:`seqcore.modeling.arch_select`); off, "auto" keeps the recurrent network alone (the test suite)."""
+    return flag(ARCH_SEARCH, True)
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int
@@ -192,4 +200,5 @@ def check() -> None:
     worker_idle_exit()
     stat_budget()
     base_search()
+    arch_search()
     Limits.from_env()

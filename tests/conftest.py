@@ -16,6 +16,9 @@ os.environ.setdefault("SEQSTUDIO_BASE_SEARCH", "0")
 # Likewise members=0 ("automatic") trains one network unless a test turns seed ensembles on (``ensemble_on`` fixture,
 # tests/test_ensemble.py); an explicit member count is always honoured.
 os.environ.setdefault("SEQSTUDIO_ENSEMBLE", "0")
+# Likewise conv="auto" / augment="auto" of sequence classification (seqcore.modeling.arch_select): the tests
+# about it switch it on (the ``arch_search`` fixture); elsewhere "auto" keeps the recurrent network alone.
+os.environ.setdefault("SEQSTUDIO_ARCH_SEARCH", "0")
 
 
 @pytest.fixture
@@ -48,6 +51,12 @@ def base_search(monkeypatch):
 def ensemble_on(monkeypatch):
     """members=0 ("automatic") trains a seed ensemble on small classification sets, as outside the tests."""
     monkeypatch.setenv("SEQSTUDIO_ENSEMBLE", "1")
+
+
+@pytest.fixture
+def arch_search(monkeypatch):
+    """conv="auto" / augment="auto" pick the classifier's design by (cross-)validation, as outside the tests."""
+    monkeypatch.setenv("SEQSTUDIO_ARCH_SEARCH", "1")
 
 
 @pytest.fixture

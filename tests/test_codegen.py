@@ -404,7 +404,7 @@ def _pooling_models(case, pooling, tmp_path, samples):
 
 
 @pytest.mark.parametrize("case", ["text", "classify_wide", "classify_plain"])
-@pytest.mark.parametrize("pooling", ["last", "mean", "mean+max"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "mean+max", "attention"])
 def test_script_builds_the_same_network(case, pooling, tmp_path, samples):
     ours, theirs, x = _pooling_models(case, pooling, tmp_path, samples)
     assert ours.count_params() == theirs.count_params()

@@ -35,7 +35,9 @@ def choose_phase(last) -> tuple[float, int, str]:
     k = max(1, int(last.epochs or 1))
     within = min(1.0, last.batch / last.batches) if last.batches else 0.0
     what = candidate_text((last.metrics or {}).get("candidate"))
-    text = (f"Choosing what the network starts from: option {last.epoch} of {k}"
+    lead = ("Choosing the network's design" if str((last.metrics or {}).get("candidate")).startswith("arch:")
+            else "Choosing what the network starts from")   # arch: seqcore.modeling.arch_select
+    text = (f"{lead}: option {last.epoch} of {k}"
             + (f" ({what.lower()})" if what else "")
             + (f" · epoch {last.batch} of {last.batches}" if last.batch else " · starting")
             + ". The run itself trains after this.")

@@ -65,11 +65,13 @@ def _progress_printer(stream):
 
     def show(p):
         if p.kind == "choose":   # seqcore.modeling.base_select: epoch = candidate, batch = its epoch
-            what = candidate_text((p.metrics or {}).get("candidate"))
+            cand = (p.metrics or {}).get("candidate")
+            what = candidate_text(cand)
+            topic = "design" if str(cand).startswith("arch:") else "base"   # seqcore.modeling.arch_select
             if p.batch == 0:
-                print(f"\rchoosing the base {p.epoch}/{p.epochs}: {what}" + " " * 20, file=stream, flush=True)
+                print(f"\rchoosing the {topic} {p.epoch}/{p.epochs}: {what}" + " " * 20, file=stream, flush=True)
             elif stream.isatty():
-                print(f"\rchoosing the base {p.epoch}/{p.epochs}  epoch {p.batch}/{p.batches}", end="",
+                print(f"\rchoosing the {topic} {p.epoch}/{p.epochs}  epoch {p.batch}/{p.batches}", end="",
                       file=stream, flush=True)
         elif p.kind == "backtest":   # seqcore.modeling.backtest: epoch = fold, batch = the fold's epoch
             if p.batch == 0:

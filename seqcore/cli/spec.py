@@ -85,6 +85,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--recurrent-dropout", type=float)
     m.add_argument("--dense-units", type=int)
     m.add_argument("--embedding-dim", type=int)
+    m.add_argument("--pooling", choices=["last", "mean", "mean+max", "attention"],
+                   help="classify/text: what the output layer reads: the last step, the average over the steps, "
+                        "the average and the maximum, or an attention-weighted average")
+    m.add_argument("--conv", choices=["auto", "off", "on"],
+                   help="sequence classification: convolution front end beside the recurrent layer (LSTM-FCN "
+                        "style); auto (the balanced preset) tries it by cross-validation on the training part")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
@@ -99,6 +105,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="classification: train K networks that differ only in their seed and average their class "
                         "probabilities (0 = automatic, the default: 5 under 300 training sequences, 3 under 3,000, "
                         "3 under 3,000 texts; 1 = one network). metrics.json 'ensemble' gives each one's score")
+    t.add_argument("--augment", choices=["auto", "off", "on"],
+                   help="sequence classification: perturb training batches (noise, scaling, window slices); auto "
+                        "(the balanced preset) keeps it when it helps on the training part")
     t.add_argument("--xla", action="store_true", help="compile with XLA (faster epochs on large data, slower start)")
     p.add_argument("--out", help="output folder (default: seqstudio-run-<time>)")
     p.add_argument("--detach", action="store_true", help="queue the run in the background and print its id")
@@ -156,14 +165,14 @@ def build_spec(args, df) -> RunSpec:
         data = data.replace(known_future=known, features=tuple(c for c in data.features if c not in known),
                             targets=data.targets if args.target else tuple(c for c in data.targets if c not in known))
     spec = apply_preset(RunSpec(data=data), args.preset or DEFAULT_PRESET)
-    mkw = {k: getattr(args, k) for k in ("cell", "dropout", "recurrent_dropout", "dense_units", "embedding_dim")
-           if getattr(args, k) is not None}
+    mkw = {k: getattr(args, k) for k in ("cell", "dropout", "recurrent_dropout", "dense_units", "embedding_dim",
+                                         "pooling", "conv") if getattr(args, k, None) is not None}
     if args.units:
         mkw["units"] = tuple(args.units)
     if args.bidirectional:
         mkw["bidirectional"] = True
     tkw = {k: getattr(args, k) for k in ("epochs", "batch_size", "learning_rate", "seed", "optimizer", "loss",
-                                         "patience", "lr_schedule", "clipnorm", "members")
+                                         "patience", "lr_schedule", "clipnorm", "members", "augment")
            if getattr(args, k, None) is not None}
     if args.xla:
         tkw["jit_compile"] = True

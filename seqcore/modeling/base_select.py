@@ -207,8 +207,11 @@ NO_CALENDAR = "no_calendar"
 
 def candidate_text(cand) -> str:
     """Plain words for a candidate named in a kind "choose" progress point ("" when unknown)."""
+    from seqcore.modeling.arch_select import candidate_text as design_text
     from seqcore.modeling.forecast_base import BASE_TEXT
 
+    if design_text(cand):   # a sequence classifier's design (seqcore.modeling.arch_select)
+        return design_text(cand).capitalize()
     return "The best option again, without calendar features" if cand == NO_CALENDAR else BASE_TEXT.get(cand, "")
 
 

@@ -213,9 +213,14 @@ def _seed_without_tensorflow(seed: int) -> None:
     np.random.seed(seed)
 
 
-def make_feeder(src: Source, batch_size: int, *, shuffle: bool, seed: int):
-    """A keras.utils.PyDataset over ``src`` that gathers one batch per call (no materialised copy)."""
+def make_feeder(src: Source, batch_size: int, *, shuffle: bool, seed: int, augment: bool = False):
+    """A keras.utils.PyDataset over ``src`` that gathers one batch per call (no materialised copy).
+    ``augment``: every batch's inputs are perturbed afresh (:mod:`seqcore.modeling.augment`), from the seed,
+    the epoch and the batch number, so a rerun sees the same batches."""
     import keras
+
+    from seqcore.modeling.augment import augment_batch, batch_rng
+    from seqcore.modeling.models import PAD_VALUE
 
     class Feeder(keras.utils.PyDataset):
         def __init__(self):
@@ -237,7 +242,10 @@ def make_feeder(src: Source, batch_size: int, *, shuffle: bool, seed: int):
             return self.num_batches
 
         def __getitem__(self, i):
-            return src.gather(self.order[i * batch_size:(i + 1) * batch_size])
+            x, y = src.gather(self.order[i * batch_size:(i + 1) * batch_size])
+            if augment:
+                x = augment_batch(x, batch_rng(seed, self.epoch, i), PAD_VALUE)
+            return x, y
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -275,10 +283,15 @@ def selection_metric(task: str, has_val: bool) -> str:
     return "val_accuracy" if task in ("classify", "text") else "val_loss"
 
 
+def _is_classifier(model) -> bool:
+    """Whether ``model`` was compiled as a classifier (cross-entropy loss)."""
+    loss = getattr(model, "loss", None)
+    return isinstance(loss, str) and "categorical_crossentropy" in loss
+
+
 def _selects_by_accuracy(model, has_val: bool) -> bool:
     """Whether :func:`fit` selects by validation accuracy: a classifier (cross-entropy loss) with validation data."""
-    loss = getattr(model, "loss", None)
-    task = "classify" if isinstance(loss, str) and "categorical_crossentropy" in loss else "forecast"
+    task = "classify" if _is_classifier(model) else "forecast"
     return selection_metric(task, has_val) == "val_accuracy"
 
 
@@ -358,7 +371,9 @@ def fit(
     if resume_state and resume_state.get("monitor", "val_loss" if has_val else "loss") != monitor:
         # a checkpoint from before the selection rule changed: its best value measures something else
         state.best, state.best_tie = math.inf, math.inf
-    train_feed = make_feeder(train, spec.batch_size, shuffle=True, seed=spec.seed)
+    # augmentation: classification of sequences only (a classifier's loss; text ids are left alone by it)
+    train_feed = make_feeder(train, spec.batch_size, shuffle=True, seed=spec.seed,
+                             augment=spec.augment == "on" and _is_classifier(model))
     val_feed = make_feeder(val, spec.batch_size, shuffle=False, seed=spec.seed) if has_val else None
     n_batches = len(train_feed)
     flags = {"stopped": False, "early": False, "nan": None}

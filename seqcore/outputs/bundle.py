@@ -69,6 +69,8 @@ _ALLOWED_OBJECTS = {
     ("keras.src.ops.core", "Cast"),
     *(("keras.src.ops.numpy", op) for op in ("ExpandDims", "Multiply", "Sum", "Maximum", "TrueDivide", "Add",
                                               "Subtract", "Max", "Mean", "Concatenate")),
+    # attention pooling (models._attention): a softmax over the steps
+    ("keras.src.ops.nn", "Softmax"),
     # word-pair ids (models._word_pairs): neighbouring ids sliced, hashed with integer arithmetic
     *(("keras.src.ops.numpy", op) for op in ("GetItem", "Mod", "Greater", "LogicalAnd", "Where")),
     (None, "__slice__"),

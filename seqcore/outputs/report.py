@@ -142,9 +142,15 @@ def describe_run(spec: RunSpec, metrics: dict | None = None) -> list[str]:
               else f"one layer of {m.units[0]} units")
     net = f"The network: {_word_vector_words(m) + ', then ' if d.task == 'text' else ''}" \
           f"{'an' if cell.startswith('LSTM') else 'a'} {cell} with {layers}"
-    if d.task != "forecast" and getattr(m, "pooling", "last") != "last":
+    if d.task != "forecast" and getattr(m, "pooling", "last") == "attention":
+        net += ", reading an attention-weighted average of every step's output"
+    elif d.task != "forecast" and getattr(m, "pooling", "last") != "last":
         net += (", reading the average" + (" and the strongest signal" if m.pooling == "mean+max" else "")
                 + " of every step's output")
+    if d.task == "classify" and getattr(m, "conv", "off") == "on":
+        net += ", with a convolution front end (three convolution layers) beside it"
+    if d.task == "classify" and getattr(t, "augment", "off") == "on":
+        net += ", trained on augmented batches (noise, scaling, window slices)"
     if d.task == "text" and getattr(m, "word_pairs", 0):
         net += f", plus the average of learned {m.word_pairs}-number vectors of every pair of neighbouring words"
     if d.task == "text" and getattr(m, "embedding_dropout", 0):
@@ -248,7 +254,10 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
         "embedding_dropout": lambda v: f"word-vector dropout {v:g}" if v and task == "text" else "",
         "word_pairs": lambda v: f"vectors for word pairs ({v} numbers)" if v and task == "text" else "",
         "pooling": lambda v: ({"mean": "average of every step", "mean+max": "average and strongest signal of every "
-                               "step"}.get(v, "") if task != "forecast" else ""),
+                               "step", "attention": "attention over the steps"}.get(v, "") if task != "forecast"
+                              else ""),
+        "conv": lambda v: ({"on": "convolution front end", "auto": "convolution front end and augmentation where "
+                            "they help (tried on the training data)"}.get(v, "") if task == "classify" else ""),
         "units": lambda v: "", "bidirectional": lambda v: "", "cell": lambda v: "",
     }
     train_words = {
@@ -263,6 +272,8 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
         "final_fit": lambda v: "then retrained on training + validation data" if v else "",
         "loss": lambda v: f"{v.upper()} loss" if task == "forecast" else "",
         "seed": lambda v: "", "max_memory_mb": lambda v: "",
+        # "auto" is described with the convolution front end (the two are chosen together)
+        "augment": lambda v: "augmented training batches" if v == "on" and task == "classify" else "",
     }
 
     def words(table: dict, keys, obj) -> list[str]:
@@ -433,7 +444,8 @@ def _mistakes_table(predictions: pd.DataFrame | None) -> str:
 # settings that mean something for each task (the others keep their defaults and are not shown)
 _TASK_FIELDS = {
     "forecast": {"time", "targets", "features", "window", "horizon", "log_transform", "relative", "season", "loss"},
-    "classify": {"label", "id", "order", "features", "layout", "znorm", "max_steps", "group_steps", "pooling"},
+    "classify": {"label", "id", "order", "features", "layout", "znorm", "max_steps", "group_steps", "pooling",
+                 "conv", "augment"},
     "text": {"text", "label", "max_vocab", "max_len", "lowercase", "embedding_dim", "word_vectors", "pooling",
              "embedding_dropout", "word_pairs"},
 }

@@ -136,7 +136,8 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                              "    x = inputs\n"
                              "    if masking:  # skip the padded steps at the end of shorter sequences\n"
                              '        x = layers.Masking(mask_value=PAD_VALUE, name="masking")(x)\n'
-                             "    pairs = None  # (word pairs are for texts)"),
+                             "    pairs = None  # (word pairs are for texts)\n"
+                             "    conv = conv_branch(inputs, real_steps(inputs, masking)) if CONV else None"),
                 rnn_stack=RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs, masking)"))
             build_call = 'build_model(data["x_train"].shape[1:], len(data["class_names"]), data["masking"])'
         else:
@@ -160,7 +161,8 @@ def training_script(spec: RunSpec, *, csv_name: str = "data.csv", csv_format: di
                     "        embedding.set_weights([matrix])\n"
                     "    if EMBEDDING_DROPOUT > 0:  # whole word vectors switched off while training\n"
                     '        x = layers.SpatialDropout1D(EMBEDDING_DROPOUT, name="embedding_dropout")(x)\n'
-                    "    pairs = word_pairs(inputs) if WORD_PAIRS > 0 else None"),
+                    "    pairs = word_pairs(inputs) if WORD_PAIRS > 0 else None\n"
+                    "    conv = None  # (the convolution front end is for sequences)"),
                 rnn_stack=RNN_STACK_POOLED.replace("REAL_STEPS", "real_steps(inputs)"))
             build_call = ('build_model(data["x_train"].shape[1:], len(data["class_names"]), data["vocab_size"],\n'
                           '                        data["words"], data["word_vectors"])')

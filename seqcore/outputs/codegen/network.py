@@ -8,7 +8,7 @@ are padding (the text one also holds the word-pair vectors).
 
 from __future__ import annotations
 
-from seqcore.modeling.models import PAIR_BUCKETS, PAIR_MIX
+from seqcore.modeling.models import ATTENTION_UNITS, CONV_BLOCKS, PAIR_BUCKETS, PAIR_MIX
 
 
 RNN_STACK = """\
@@ -43,6 +43,8 @@ RNN_STACK_POOLED = """\
             x = pool(x, REAL_STEPS)
         if last and pairs is not None:  # the word-pair summary joins the recurrent one, side by side
             x = ops.concatenate([x, pairs], axis=-1)
+        if last and conv is not None:  # the convolution summary joins the recurrent one, side by side
+            x = ops.concatenate([x, conv], axis=-1)
         if DROPOUT > 0:
             x = layers.Dropout(DROPOUT, name=f"dropout_{i + 1}")(x)
     if DENSE_UNITS:
@@ -77,11 +79,16 @@ CLASSIFY_MODEL = '''
 #    -> class probabilities
 # =============================================================================
 {real_steps}
+ATTENTION_UNITS = __ATTENTION_UNITS__  # attention pooling: size of the small layer that scores each step
+
 
 def pool(seq, real):
     """(batch, steps, D) outputs of every step -> (batch, D) their mean (POOLING = "mean"), or (batch, 2D)
-    mean and maximum side by side ("mean+max"), over the real steps only. real: (batch, steps) bool,
-    True for a real step and False for padding, or None when nothing is padded."""
+    mean and maximum side by side ("mean+max"), or (batch, D) their attention-weighted sum ("attention"),
+    over the real steps only. real: (batch, steps) bool, True for a real step and False for padding, or None
+    when nothing is padded."""
+    if POOLING == "attention":
+        return attention(seq, real)
     if real is None:
         mean, top = ops.mean(seq, axis=1), ops.max(seq, axis=1)
     else:
@@ -89,6 +96,16 @@ def pool(seq, real):
         mean = masked_mean(seq, w)
         top = ops.max(seq + (w - 1.0) * 1e4, axis=1)                # padding can never be the maximum
     return mean if POOLING == "mean" else ops.concatenate([mean, top], axis=-1)
+
+
+def attention(seq, real):
+    """(batch, steps, D) -> (batch, D): every step's output weighted by a learned score (a small tanh layer,
+    then one number), softmax over the real steps only."""
+    score = layers.Dense(ATTENTION_UNITS, activation="tanh", name="attention_hidden")(seq)
+    score = layers.Dense(1, name="attention_score")(score)               # (batch, steps, 1)
+    if real is not None:  # padding gets a weight of ~0
+        score = score + (ops.expand_dims(ops.cast(real, score.dtype), -1) - 1.0) * 1e4
+    return ops.sum(seq * ops.softmax(score, axis=1), axis=1)
 
 
 def masked_mean(seq, w):
@@ -105,7 +122,7 @@ def build_model({args}):
     model.compile(optimizer=make_optimizer(), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=JIT_COMPILE)
     return model
-'''
+'''.replace("__ATTENTION_UNITS__", repr(ATTENTION_UNITS))
 
 
 
@@ -142,8 +159,28 @@ def word_pairs(inputs):
 
 
 REAL_STEPS_CLASSIFY = '''
+CONV_BLOCKS = __CONV_BLOCKS__  # the convolution front end: (filters, kernel) of each block
+
+
 def real_steps(inputs, masking):
     """(batch, steps, features) -> (batch, steps) bool: True for real steps, False for the padding at the
     end of shorter sequences (what the Masking layer computes); None when no sequence is padded."""
     return ops.any(ops.not_equal(inputs, PAD_VALUE), axis=-1) if masking else None
-'''
+
+
+def conv_branch(inputs, real):
+    """The convolution front end (CONV = True, as in LSTM-FCN): CONV_BLOCKS of (filters, kernel), each a
+    Conv1D + batch normalisation + ReLU, over the same input the recurrent layer reads, then their average
+    over the real steps: (batch, steps, features) -> (batch, last filters). Padded steps are set to 0 first
+    and after every block, so they add nothing."""
+    w = None if real is None else ops.expand_dims(ops.cast(real, "float32"), -1)
+    x = inputs if w is None else inputs * w
+    for i, (filters, kernel) in enumerate(CONV_BLOCKS, 1):
+        x = layers.Conv1D(filters, kernel, padding="same", kernel_initializer=keras.initializers.HeUniform(seed=SEED + i),
+                          name=f"conv_{i}")(x)
+        x = layers.BatchNormalization(name=f"conv_{i}_norm")(x)
+        x = layers.Activation("relu", name=f"conv_{i}_relu")(x)
+        if w is not None:
+            x = x * w
+    return ops.mean(x, axis=1) if w is None else masked_mean(x, w)
+'''.replace("__CONV_BLOCKS__", repr(CONV_BLOCKS))

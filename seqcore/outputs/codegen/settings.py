@@ -125,7 +125,10 @@ def settings_block(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) 
         _set("DENSE_UNITS", m.dense_units, "hidden dense layer before the output (0 = none)"),
     ]
     if d.task != "forecast":
-        lines.append(_set("POOLING", m.pooling, "last | mean | mean+max: what the last recurrent layer passes on"))
+        lines.append(_set("POOLING", m.pooling,
+                          "last | mean | mean+max | attention: what the last recurrent layer passes on"))
+    if d.task == "classify":
+        lines += _design_settings(m, t)
     if d.task == "text":
         lines += _word_vector_settings(m)
     lines += [
@@ -174,3 +177,19 @@ def _word_vector_settings(m) -> list[str]:
         _set("AUTO_MIN_COVERAGE", wordvec.AUTO_MIN_COVERAGE,
              '"auto" uses them when they know this share of the training words'),
     ]
+
+
+def _design_settings(m, t) -> list[str]:
+    """CONV (the convolution front end) and a plain word on augmentation, which the script leaves out."""
+    if m.conv == "auto":
+        conv = _set("CONV", False, "convolution front end beside the recurrent layer; the app chose it per data "
+                                   "set ('auto', by cross-validation on the training part), which this script "
+                                   "does not do: set True to add it")
+    else:
+        conv = _set("CONV", m.conv == "on", "convolution front end beside the recurrent layer (LSTM-FCN style)")
+    out = [conv]
+    if t.augment != "off":
+        out.append("# The app " + ("may augment" if t.augment == "auto" else "augments")
+                   + " the training batches (jitter, scaling, window slicing: seqcore/modeling/augment.py);")
+        out.append("# this script trains on the sequences as they are.")
+    return out
