@@ -435,3 +435,23 @@ def test_train_page_progress_names_the_member():
     assert info.remaining == pytest.approx(23.0 * (1 - 0.48) / 0.48)
     done = progress_info(SimpleNamespace(**(vars(rec) | {"status": "finished", "ended": time.time()})), [box[-1]])
     assert done.fraction == 1.0 and done.text == "Member 3 of 5 trained"
+
+
+def test_model_page_sets_the_number_of_networks_averaged():
+    from helpers import APP, app
+
+    at = app()
+    at.button(key="home_sample_gunpoint").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    assert not at.exception, at.exception
+    box = at.number_input(key="model_members")
+    assert box.value == 0 and "averages their answers" in box.help and "0 (automatic)" in box.help
+    box.set_value(3).run()
+    assert not at.exception and at.session_state["train_spec"]["members"] == 3
+    # a forecast has no such widget and always trains one network
+    at.switch_page(APP).run()
+    at.button(key="home_sample_airline").click().run()
+    at.switch_page("pages/2_Model.py").run()
+    assert not at.exception, at.exception
+    assert not [w for w in at.number_input if w.key == "model_members"]
+    assert at.session_state["train_spec"]["members"] in (0, 1)
