@@ -324,7 +324,7 @@ def test_nan_loss_fails_plainly_while_the_next_queued_run_finishes(store):
     rng = np.random.default_rng(0)
     huge = pd.DataFrame({"t": range(300), "y": rng.normal(0, 1, 300) * 1e6}).to_csv(index=False).encode()
     ds_nan = store.add_dataset(huge, "huge.csv")
-    nan_spec = spec(epochs=20, learning_rate=10.0, clipnorm=None, optimizer="sgd")
+    nan_spec = spec(epochs=20, learning_rate=10.0, clipnorm=None, optimizer="sgd", loss="mse")
     nan_id = track(runner.submit_run(store, nan_spec, ds_nan, name="nan"), "failed")
     ok_id = track(runner.submit_run(store, spec(epochs=2), store.add_dataset(sine_csv(300), "sine300.csv"),
                                     name="after nan"), "finished")
