@@ -265,6 +265,6 @@ def _pointer(on_progress, i: int, k: int, cand: str, epochs: int, t0: float):
 
 
 def _clear() -> None:
-    import keras
+    from seqcore.modeling.base_select import _clear as clear
 
-    keras.backend.clear_session(free_memory=False)
+    clear()
