@@ -89,6 +89,7 @@ def seed_widgets(m: ModelSpec, t: TrainSpec, *, force: bool) -> None:
     put("model_final_fit", bool(t.final_fit))
     put("model_members", int(t.members))
     put("model_max_memory", int(t.max_memory_mb))
+    put("model_max_updates", int(t.max_updates))
 
 
 def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
@@ -121,6 +122,8 @@ def specs_from_widgets() -> tuple[ModelSpec, TrainSpec]:
                        max_memory_mb=int(ss["model_max_memory"]))
     if "model_augment" in ss:
         t = t.replace(augment=ss["model_augment"])
+    if "model_max_updates" in ss:
+        t = t.replace(max_updates=int(ss["model_max_updates"]))
     if (ss.get("data_spec") or {}).get("task") not in ("classify", "text"):
         t = t.replace(members=0)   # forecasts train one network ("automatic" means one there)
     elif "model_members" in ss:
@@ -283,7 +286,8 @@ with left:
                           "per epoch but may generalise a little worse. 32 is a good default.")
     t5.number_input("Epochs (at most)", 1, 10_000, key="model_epochs",
                     help="An epoch is one pass over all training examples. Training usually stops earlier "
-                         "thanks to early stopping.")
+                         "thanks to early stopping, and on a big data set 'Most weight updates' (under Advanced) "
+                         "may allow fewer.")
     t6.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1_000, key="model_patience",
                     help="Stop when the validation loss has not improved for this many epochs, and keep the "
                          "best weights. With no validation part (validation share 0 on the Data page) it "
@@ -336,6 +340,11 @@ with left:
                        "with XLA, whatever this switch says.")
         a2.number_input("Memory limit (MB)", 16, 1_000_000, step=256, key="model_max_memory",
                         help="Runs whose estimated memory need is above this are refused before training starts.")
+        a1.number_input("Most weight updates (0 = no limit)", 0, 100_000_000, step=1_000, key="model_max_updates",
+                        help="The model's weights change once per batch. This caps how often that happens in the "
+                             "whole run: on a big data set it trains fewer epochs than 'Epochs (at most)' (and "
+                             "early stopping waits proportionally less), so settings made for small data stay "
+                             "quick. The classification presets set 2,000 / 6,000 / 15,000; 0 = no limit.")
 
 # ----------------------------------------------------------------------------- copy out + validate
 # many series in one file keep their base (the search is for one series): no widget, nothing to copy
@@ -392,9 +401,11 @@ with right:
         lo, hi = t.epochs
         every = ui.fmt_range(t.at_most * t.low / t.per_epoch, t.at_most * t.high / t.per_epoch)
         k4.metric("Whole run (estimate)", ui.fmt_range(t.run_low, t.run_high, about=False),
-                  help=(f"With early stopping, runs like this usually train {lo}–{hi} of the {t_spec.epochs} "
-                        f"epochs; all {t_spec.epochs} would take {every}." if t_spec.patience else
-                        f"All {t_spec.epochs} epochs (early stopping is off).")
+                  help=(f"With early stopping, runs like this usually train {lo}–{hi} of the {t.planned} "
+                        f"epochs; all {t.planned} would take {every}." if t_spec.patience else
+                        f"All {t.planned} epochs (early stopping is off).")
+                  + (f" 'Most weight updates' ({t_spec.max_updates:,}) allows {t.planned} of the "
+                     f"{t_spec.epochs} epochs on this data." if t.planned < t_spec.epochs else "")
                   + " Plus a few seconds to start (reading the data, building the model).")
         val = (f"{dr.sizes['train']:,} training and {dr.sizes['val']:,} validation examples" if dr.sizes["val"]
                else f"{dr.sizes['train']:,} training examples (no validation part)")

@@ -280,6 +280,10 @@ class TrainSpec(_Spec):
                                        # seqcore.modeling.ensemble)
     augment: str = "off"               # sequence classification: "on" perturbs training batches (jitter, scaling,
                                        # window slicing); "auto" lets the run pick on the training part
+    max_updates: int = 0               # at most this many weight updates (batches) in all: a big training set then
+                                       # runs fewer epochs (and a proportionally shorter patience), so a preset's
+                                       # epochs sized for tens of sequences stay interactive on thousands
+                                       # (0 = no limit; training.capped_schedule)
 
     def validate(self) -> "TrainSpec":
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -294,6 +298,7 @@ class TrainSpec(_Spec):
         _check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
         _check_range("memory limit (MB)", self.max_memory_mb, 16, 1_000_000, integer=True)
         _check_range("members (networks averaged)", self.members, 0, 20, integer=True)
+        _check_range("most weight updates", self.max_updates, 0, 100_000_000, integer=True)
         if self.augment not in AUGMENT:
             raise SpecError(f"augmentation must be one of {', '.join(AUGMENT)}; got {self.augment!r}.",
                             hint="'auto' tries it on the training data and keeps it only when it helps.")
@@ -344,15 +349,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {"model": {"units": (32,), "bidirectional": False, "dropout": 0.0, "pooling": "last",
                         "word_vectors": "auto", "embedding_dropout": 0.0, "conv": "off"},
               "train": {"epochs": 20, "patience": 5, "batch_size": 32, "learning_rate": 3e-3,
-                        "lr_schedule": "plateau", "augment": "off"}},
+                        "lr_schedule": "plateau", "augment": "off", "max_updates": 0}},
     "balanced": {"model": {"units": (64,), "bidirectional": False, "dropout": 0.0, "pooling": "last",
                         "word_vectors": "auto", "embedding_dropout": 0.0, "conv": "off"},
                  "train": {"epochs": 60, "patience": 10, "batch_size": 32, "learning_rate": 1e-3,
-                           "lr_schedule": "plateau", "augment": "off"}},
+                           "lr_schedule": "plateau", "augment": "off", "max_updates": 0}},
     "thorough": {"model": {"units": (128, 64), "bidirectional": False, "dropout": 0.1, "pooling": "last",
                         "word_vectors": "auto", "embedding_dropout": 0.0, "conv": "off"},
                  "train": {"epochs": 200, "patience": 20, "batch_size": 32, "learning_rate": 1e-3,
-                           "lr_schedule": "plateau", "augment": "off"}},
+                           "lr_schedule": "plateau", "augment": "off", "max_updates": 0}},
 }
 
 # What the classification tasks change on top of PRESETS (measured in bench/accuracy.py):
@@ -376,13 +381,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 TASK_PRESETS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     "classify": {
         "quick": {"model": {"bidirectional": True, "dropout": 0.2},
-                  "train": {"epochs": 60, "patience": 15, "batch_size": 16, "learning_rate": 3e-3}},
+                  "train": {"epochs": 60, "patience": 15, "batch_size": 16, "learning_rate": 3e-3,
+                            "max_updates": 2_000}},
         "balanced": {"model": {"bidirectional": True, "dropout": 0.2, "conv": "auto"},
                      "train": {"epochs": 400, "patience": 50, "batch_size": 16, "learning_rate": 3e-3,
-                               "augment": "auto"}},
+                               "augment": "auto", "max_updates": 6_000}},
         "thorough": {"model": {"units": (64, 64), "bidirectional": True, "dropout": 0.2, "conv": "auto"},
                      "train": {"epochs": 600, "patience": 80, "batch_size": 16, "learning_rate": 2e-3,
-                               "augment": "auto"}},
+                               "augment": "auto", "max_updates": 15_000}},
     },
     "text": {
         "quick": {"model": {"bidirectional": True, "dropout": 0.5, "pooling": "mean+max", "embedding_dropout": 0.2,

@@ -325,6 +325,18 @@ def _headline(metrics: dict | None) -> dict:
     return {k: test[k] for k in _HEADLINE if isinstance(test, dict) and isinstance(test.get(k), (int, float))}
 
 
+def _capped_note(train, capped: tuple[int, int], n_train: int) -> str:
+    """Plain words for a schedule that ``TrainSpec.max_updates`` shortened (training.capped_schedule)."""
+    epochs, patience = capped
+    batches = -(-n_train // max(1, train.batch_size))
+    text = (f"Training ran at most {epochs:,} epoch{'s' if epochs != 1 else ''}, not {train.epochs:,}: with "
+            f"{n_train:,} training examples an epoch is {batches:,} weight updates, and 'Most weight updates' "
+            f"allows {train.max_updates:,} in all")
+    if train.patience and patience != train.patience:
+        text += f"; early stopping waited {patience} epochs instead of {train.patience}, in proportion"
+    return text + ". Raise that setting (0 = no limit) to train longer."
+
+
 def _final_fit_note(final, best_epoch: int, picked: dict | None) -> str:
     """The run's note on the final fit, in plain words."""
     if not final.kept:
@@ -536,6 +548,10 @@ def run_training(
         "seconds": round(train_seconds, 3), "params": estimate.params, "sizes": prep.sizes(),
     }
     metrics["notes"] = list(prep.notes) + list(metrics["test"].get("notes", []) if isinstance(metrics["test"], dict) else [])
+    if outcome.capped is not None:
+        metrics["training"]["capped"] = {"epochs": outcome.capped[0], "patience": outcome.capped[1],
+                                         "max_updates": spec.train.max_updates}
+        metrics["notes"].append(_capped_note(spec.train, outcome.capped, len(prep.train)))
     if ens is not None:
         from seqcore.modeling import ensemble
 

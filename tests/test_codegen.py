@@ -122,7 +122,7 @@ def test_script_is_self_contained(case, tmp_path, samples):
     assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
     assert "seqcore" not in imported
     assert "pickle" not in script.replace("allow_pickle=False", "") and "joblib" not in script
-    assert "class KeepBestEpoch(keras.callbacks.Callback)" in script and "KeepBestEpoch(monitor)" in script
+    assert "class KeepBestEpoch(keras.callbacks.Callback)" in script and "KeepBestEpoch(monitor, patience)" in script
     assert "keras.utils.set_random_seed(SEED)" in script
     assert 'model.save(MODEL_FILE)' in script
     assert script_filename(spec).endswith(".py")
@@ -460,17 +460,20 @@ SELECTION_LOGS = [  # (loss, val_loss, val_accuracy) per epoch
 ]
 
 
-@pytest.mark.parametrize("task,has_val,patience", [
-    ("classify", True, 3), ("classify", True, 0), ("text", True, 4), ("forecast", True, 2), ("forecast", True, 0),
-    ("classify", False, 2), ("forecast", False, 0),
+@pytest.mark.parametrize("task,has_val,patience,cap", [
+    ("classify", True, 3, 0), ("classify", True, 0, 0), ("text", True, 4, 0), ("forecast", True, 2, 0),
+    ("forecast", True, 0, 0), ("classify", False, 2, 0), ("forecast", False, 0, 0),
+    # a cap on weight updates (one batch an epoch here): fewer epochs, in the script as in the app
+    ("classify", True, 0, 5), ("forecast", False, 8, 4),
 ])
-def test_script_keeps_the_same_epoch_as_seqcore(task, has_val, patience, tmp_path):
+def test_script_keeps_the_same_epoch_as_seqcore(task, has_val, patience, cap, tmp_path):
     from seqcore.modeling.training import fit
 
     data_spec = {"forecast": DataSpec(task="forecast", targets=("a",)),
                  "classify": DataSpec(task="classify", label="y"),
                  "text": DataSpec(task="text", text="t", label="y")}[task]
-    train_spec = TINY_TRAIN.replace(epochs=len(SELECTION_LOGS), patience=patience, lr_schedule="none")
+    train_spec = TINY_TRAIN.replace(epochs=len(SELECTION_LOGS), patience=patience, lr_schedule="none",
+                                    max_updates=cap)
     logs = [{"loss": l, **({"val_loss": vl, "val_accuracy": va} if has_val else {})} for l, vl, va in SELECTION_LOGS]
     loss = "mse" if task == "forecast" else "sparse_categorical_crossentropy"
     x = np.zeros((4, 2), np.float32)
@@ -481,12 +484,14 @@ def test_script_keeps_the_same_epoch_as_seqcore(task, has_val, patience, tmp_pat
     assert outcome.monitor == selection_metric(task, has_val)
 
     mod = _load_script(_write(tmp_path / "train.py", training_script(RunSpec(data=data_spec, train=train_spec))),
-                       f"gen_select_{task}_{has_val}_{patience}")
+                       f"gen_select_{task}_{has_val}_{patience}_{cap}")
     ours = _ScriptedModel(logs, loss)
     mod.train(ours, {"x_train": x, "y_train": np.zeros(4), "x_val": x if has_val else None,
                      "y_val": np.zeros(4) if has_val else None})
     assert ours.restored == reference.restored == outcome.best_epoch is not None
     assert ours.epochs_run == reference.epochs_run == outcome.epochs_run
+    if cap:
+        assert outcome.epochs_run <= cap and outcome.capped is not None and outcome.capped[0] == cap
     if task != "forecast" and has_val:  # the accuracy tie of epochs 2-5 goes to the lower val_loss
         assert outcome.best_epoch == 3
 

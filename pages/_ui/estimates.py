@@ -166,6 +166,7 @@ class TimeEstimate:
     run_low: float                   # the whole run, over those epochs
     run_high: float
     at_most: float                   # every planned epoch
+    planned: int = 0                 # epochs planned: TrainSpec.epochs, or fewer under its max_updates
 
 
 def time_estimate(model: ModelSpec, train: TrainSpec, shape, sizes: dict, layers: list[dict],
@@ -192,9 +193,12 @@ def time_estimate(model: ModelSpec, train: TrainSpec, shape, sizes: dict, layers
         past = _past_runs(home)
     except Exception:  # noqa: BLE001
         past = []
-    e_lo, e_hi = timing.run_epochs(train.epochs, train.patience, past)
+    from seqcore.modeling.training import capped_schedule
+
+    planned, patience = capped_schedule(train, math.ceil(n_train / max(1, train.batch_size)))
+    e_lo, e_hi = timing.run_epochs(planned, patience, past)
     return TimeEstimate(per, low, high, measured is not None, (e_lo, e_hi), per * e_lo, per * e_hi,
-                        per * train.epochs)
+                        per * planned, planned)
 
 
 def backtest_range(t: TimeEstimate, folds: int) -> tuple[float, float]:

@@ -108,6 +108,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--augment", choices=["auto", "off", "on"],
                    help="sequence classification: perturb training batches (noise, scaling, window slices); auto "
                         "(the balanced preset) keeps it when it helps on the training part")
+    t.add_argument("--max-updates", type=int, metavar="N",
+                   help="at most N weight updates (batches) in all: a big training set then runs fewer epochs and a "
+                        "proportionally shorter patience (0 = no limit; the classification presets set one)")
     t.add_argument("--xla", action="store_true", help="compile with XLA (faster epochs on large data, slower start)")
     p.add_argument("--out", help="output folder (default: seqstudio-run-<time>)")
     p.add_argument("--detach", action="store_true", help="queue the run in the background and print its id")
@@ -172,7 +175,8 @@ def build_spec(args, df) -> RunSpec:
     if args.bidirectional:
         mkw["bidirectional"] = True
     tkw = {k: getattr(args, k) for k in ("epochs", "batch_size", "learning_rate", "seed", "optimizer", "loss",
-                                         "patience", "lr_schedule", "clipnorm", "members", "augment")
+                                         "patience", "lr_schedule", "clipnorm", "members", "augment",
+                                         "max_updates")
            if getattr(args, k, None) is not None}
     if args.xla:
         tkw["jit_compile"] = True

@@ -263,6 +263,7 @@ class FitOutcome:
     early_stopped: bool            # patience ran out
     epochs_run: int
     monitor: str = "val_loss"      # what picked the best epoch: val_loss | val_accuracy | loss
+    capped: tuple[int, int] | None = None   # (epochs, patience) when TrainSpec.max_updates cut them (capped_schedule)
 
 
 @dataclass
@@ -328,6 +329,28 @@ def _clean(v):
     return v if math.isfinite(v) else None
 
 
+#: The shortest patience a cap on weight updates leaves (a spec's own shorter patience is kept).
+MIN_CAPPED_PATIENCE = 5
+
+
+def capped_schedule(spec: TrainSpec, batches_per_epoch: int) -> tuple[int, int]:
+    """(epochs, patience) a fit of ``spec`` runs with ``batches_per_epoch`` batches an epoch.
+
+    ``spec``'s own, unless ``spec.max_updates`` (weight updates in all, 0 = no limit) allows fewer epochs: then
+    as many whole epochs as fit in it (at least 1), and the patience shortened in the same proportion (at least
+    :data:`MIN_CAPPED_PATIENCE`, never longer than ``spec``'s). A classification preset sized for tens of
+    sequences (400 epochs of 3 batches) thus trains a set of thousands (85 batches an epoch) for about 70
+    epochs, not 400. The standalone script (codegen) applies the same rule."""
+    epochs, patience = int(spec.epochs), int(spec.patience)
+    cap = int(getattr(spec, "max_updates", 0) or 0)
+    if cap <= 0 or batches_per_epoch <= 0 or cap >= epochs * batches_per_epoch:
+        return epochs, patience
+    fitted = max(1, min(epochs, cap // int(batches_per_epoch)))
+    if patience:
+        patience = min(patience, max(MIN_CAPPED_PATIENCE, round(patience * fitted / epochs)))
+    return fitted, patience
+
+
 def fit(
     model,
     train: Source,
@@ -380,7 +403,8 @@ def fit(
     best_weights = {"w": None}
     t0 = time.perf_counter()
     elapsed_before = float(state.history[-1]["elapsed"]) if state.history else 0.0
-    epochs = spec.epochs
+    epochs, patience = capped_schedule(spec, n_batches)
+    capped = (epochs, patience) if (epochs, patience) != (spec.epochs, spec.patience) else None
 
     class Stream(keras.callbacks.Callback):
         async_safe = True  # see on_train_batch_end; Keras ignores it on TensorFlow (not thread safe)
@@ -458,7 +482,7 @@ def fit(
                 state.wait += 1
             point["best"] = state.best_epoch == epoch + 1
             state.history.append(point)
-            if spec.patience and state.wait >= spec.patience and not flags["stopped"]:
+            if patience and state.wait >= patience and not flags["stopped"]:
                 flags["early"] = True
                 self.model.stop_training = True
             # The epoch's point is recorded before its checkpoint: a process killed in between leaves the store
@@ -482,7 +506,7 @@ def fit(
     if spec.lr_schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
                                                            mode="max" if monitor == "val_accuracy" else "min",
-                                                           patience=max(2, spec.patience // 3 if spec.patience else 3),
+                                                           patience=max(2, patience // 3 if patience else 3),
                                                            min_lr=spec.learning_rate / 100, verbose=0))
     elif spec.lr_schedule == "cosine":
         base = spec.learning_rate
@@ -516,6 +540,7 @@ def fit(
         stopped=flags["stopped"],
         early_stopped=flags["early"],
         epochs_run=len(state.history),
+        capped=capped,
     )
 
 
@@ -548,7 +573,7 @@ def final_fit(build: Callable[[], object], train: Source, val: Source, spec: Tra
     forward = (lambda p: on_progress(replace(p, kind="final"))) if on_progress is not None else None
     t0 = time.perf_counter()
     try:
-        out = fit(model, both, None, spec.replace(epochs=int(epochs), patience=0), on_progress=forward,
+        out = fit(model, both, None, spec.replace(epochs=int(epochs), patience=0, max_updates=0), on_progress=forward,
                   should_stop=should_stop, restore_best=False)
     except TrainingFailed as err:
         return None, FinalFit(int(epochs), len(both), time.perf_counter() - t0, False, f"it failed: {err}")

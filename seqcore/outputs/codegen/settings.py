@@ -144,6 +144,8 @@ def settings_block(spec: RunSpec, csv_name: str, fmt: dict, layout: str | None) 
         _set("BATCH_SIZE", t.batch_size),
         _set("EPOCHS", t.epochs),
         _set("PATIENCE", t.patience, "early stopping: epochs without improvement (0 = off)"),
+        _set("MAX_UPDATES", t.max_updates, "at most this many weight updates in all: fewer epochs (and a shorter "
+             "patience) on a big training set (0 = no limit)"),
         "# the epoch whose weights are kept, and what the plateau schedule watches (as in Sequence Studio)",
         _set("SELECT_BY", selection_metric(d.task, True),
              "with a validation part" + (" (ties: the lower val_loss)"

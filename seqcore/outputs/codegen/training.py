@@ -31,12 +31,13 @@ def finite(value):
 class KeepBestEpoch(keras.callbacks.Callback):
     """Early stopping that keeps the best epoch: the lowest loss / val_loss, or the highest val_accuracy
     with ties going to the lower val_loss (which keras.callbacks.EarlyStopping cannot do). Training stops
-    after PATIENCE epochs without a better one (PATIENCE = 0: it runs all EPOCHS) and the best epoch's
+    after ``patience`` epochs without a better one (0: it runs every epoch) and the best epoch's
     weights are put back at the end."""
 
-    def __init__(self, monitor):
+    def __init__(self, monitor, patience):
         super().__init__()
         self.monitor = monitor
+        self.patience = patience
         self.best = (math.inf, math.inf)   # (value, tie-break) of the best epoch, both lower-is-better
         self.best_epoch = None
         self.best_weights = None
@@ -60,7 +61,7 @@ class KeepBestEpoch(keras.callbacks.Callback):
             self.best_weights = self.model.get_weights()
         else:
             self.wait += 1
-        if PATIENCE and self.wait >= PATIENCE:
+        if self.patience and self.wait >= self.patience:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
@@ -81,17 +82,32 @@ def lr_callbacks(monitor, epochs, patience):
     return []
 
 
+def schedule(n_train):
+    """(epochs, patience): EPOCHS and PATIENCE, or, when MAX_UPDATES weight updates do not cover EPOCHS epochs
+    of ``n_train`` examples, as many whole epochs as fit (at least 1) and the patience shortened in the same
+    proportion (at least 5, never longer than PATIENCE), as Sequence Studio does."""
+    batches = math.ceil(n_train / BATCH_SIZE)
+    if not MAX_UPDATES or not batches or MAX_UPDATES >= EPOCHS * batches:
+        return EPOCHS, PATIENCE
+    epochs = max(1, min(EPOCHS, MAX_UPDATES // batches))
+    patience = min(PATIENCE, max(5, round(PATIENCE * epochs / EPOCHS))) if PATIENCE else 0
+    return epochs, patience
+
+
 def train(model, data):
     """Train with early stopping; returns the number of the epoch whose weights were kept."""
     has_val = data["x_val"] is not None and len(data["x_val"]) > 0
     monitor = SELECT_BY if has_val else SELECT_BY_WITHOUT_VALIDATION
-    keeper = KeepBestEpoch(monitor)
+    epochs, patience = schedule(len(data["x_train"]))
+    if (epochs, patience) != (EPOCHS, PATIENCE):
+        print(f"At most {epochs} epochs (patience {patience}): MAX_UPDATES = {MAX_UPDATES} weight updates")
+    keeper = KeepBestEpoch(monitor, patience)
     # after the learning-rate callbacks, like Sequence Studio; stop at once if the loss becomes NaN
-    callbacks = lr_callbacks(monitor, EPOCHS, PATIENCE) + [keeper, keras.callbacks.TerminateOnNaN()]
+    callbacks = lr_callbacks(monitor, epochs, patience) + [keeper, keras.callbacks.TerminateOnNaN()]
     model.fit(
         data["x_train"], data["y_train"],
         validation_data=(data["x_val"], data["y_val"]) if has_val else None,
-        epochs=EPOCHS, batch_size=BATCH_SIZE, shuffle=True, callbacks=callbacks, verbose=2,
+        epochs=epochs, batch_size=BATCH_SIZE, shuffle=True, callbacks=callbacks, verbose=2,
     )
     return keeper.best_epoch
 
