@@ -140,3 +140,14 @@ def test_model_page_widget_and_estimate():
     assert not at.exception and at.session_state["train_spec"]["max_updates"] == 30
     run_card = next(m for m in at.metric if m.label.startswith("Whole run"))
     assert "'Most weight updates' (30) allows" in run_card.help and "of the 400 epochs" in run_card.help
+
+
+def test_the_design_search_gets_a_third_of_the_cap():
+    from seqcore.modeling.arch_select import SEARCH_EPOCHS, _planned_epochs, _search_train
+
+    run = default_run_spec(DataSpec(task="classify", label="y")).train
+    search = _search_train(run)
+    assert search.max_updates == 2000 and search.epochs == SEARCH_EPOCHS
+    assert _planned_epochs(search, 1360) == 2000 // 85          # 1,360 sequences: 23 epochs, not 80
+    assert _planned_epochs(search, 40) == SEARCH_EPOCHS          # a small set: the whole search schedule
+    assert _search_train(run.replace(max_updates=0)).max_updates == 0

@@ -169,7 +169,8 @@ def _search(spec, prep, should_stop, on_progress) -> tuple[dict, str]:
             pairs = [(prep.train, prep.val)]
         else:
             pairs = [(_subset(prep.train, tr), _subset(prep.train, te)) for tr, te in folds]
-        point = _pointer(on_progress, i, len(cands), cand["name"], SEARCH_EPOCHS * len(pairs), t0)
+        per_pair = _planned_epochs(_search_train(apply(spec, cand).train), len(pairs[0][0]))
+        point = _pointer(on_progress, i, len(cands), cand["name"], per_pair * len(pairs), t0)
         point(0, None)
         result = _score(spec, prep, cand, pairs, should_stop, point)
         if result is not None:
@@ -230,10 +231,7 @@ def _score(spec, prep, cand: dict, pairs, should_stop, point) -> tuple[float, fl
     from seqcore.modeling.training import fit, set_seed
 
     trial = apply(spec, cand)
-    cap = int(trial.train.max_updates or 0)
-    train = trial.train.replace(epochs=min(trial.train.epochs, SEARCH_EPOCHS),
-                                patience=min(trial.train.patience or SEARCH_PATIENCE, SEARCH_PATIENCE),
-                                max_updates=max(1, int(cap * SEARCH_UPDATES_SHARE)) if cap else 0)
+    train = _search_train(trial.train)
     accs, losses = [], []
     for j, (tr, te) in enumerate(pairs):
         if should_stop is not None and should_stop():
@@ -242,7 +240,7 @@ def _score(spec, prep, cand: dict, pairs, should_stop, point) -> tuple[float, fl
         model = build_model(trial.model, train, prep.shape)
         try:
             fit(model, tr, te, train, should_stop=should_stop,
-                on_progress=lambda q, j=j: q.kind == "epoch" and point(j * train.epochs + q.epoch, q.loss))
+                on_progress=lambda q, j=j: q.kind == "epoch" and point(j * q.epochs + q.epoch, q.loss))
             acc, loss = _held_out(model, te)
         except TrainingFailed:
             return None
@@ -253,6 +251,22 @@ def _score(spec, prep, cand: dict, pairs, should_stop, point) -> tuple[float, fl
     if not accs:
         return None
     return float(np.mean(accs)), float(np.mean(losses))
+
+
+def _search_train(train):
+    """The search's schedule for a candidate of run schedule ``train``: at most :data:`SEARCH_EPOCHS` epochs and
+    :data:`SEARCH_PATIENCE` patience, and :data:`SEARCH_UPDATES_SHARE` of a cap on weight updates."""
+    cap = int(train.max_updates or 0)
+    return train.replace(epochs=min(train.epochs, SEARCH_EPOCHS),
+                         patience=min(train.patience or SEARCH_PATIENCE, SEARCH_PATIENCE),
+                         max_updates=max(1, int(cap * SEARCH_UPDATES_SHARE)) if cap else 0)
+
+
+def _planned_epochs(train, n_train: int) -> int:
+    """Epochs a fit of ``train`` plans on ``n_train`` sequences (the progress bar's length)."""
+    from seqcore.modeling.training import capped_schedule
+
+    return capped_schedule(train, -(-n_train // max(1, train.batch_size)))[0]
 
 
 def _held_out(model, src) -> tuple[float, float]:
