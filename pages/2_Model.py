@@ -413,6 +413,8 @@ with right:
                    + ("; per epoch measured on this computer." if t.measured else
                       "; a rough figure until the background worker has timed this model.")
                    + (f" The whole run: {lo}–{hi} epochs with early stopping." if t_spec.patience else ""))
+        for line in ui.extra_trainings(RunSpec(data=spec_now.data, model=m_spec, train=t_spec), dr.sizes, steps, t):
+            st.caption(line)
         if base_search and not app_settings.base_search():
             st.caption("Automatic start is switched off on this installation (SEQSTUDIO_BASE_SEARCH=0): the "
                        "network works on its own unless you pick another starting point.")

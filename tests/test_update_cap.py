@@ -151,3 +151,38 @@ def test_the_design_search_gets_a_third_of_the_cap():
     assert _planned_epochs(search, 1360) == 2000 // 85          # 1,360 sequences: 23 epochs, not 80
     assert _planned_epochs(search, 40) == SEARCH_EPOCHS          # a small set: the whole search schedule
     assert _search_train(run.replace(max_updates=0)).max_updates == 0
+
+
+def _estimate(per_epoch=0.1, planned=400):
+    from pages._ui.estimates import TimeEstimate
+
+    return TimeEstimate(per_epoch, per_epoch, per_epoch, True, (100, 200), 10.0, 20.0, per_epoch * planned, planned)
+
+
+def test_model_page_counts_the_design_search_and_the_averaged_networks(arch_search, ensemble_on):
+    from pages._ui.estimates import extra_trainings
+
+    spec = default_run_spec(DataSpec(task="classify", label="y"))
+    small = extra_trainings(spec, {"train": 50, "val": 0}, 150, _estimate())
+    assert len(small) == 2
+    # 2 designs x 3 folds x 80 epochs x 0.1 s x 33/50 of the data: 32 s at most, shown rounded
+    assert "2 designs" in small[0] and "3-fold cross-validation" in small[0] and "about 10–30 s more, at most" in small[0]
+    assert small[1].startswith("5 networks are trained and averaged (automatic)") and "for the other 4" in small[1]
+    big = extra_trainings(spec, {"train": 1360, "val": 240}, 80, _estimate())
+    # compared on the validation part, 23 capped epochs each (a third of 6,000 updates)
+    assert "on the validation part" in big[0] and "about 1.5–5 s more" in big[0] and big[1].startswith("3 networks")
+    one = extra_trainings(spec.replace(train=spec.train.replace(members=1, augment="off"),
+                                       model=spec.model.replace(conv="off")), {"train": 50, "val": 0}, 150, _estimate())
+    assert one == []
+    forecast = default_run_spec(DataSpec(task="forecast", targets=("y",)))
+    assert extra_trainings(forecast, {"train": 100, "val": 20}, 24, _estimate()) == []
+
+
+def test_search_and_members_captions_follow_the_switches():
+    from pages._ui.estimates import extra_trainings
+
+    spec = default_run_spec(DataSpec(task="classify", label="y"))   # the suite's switches: search and ensemble off
+    assert extra_trainings(spec, {"train": 50, "val": 0}, 150, _estimate()) == []
+    asked = spec.replace(train=spec.train.replace(members=3))
+    assert extra_trainings(asked, {"train": 50, "val": 0}, 150, _estimate())[0].startswith(
+        "3 networks are trained and averaged (your setting)")

@@ -24,7 +24,8 @@ from pages._ui.data import (SAMPLES, SAMPLES_DIR, DryRun, Sample, current_spec, 
                             hint_prepare, load_run_config, load_sample, load_table, restore_if_empty, run_csv_options,
                             suggested_data_spec)
 from pages._ui.estimates import (SECONDS_PER_LAYER_STEP, SECONDS_PER_PARAM_STEP, VALIDATION_COST, XLA_SPEEDUP,
-                                 TimeEstimate, epoch_seconds, fmt_range, recurrent_params, speed_factor, time_estimate)
+                                 TimeEstimate, epoch_seconds, extra_trainings, fmt_range, recurrent_params, speed_factor,
+                                 time_estimate)
 from pages._ui.guards import log_file, require, show_error
 from pages._ui.page import ensure_worker, refresh_sidebar, setup, worker_status_box
 
@@ -36,7 +37,7 @@ __all__ = [
     "load_run_config",
     "load_sample", "load_table", "restore_if_empty", "run_csv_options", "suggested_data_spec",
     "SECONDS_PER_LAYER_STEP", "SECONDS_PER_PARAM_STEP", "VALIDATION_COST", "XLA_SPEEDUP", "epoch_seconds",
-    "recurrent_params", "speed_factor", "TimeEstimate", "fmt_range", "time_estimate",
+    "recurrent_params", "speed_factor", "TimeEstimate", "extra_trainings", "fmt_range", "time_estimate",
     "log_file", "require", "show_error",
     "ensure_worker", "refresh_sidebar", "setup", "worker_status_box",
 ]

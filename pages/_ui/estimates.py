@@ -241,3 +241,40 @@ def _round(seconds: float) -> float:
     if seconds < 10:
         return float(round(seconds))
     return float(5 * round(seconds / 5)) or 5.0
+
+
+def extra_trainings(spec: RunSpec, sizes: dict, steps: int, t: TimeEstimate) -> list[str]:
+    """Plain captions for what a classification run trains besides its one network, with the time each adds
+    (from ``t``): the design search of "auto" settings (:mod:`seqcore.modeling.arch_select`) and the networks
+    averaged (:mod:`seqcore.modeling.ensemble`). Empty for forecasts and for runs that train one network."""
+    from seqcore import settings
+    from seqcore.modeling import arch_select, ensemble
+
+    out: list[str] = []
+    task = spec.data.task
+    n_train, n_val = int(sizes.get("train") or 0), int(sizes.get("val") or 0)
+    if task not in ("classify", "text") or n_train <= 0:
+        return out
+    if arch_select.pending(spec) and settings.arch_search() and n_train * steps <= arch_select.MAX_SEARCH_CELLS:
+        cands = arch_select.candidates(spec)
+        use_val = n_val >= arch_select.MIN_VALIDATION
+        folds = 1 if use_val else arch_select.FOLDS
+        n_fit = n_train if use_val else max(1, n_train * (folds - 1) // folds)
+        search = arch_select._search_train(spec.train)
+        epochs = arch_select._planned_epochs(search, n_fit)
+        most = len(cands) * folds * epochs * t.per_epoch * n_fit / n_train
+        how = "on the validation part" if use_val else f"by {folds}-fold cross-validation on the training part"
+        out.append(f"Design left on 'Auto': before the run, {len(cands)} designs are each trained on a shortened "
+                   f"schedule and compared {how}: {fmt_range(most / 3, most)} more, at most (early stopping "
+                   "usually ends them sooner).")
+    try:
+        p = ensemble.plan(task, spec.train.members, n_train)
+    except UserError:
+        return out
+    if p.on:
+        more = p.members - 1
+        cut = (f"; fewer are trained when the first shows they would take the run past about "
+               f"{ensemble.AUTO_BUDGET_S:.0f} s of training") if p.auto else ""
+        out.append(f"{p.members} networks are trained and averaged ({'automatic' if p.auto else 'your setting'}): "
+                   f"{fmt_range(more * t.run_low, more * t.run_high)} more for the other {more}{cut}.")
+    return out
