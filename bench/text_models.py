@@ -11,8 +11,11 @@ scored the same way.
     python bench/text_models.py --seeds 42 1 2                 # every candidate, both stages
     python bench/text_models.py --only default --seeds 42      # one candidate
 
-Candidates: ``default`` (what the app trains with no choices), ``gru`` (the same with a GRU cell), and
-``members3`` (an average of 3 networks trained with different seeds, when the app supports ``members``).
+Candidates: ``default`` (what the app trains with no choices), ``lstm`` / ``gru`` (the default with that
+recurrent cell), ``members3`` (an average of 3 networks trained with different seeds), ``gru_members3`` (both),
+``single`` (the default with one network).
+
+``--update-results`` writes the table into ``bench/RESULTS.md`` between its own markers.
 """
 
 from __future__ import annotations
@@ -68,9 +71,9 @@ def candidate_spec(name: str, train_df: pd.DataFrame, seed: int):
     data = default_data_spec(table, "text", text="text", label="label")
     spec = default_run_spec(data)
     spec = spec.replace(train=spec.train.replace(seed=seed))
-    if name == "gru":
-        spec = spec.replace(model=spec.model.replace(cell="gru"))
-    elif name == "members3":
+    if name in ("gru", "gru_members3", "lstm"):
+        spec = spec.replace(model=spec.model.replace(cell="lstm" if name == "lstm" else "gru"))
+    if name in ("members3", "gru_members3"):
         if "members" not in spec.train.to_dict():
             return None
         spec = spec.replace(train=spec.train.replace(members=3))
@@ -102,13 +105,57 @@ def _fmt(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {sd:.3f}"
 
 
-CANDIDATES = ("default", "gru", "members3")
+CANDIDATES = ("default", "gru", "members3", "gru_members3")
+EXTRA = ("single", "lstm")
+BEGIN, END = ("<!-- text_models:begin (written by bench/text_models.py --update-results) -->",
+              "<!-- text_models:end -->")
+HEADING = "## Text models on a held-out slice (bench/text_models.py)"
+
+
+def table(rows, args, n_all: int, n_pool: int, n_dev_tr: int, n_dev_te: int, n_held: int) -> str:
+    """The markdown table of every candidate's development and held-out accuracy."""
+    from seqcore.config import default_run_spec
+
+    import keras
+
+    lines = [f"{n_all:,} review snippets (`{FILE}`): development pool {n_pool:,} (trained on {n_dev_tr:,}, "
+             f"compared on {n_dev_te:,}), held-out slice {n_held:,} (crc32 of the text % {HOLDOUT_MOD} == 0). "
+             f"Keras {keras.__version__}, backend {keras.backend.backend()}; 2 shared CPU cores.", "",
+             "| candidate | development (mean ± sd) | bag-of-words (dev) | held-out (mean ± sd) | bag-of-words "
+             "(held-out) | held-out − bag-of-words | per seed (held-out) | wall s (held-out run, mean) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, dev, bow_dev, hold, bow_hold, secs in rows:
+        gap = f"{(statistics.mean(hold) - bow_hold) * 100:+.1f} points" if hold and bow_hold is not None else "-"
+        lines.append(f"| {name} | {_fmt(dev)} | {bow_dev:.3f} | {_fmt(hold)} | "
+                     f"{'-' if bow_hold is None else f'{bow_hold:.3f}'} | {gap} | "
+                     f"{' / '.join(f'{h:.3f}' for h in hold) or '-'} | "
+                     f"{'-' if not secs else f'{statistics.mean(secs):.0f}'} |")
+    lines += ["", "Development: trained on 80% of the pool, scored on the other 20% (where a choice is made). "
+              "Held-out: trained on the whole pool, scored on the slice no choice was made on. Each run is the "
+              "app's `run_training` with the default text settings (the final fit included), changed only as the "
+              "candidate says; bag-of-words is the app's own baseline on the same split.",
+              f"Seeds {' '.join(map(str, args.seeds))}. Reproduce: `python bench/text_models.py --seeds "
+              f"{' '.join(map(str, args.seeds))}" + (f" --only {' '.join(args.only)}" if args.only else "") + "`."]
+    return "\n".join(lines)
+
+
+def update_results(block: str) -> None:
+    from bench.results_block import marked, replace_marked
+
+    path = Path(__file__).resolve().parent / "RESULTS.md"
+    text = path.read_text()
+    body = marked(BEGIN, END, block)
+    new = replace_marked(text, BEGIN, END, body)
+    if new is None:
+        new = text.rstrip() + "\n\n" + HEADING + "\n\n" + body + "\n"
+    path.write_text(new)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[42])
-    ap.add_argument("--only", nargs="*", choices=CANDIDATES + ("single",))
+    ap.add_argument("--only", nargs="*", choices=CANDIDATES + EXTRA)
+    ap.add_argument("--update-results", action="store_true", help="write the table into bench/RESULTS.md")
     ap.add_argument("--skip-holdout", action="store_true", help="development stage only")
     args = ap.parse_args(argv)
     df = pd.read_csv(shared_datasets() / FILE)
@@ -138,18 +185,11 @@ def main(argv=None) -> int:
                           f"{h['seconds']} s", flush=True)
             if dev:
                 rows.append((name, dev, bow_dev, hold, bow_hold, secs))
+    block = table(rows, args, len(df), len(pool), len(dev_tr), len(dev_te), len(held))
     print()
-    print("| candidate | development (mean ± sd) | bag-of-words (dev) | held-out (mean ± sd) | bag-of-words "
-          "(held-out) | held-out − bag-of-words | wall s (held-out run, mean) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, dev, bow_dev, hold, bow_hold, secs in rows:
-        gap = f"{(statistics.mean(hold) - bow_hold) * 100:+.1f} points" if hold and bow_hold is not None else "-"
-        print(f"| {name} | {_fmt(dev)} | {bow_dev:.3f} | {_fmt(hold)} | "
-              f"{'-' if bow_hold is None else f'{bow_hold:.3f}'} | {gap} | "
-              f"{'-' if not secs else f'{statistics.mean(secs):.0f}'} |")
-    print(f"\nSeeds {' '.join(map(str, args.seeds))}. Reproduce: `python bench/text_models.py "
-          f"--seeds {' '.join(map(str, args.seeds))}" + (f" --only {' '.join(args.only)}" if args.only else "")
-          + "`.")
+    print(block)
+    if args.update_results:
+        update_results(block)
     return 0
 
 

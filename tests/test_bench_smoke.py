@@ -312,7 +312,7 @@ def test_every_results_table_is_output_of_a_bench_script():
     text = RESULTS.read_text()
     spans = []
     for name in ("speed", "accuracy", "accuracy-classify", "sweeps", "understanding", "intervals", "panel",
-                 "forecast_base"):
+                 "forecast_base", "text_models"):
         for m in re.finditer(rf"<!-- {name}:begin .*?-->(.*?)<!-- {name}:end -->", text, re.S):
             spans.append((text[:m.start()].count("\n"), text[:m.end()].count("\n")))
     for line, header in tables(text):
@@ -516,3 +516,29 @@ def test_intervals_table_has_the_columns_intervals_py_prints():
     (_, printed), = tables(bench_intervals.table(fake, [42]))
     assert printed == header
     assert re.search(r"Reproduce: `python bench/intervals\.py[^`]*`", m.group(1))
+
+
+def test_text_models_holds_out_a_fixed_slice_and_names_its_candidates():
+    import pandas as pd
+
+    import text_models as tm
+    from helpers import SAMPLES
+    from seqcore.config import default_run_spec
+
+    df = pd.read_csv(SAMPLES / tm.FILE)
+    pool, held = tm.split_rows(df)
+    pool2, held2 = tm.split_rows(df.sample(frac=1.0, random_state=3))     # row order plays no part
+    assert set(held["text"]) == set(held2["text"]) and not set(held["text"]) & set(pool["text"])
+    assert 0.15 < len(held) / len(df) < 0.25
+    small = df.head(200)
+    cells = {name: tm.candidate_spec(name, small, 7) for name in tm.CANDIDATES + tm.EXTRA}
+    assert all(spec.train.seed == 7 for spec in cells.values())
+    assert cells["gru"].model.cell == "gru" and cells["lstm"].model.cell == "lstm"
+    assert cells["members3"].train.members == 3 and cells["gru_members3"].train.members == 3
+    assert cells["gru_members3"].model.cell == "gru" and cells["single"].train.members == 1
+    default = default_run_spec(cells["default"].data)
+    assert cells["default"].model == default.model and cells["default"].train == default.train.replace(seed=7)
+    args = type("A", (), {"seeds": [42, 1], "only": None})()
+    out = tm.table([("default", [0.75, 0.76], 0.74, [0.77, 0.78], 0.72, [30.0, 31.0])], args, 10, 8, 6, 2, 2)
+    assert "| default | 0.755 ± 0.007 | 0.740 | 0.775 ± 0.007 | 0.720 | +5.5 points | 0.770 / 0.780 | 30 |" in out
+    assert "Reproduce: `python bench/text_models.py --seeds 42 1`" in out
