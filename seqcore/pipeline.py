@@ -384,6 +384,13 @@ def _first_work(prep, outcome, final) -> int:
     return work
 
 
+def _wants_final_fit(train_spec, prep, outcome) -> bool:
+    """Whether a network that ``fit`` trained (``outcome``) gets its final fit (``TrainSpec.final_fit``): there is a
+    validation part, it picked an epoch, and nobody stopped the run. The run's network and every member alike."""
+    return bool(train_spec.final_fit and prep.val is not None and len(prep.val) and outcome.best_epoch
+                and not outcome.stopped)
+
+
 def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_outputs, *, first_seconds: float,
                   first_work: int, build: Callable, on_progress=None, should_stop=None):
     """Members 2..K of a seed ensemble, each trained as member 1 was (fit with the same validation rule, then
@@ -418,7 +425,7 @@ def train_members(task, prep, spec: RunSpec, members_plan, first_model, first_ou
             stopped = True
             break
         done = ensemble.member_work(out.epochs_run, len(prep.train), steps)
-        if train_spec.final_fit and prep.val is not None and len(prep.val) and out.best_epoch:
+        if _wants_final_fit(train_spec, prep, out):
             retrained, ff = final_fit(lambda: build(train_spec), prep.train, prep.val, train_spec, out.best_epoch,
                                       on_progress=progress, should_stop=should_stop)
             if ff.stopped:
@@ -517,8 +524,7 @@ def run_training(
 
         calib = intervals.calibrate_run(prep, lambda src: predict(model, src, batch_size=batch))
     final, picked_test = None, None
-    if spec.train.final_fit and prep.val is not None and len(prep.val) and outcome.best_epoch \
-            and not outcome.stopped:
+    if _wants_final_fit(spec.train, prep, outcome):
         picked_test, _ = task.evaluate(prep, predict(model, prep.test, batch_size=batch))
         retrained, final = final_fit(
             lambda: build_model(spec.model, spec.train, prep.shape, vocabulary=words),

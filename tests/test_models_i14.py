@@ -280,3 +280,33 @@ def test_script_builds_the_same_network_with_the_convolution_front_end(masking, 
     np.testing.assert_allclose(ours.predict_on_batch(x), theirs.predict_on_batch(x), rtol=1e-5, atol=1e-6)
     auto = training_script(spec.replace(model=spec.model.replace(conv="auto")))
     assert "CONV = False" in auto and "does not do: set True to add it" in auto
+
+
+def test_a_resumed_run_keeps_the_design_its_interrupted_run_picked(tmp_path, arch_search):
+    """The design search runs once: its choice is kept in the checkpoint folder, and a resumed run takes it back
+    (the same helpers as the forecaster's base choice, base_select.load_kept_choice / save_choice)."""
+    from types import SimpleNamespace
+
+    from seqcore.modeling import arch_select
+
+    spec = default_run_spec(DataSpec(task="classify", label="y"))
+    design = {"conv": "on", "augment": "on", "pooling": "attention"}
+    from seqcore.modeling.base_select import save_choice
+
+    save_choice(tmp_path, arch_select.CHOICE_FILE, {"picked": "conv+augment+attention", "design": design,
+                                                    "validation": {}, "seconds": 1.0, "how": "validation"},
+                "The network is the full design.")
+    prep = SimpleNamespace(extra={}, notes=[])
+    picked, prep = arch_select.choose(spec, prep, checkpoint_dir=tmp_path, resume=True)
+    assert (picked.model.conv, picked.train.augment, picked.model.pooling) == ("on", "on", "attention")
+    assert prep.extra["model_choice"]["picked"] == "conv+augment+attention"
+    assert prep.notes == ["The network is the full design. (The choice was kept from the interrupted run.)"]
+    # without resume the saved choice is not read: a fresh run searches again (here: too few sequences to
+    # compare designs, so the default design, and the new choice replaces the saved one)
+    from seqcore.data.windows import ArraySource
+
+    fresh = SimpleNamespace(extra={}, notes=[], train=ArraySource(np.zeros((2, 3, 1)), np.array([0, 1])),
+                            val=None, shape=SimpleNamespace(input_shape=(3, 1)))
+    again, fresh = arch_select.choose(spec, fresh, checkpoint_dir=tmp_path, resume=False)
+    assert fresh.extra["model_choice"]["how"] == "default" and again.model.conv == "off"
+    assert json.loads((tmp_path / arch_select.CHOICE_FILE).read_text())["how"] == "default"

@@ -104,22 +104,15 @@ def choose(spec, prep, *, should_stop=None, on_progress=None, checkpoint_dir=Non
     Sets ``prep.extra["model_choice"]`` and adds a plain note. ``should_stop()`` is checked before each training
     (a stop request ends the search: the best so far, else the first candidate, is kept and the run then stops as
     usual). With ``checkpoint_dir`` the choice is kept there and a resumed run takes it back."""
-    import json
-    from pathlib import Path
+    from seqcore.modeling.base_select import load_kept_choice, save_choice
 
     if not pending(spec):
         return spec, prep
-    saved = Path(checkpoint_dir) / CHOICE_FILE if checkpoint_dir else None
-    if resume and saved is not None and saved.exists():
-        kept = json.loads(saved.read_text())
-        note = kept.pop("note", "") + " (The choice was kept from the interrupted run.)"
-        return _finish(spec, prep, kept, note.strip())
+    kept = load_kept_choice(checkpoint_dir, CHOICE_FILE, resume)
+    if kept is not None:
+        return _finish(spec, prep, *kept)
     choice, note = _search(spec, prep, should_stop, on_progress)
-    if saved is not None:
-        from seqcore.fsutil import atomic_write_text
-
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(saved, json.dumps(dict(choice, note=note)))
+    save_choice(checkpoint_dir, CHOICE_FILE, choice, note)
     return _finish(spec, prep, choice, note)
 
 

@@ -91,22 +91,39 @@ def choose(df, spec, prep, *, should_stop=None, checkpoint_dir=None, resume: boo
     candidate (a stop request ends the search; the run then stops as usual). With ``checkpoint_dir`` the choice
     is kept there (:data:`CHOICE_FILE`) and a resumed run (``resume``) takes it back instead of searching again,
     so it goes on with the same base. ``on_progress`` gets kind "choose" points (the candidate, its epochs)."""
+    kept = load_kept_choice(checkpoint_dir, CHOICE_FILE, resume)
+    if kept is not None:
+        return _finish(df, spec, prep, kept[0]["picked"], kept[0], kept[1], time.perf_counter())
+    prep = _search(df, spec, prep, should_stop, on_progress)
+    save_choice(checkpoint_dir, CHOICE_FILE, prep.extra["model_choice"], next((n for n in reversed(prep.notes)), ""))
+    return prep
+
+
+def load_kept_choice(checkpoint_dir, file: str, resume: bool) -> tuple[dict, str] | None:
+    """(choice, note) an interrupted run kept in ``checkpoint_dir / file`` (:func:`save_choice`), the note saying
+    it was kept, when ``resume`` and it is there; else None. Shared with :mod:`seqcore.modeling.arch_select`."""
     import json
     from pathlib import Path
 
-    saved = Path(checkpoint_dir) / CHOICE_FILE if checkpoint_dir else None
-    if resume and saved is not None and saved.exists():
-        kept = json.loads(saved.read_text())
-        note = kept.pop("note", "") + " (The choice was kept from the interrupted run.)"
-        return _finish(df, spec, prep, kept["picked"], kept, note.strip(), time.perf_counter())
-    prep = _search(df, spec, prep, should_stop, on_progress)
-    if saved is not None:
-        from seqcore.fsutil import atomic_write_text
+    if not (resume and checkpoint_dir) or not (Path(checkpoint_dir) / file).exists():
+        return None
+    kept = json.loads((Path(checkpoint_dir) / file).read_text())
+    note = kept.pop("note", "") + " (The choice was kept from the interrupted run.)"
+    return kept, note.strip()
 
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        note = next((n for n in reversed(prep.notes)), "")
-        atomic_write_text(saved, json.dumps(dict(prep.extra["model_choice"], note=note)))
-    return prep
+
+def save_choice(checkpoint_dir, file: str, choice: dict, note: str) -> None:
+    """Keep ``choice`` and its ``note`` in ``checkpoint_dir / file`` (nothing without a checkpoint folder), so a
+    resumed run goes on with the same choice (:func:`load_kept_choice`)."""
+    import json
+    from pathlib import Path
+
+    from seqcore.fsutil import atomic_write_text
+
+    if not checkpoint_dir:
+        return
+    Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(Path(checkpoint_dir) / file, json.dumps(dict(choice, note=note)))
 
 
 #: The file in a run's checkpoint folder that keeps the base picked by :func:`choose`.
