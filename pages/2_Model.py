@@ -318,9 +318,12 @@ with left:
         st.number_input("Networks averaged (0 = automatic)", 0, 20, step=1, key="model_members",
                         help="Trains this many networks that differ only in their random start and averages their "
                              "answers, so the result depends less on luck; the Results page shows how far apart "
-                             "they scored. Each one costs a full training. 0 (automatic): 5 on small sets "
-                             "(under 300 examples), 3 under 3,000, as many as fit in about 40 s of training; "
-                             "1: a single network.")
+                             "they scored. Each one costs a full training. 0 (automatic): "
+                             + ("3 for texts (under 10,000), as many as fit in about 90 s of training; "
+                                if task == "text" else
+                                "5 on small sets (under 300 sequences), 3 under 3,000, as many as fit in about 40 s "
+                                "of training; ")
+                             + "1: a single network.")
     if task == "forecast":
         ui.seed("model_backtest", int(spec_now.data.backtest))
         st.number_input("Backtest folds (0 = off)", 0, MAX_BACKTEST, step=1, key="model_backtest",

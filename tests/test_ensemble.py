@@ -32,7 +32,7 @@ def test_member_seeds_start_with_the_run_seed_and_do_not_overlap_neighbouring_ru
 
 def test_automatic_member_counts_by_training_size(ensemble_on):
     assert [ensemble_plan("classify", 0, n).members for n in (28, 299, 300, 2_999, 3_000)] == [5, 5, 3, 3, 1]
-    assert [ensemble_plan("text", 0, n).members for n in (500, 2_999, 3_000)] == [3, 3, 1]
+    assert [ensemble_plan("text", 0, n).members for n in (500, 9_999, 10_000)] == [3, 3, 1]
     assert ensemble_plan("forecast", 0, 50).members == 1
     p = ensemble_plan("classify", 0, 50)
     assert p.auto and p.on and "small training set (50 sequences)" in ensemble.plan_note(p)
@@ -78,6 +78,20 @@ def test_work_budget_stops_adding_automatic_members_only(ensemble_on):
     assert ensemble.members_after_first(auto, small) == 5 and ensemble.members_after_first(fixed, big) == 5
     assert ensemble.members_after_first(auto, ensemble.AUTO_BUDGET_WORK // 3) == 3
     assert ensemble.members_after_first(auto, ensemble.AUTO_BUDGET_WORK * 2) == 1
+
+
+def test_texts_have_their_own_work_budget(ensemble_on):
+    """3 text networks fit where one sequence network's work would already stop the count at 1: a text's
+    example-steps are cheaper (ensemble.AUTO_BUDGET_WORK_TEXT; bench/text_models.py measured the gain)."""
+    text, seqs = ensemble.plan("text", 0, 3_900), ensemble.plan("classify", 0, 2_000)
+    reviews = ensemble.member_work(15, 3_100, 64) + ensemble.member_work(5, 3_900, 64)   # fit + final fit
+    assert ensemble.budget("text") == (ensemble.AUTO_BUDGET_WORK_TEXT, ensemble.AUTO_BUDGET_S_TEXT)
+    assert ensemble.members_after_first(text, reviews) == 3
+    assert ensemble.members_after_first(seqs, reviews) == 1
+    assert ensemble.members_after_first(text, ensemble.AUTO_BUDGET_WORK_TEXT // 2 + 1) == 1
+    note = ensemble.run_note({"members": 1, "seconds": [200.0]}, text)
+    assert "about 90 s of training" in note
+    assert "about 40 s of training" in ensemble.run_note({"members": 1, "seconds": [60.0]}, seqs)
 
 
 def test_average_is_the_mean_of_the_members():

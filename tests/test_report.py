@@ -255,7 +255,8 @@ def test_describe_preset_follows_the_task_presets(task, preset):
     spec = apply_preset(RunSpec(data=DataSpec(task=task)), preset)
     over = preset_overrides(preset, task)
     m, t = spec.model, spec.train
-    kind = ("bidirectional " if m.bidirectional else "") + "LSTM"
+    kind = ("bidirectional " if m.bidirectional else "") + m.cell.upper()
+    assert m.cell == ("gru" if task == "text" else "lstm")       # the text presets pick a GRU
     if len(m.units) == 1:
         assert text.lower().startswith(f"{kind.lower()}, {m.units[0]} units")
     else:

@@ -274,7 +274,7 @@ def extra_trainings(spec: RunSpec, sizes: dict, steps: int, t: TimeEstimate) -> 
     if p.on:
         more = p.members - 1
         cut = (f"; fewer are trained when the first shows they would take the run past about "
-               f"{ensemble.AUTO_BUDGET_S:.0f} s of training") if p.auto else ""
+               f"{ensemble.budget(task)[1]:.0f} s of training") if p.auto else ""
         out.append(f"{p.members} networks are trained and averaged ({'automatic' if p.auto else 'your setting'}): "
                    f"{fmt_range(more * t.run_low, more * t.run_high)} more for the other {more}{cut}.")
     return out

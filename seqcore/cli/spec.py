@@ -104,7 +104,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--members", type=int, metavar="K",
                    help="classification: train K networks that differ only in their seed and average their class "
                         "probabilities (0 = automatic, the default: 5 under 300 training sequences, 3 under 3,000, "
-                        "3 under 3,000 texts; 1 = one network). metrics.json 'ensemble' gives each one's score")
+                        "3 under 10,000 texts, within about 40 s (sequences) or 90 s (texts) of training; 1 = one "
+                        "network). metrics.json 'ensemble' gives each one's score")
     t.add_argument("--augment", choices=["auto", "off", "on"],
                    help="sequence classification: perturb training batches (noise, scaling, window slices); auto "
                         "(the balanced preset) keeps it when it helps on the training part")

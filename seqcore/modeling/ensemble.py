@@ -41,7 +41,7 @@ from seqcore.errors import SpecError
 KIND = "member"
 #: automatic member counts by training-set size (examples the networks learn from), sequences and texts
 AUTO_SEQUENCES = ((300, 5), (3_000, 3))       # under 300 sequences: 5 networks; under 3,000: 3
-AUTO_TEXTS = ((3_000, 3),)                    # under 3,000 texts: 3 networks (each text run also has a final fit)
+AUTO_TEXTS = ((10_000, 3),)                   # under 10,000 texts: 3 networks (each text run also has a final fit)
 #: automatic members stop being added when the next one would take the run past this much training work, counted
 #: as example-steps (epochs x examples x the time steps the network loops over, :func:`member_work`), the first
 #: member's work standing for each: deterministic (the same data, settings and seed always give the same member
@@ -50,6 +50,13 @@ AUTO_TEXTS = ((3_000, 3),)                    # under 3,000 texts: 3 networks (e
 #: member ~400,000 example-steps, so 5 fit; PigCVP ~950,000, so 3).
 AUTO_BUDGET_WORK = 3_000_000
 AUTO_BUDGET_S = 40.0          # what AUTO_BUDGET_WORK is meant to be, for the notes
+#: Texts have their own budget: averaging 3 networks was the clearest gain on movie reviews (bench/text_models.py,
+#: chosen on the development part: one GRU 0.763, three 0.77x; bag-of-words 0.745), and one text network's work
+#: (about 4-5 million example-steps on the 3,900 sample reviews, final fit included) is cheaper per example-step
+#: than a sequence network's (one embedding lookup per word, 64 words), so the budget lets 3 of them train there:
+#: about 90 s in all on this 2-core machine. Larger text sets keep fewer.
+AUTO_BUDGET_WORK_TEXT = 15_000_000
+AUTO_BUDGET_S_TEXT = 90.0
 MAX_MEMBERS = 20
 
 
@@ -112,7 +119,7 @@ def plan_note(p: Plan) -> str:
     if not p.on:
         return ""
     cut = (" Fewer are trained when the first one shows that they would take the run much past about "
-           f"{AUTO_BUDGET_S:.0f} s of training.") if p.auto else ""
+           f"{budget(p.task)[1]:.0f} s of training.") if p.auto else ""
     return (f"{p.members} networks are trained one after another and their class probabilities averaged — "
             f"{why(p)}.{cut}")
 
@@ -123,12 +130,17 @@ def member_work(epochs: int, examples: int, steps: int) -> int:
     return int(max(0, epochs)) * int(max(0, examples)) * int(max(1, steps))
 
 
+def budget(task: str) -> tuple[int, float]:
+    """(work, about how many seconds of training that is) the automatic member count keeps a run of ``task`` to."""
+    return (AUTO_BUDGET_WORK_TEXT, AUTO_BUDGET_S_TEXT) if task == "text" else (AUTO_BUDGET_WORK, AUTO_BUDGET_S)
+
+
 def members_after_first(p: Plan, first_work: int) -> int:
     """The members the run trains, known once member 1 has trained: ``p.members`` for an explicit count; for an
-    automatic one as many as fit in :data:`AUTO_BUDGET_WORK` at member 1's work (at least 1)."""
+    automatic one as many as fit in the task's :func:`budget` at member 1's work (at least 1)."""
     if not p.auto or first_work <= 0:
         return p.members
-    return max(1, min(p.members, int(AUTO_BUDGET_WORK // first_work)))
+    return max(1, min(p.members, int(budget(p.task)[0] // first_work)))
 
 
 def keep_adding(p: Plan, done: int, work: list[int]) -> bool:
@@ -243,7 +255,7 @@ def run_note(ens: dict, p: Plan) -> str:
         return (f"One network was trained, although {p.members} were planned to be averaged: "
                 + ("training was stopped before the second one finished." if ens.get("stopped") else
                    f"the first one's training was long ({sum(ens.get('seconds') or [0.0]):.0f} s here), so the "
-                   f"automatic choice did not add more (it keeps a run to about {AUTO_BUDGET_S:.0f} s of training "
+                   f"automatic choice did not add more (it keeps a run to about {budget(p.task)[1]:.0f} s of training "
                    "on a 2-core machine; ask for a number of members to override it)."))
     text = (f"Seed ensemble: {k} networks trained with different seeds (seeds {', '.join(map(str, ens.get('seeds', [])))}) "
             f"on the same data; their class probabilities are averaged, and that average is the model saved and "
@@ -256,5 +268,5 @@ def run_note(ens: dict, p: Plan) -> str:
         avg = sum(ens.get("seconds") or [0.0]) / max(1, len(ens.get("seconds") or [1]))
         text += (f" The training-set size called for {p.members}, but one network's training is long here (about "
                  f"{avg:.0f} s), so the automatic choice trained {planned} to keep the run to about "
-                 f"{AUTO_BUDGET_S:.0f} s of training on a 2-core machine.")
+                 f"{budget(p.task)[1]:.0f} s of training on a 2-core machine.")
     return text

@@ -272,7 +272,7 @@ def describe_preset(preset: str, task: str, base: RunSpec | None = None) -> str:
         "final_fit": lambda v: "then retrained on training + validation data" if v else "",
         "loss": lambda v: f"{v.upper()} loss" if task == "forecast" else "",
         "seed": lambda v: "", "max_memory_mb": lambda v: "",
-        "max_updates": lambda v: f"at most {v:,} weight updates" if v else "no limit on weight updates",
+        "max_updates": lambda v: f"at most {v:,} weight updates" if v else "",
         # "auto" is described with the convolution front end (the two are chosen together)
         "augment": lambda v: "augmented training batches" if v == "on" and task == "classify" else "",
     }
