@@ -533,9 +533,12 @@ def test_text_models_holds_out_a_fixed_slice_and_names_its_candidates():
     small = df.head(200)
     cells = {name: tm.candidate_spec(name, small, 7) for name in tm.CANDIDATES + tm.EXTRA}
     assert all(spec.train.seed == 7 for spec in cells.values())
-    assert cells["gru"].model.cell == "gru" and cells["lstm"].model.cell == "lstm"
-    assert cells["members3"].train.members == 3 and cells["gru_members3"].train.members == 3
-    assert cells["gru_members3"].model.cell == "gru" and cells["single"].train.members == 1
+    assert cells["default"].model.cell == "gru" and cells["default"].train.members == 0     # 3 averaged, automatic
+    assert cells["single"].model.cell == "gru" and cells["single"].train.members == 1
+    assert cells["lstm"].model.cell == "lstm" and cells["lstm"].train.members == 0
+    assert cells["lstm_single"].model.cell == "lstm" and cells["lstm_single"].train.members == 1
+    assert cells["gru"].model.cell == "gru" and cells["members3"].train.members == 3
+    assert cells["gru_members3"].model.cell == "gru" and cells["gru_members3"].train.members == 3
     default = default_run_spec(cells["default"].data)
     assert cells["default"].model == default.model and cells["default"].train == default.train.replace(seed=7)
     args = type("A", (), {"seeds": [42, 1], "only": None})()
