@@ -61,6 +61,26 @@ def test_missing_file_and_bad_arguments_exit_2(tmp_path):
     assert r.returncode == 2 and "'Nope'" in r.stderr
 
 
+def test_a_failed_train_leaves_no_empty_output_folder(tmp_path):
+    """Without --out the CLI names a folder seqstudio-run-<time> in the current directory; a run refused once it
+    has started (a window longer than the series) must not leave that folder behind, empty."""
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "seqcore", "train", str(SAMPLES / "Airline.csv"), "--task", "forecast",
+                        "--window", "500", "--epochs", "1"], capture_output=True, text=True, cwd=str(tmp_path),
+                       env=env, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert not list(tmp_path.glob("seqstudio-run-*"))
+    kept = tmp_path / "mine"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("the user's own file")
+    r = subprocess.run([sys.executable, "-m", "seqcore", "train", str(SAMPLES / "Airline.csv"), "--task", "forecast",
+                        "--window", "500", "--epochs", "1", "--out", str(kept)], capture_output=True, text=True,
+                       cwd=str(tmp_path), env=env, timeout=300)
+    assert r.returncode == 2 and (kept / "notes.txt").read_text() == "the user's own file"
+
+
 @pytest.mark.slow
 def test_train_and_predict_through_the_cli(tmp_path):
     out = tmp_path / "run"

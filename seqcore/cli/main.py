@@ -120,8 +120,14 @@ def cmd_train(args) -> int:
     out = Path(args.out or f"seqstudio-run-{time.strftime('%Y%m%d-%H%M%S')}")
     print(f"training {spec.model.cell.upper()} {list(spec.model.units)} on {Path(args.csv).name} "
           f"({spec.data.task}); writing to {out}", file=sys.stderr)
-    result = run_training(data, spec, out, csv_options=opts, test_data=test_data, name=Path(args.csv).name,
-                          on_progress=_progress_printer(sys.stderr))
+    fresh = not out.exists()
+    try:
+        result = run_training(data, spec, out, csv_options=opts, test_data=test_data, name=Path(args.csv).name,
+                              on_progress=_progress_printer(sys.stderr))
+    except BaseException:
+        if fresh and out.is_dir() and not any(out.iterdir()):   # a run that failed before writing anything
+            out.rmdir()                                           # leaves no empty folder behind
+        raise
     _print_summary(result)
     return 0
 
