@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.results_block import marked, replace_marked  # noqa: E402
+from bench.results_block import write_block  # noqa: E402
 from bench.understanding import shared_datasets  # noqa: E402
 
 DATA = shared_datasets() or ROOT.parent / "shared" / "datasets"
@@ -245,12 +245,7 @@ def main(argv=None) -> int:
     if not args.from_json or args.rescore_baselines:
         Path(args.json).write_text(json.dumps({"rows": rows, "airline_h36": h36}, indent=1, default=str))
     if args.update_results:
-        block = marked(BEGIN, END, text)
-        old = RESULTS.read_text() if RESULTS.exists() else ""
-        new = replace_marked(old, BEGIN, END, block)
-        if new is None:
-            new = old.rstrip() + "\n\n## What the forecaster starts from (base)\n\n" + block + "\n"
-        RESULTS.write_text(new)
+        write_block(RESULTS, BEGIN, END, text, "## What the forecaster starts from (base)")
     return 0
 
 

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.results_block import marked, replace_marked  # noqa: E402
+from bench.results_block import write_block  # noqa: E402
 from bench.understanding import shared_datasets  # noqa: E402
 
 DATASETS_DIR = shared_datasets() or ROOT.parent / "shared" / "datasets"
@@ -186,12 +186,7 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
     if args.update_results and RESULTS.exists():
-        text = RESULTS.read_text()
-        block = marked(BEGIN, END, md)
-        new = replace_marked(text, BEGIN, END, block)
-        if new is None:
-            new = text.rstrip() + "\n\n## Forecast intervals\n\n" + block + "\n"
-        RESULTS.write_text(new)
+        write_block(RESULTS, BEGIN, END, md, "## Forecast intervals")
         print(f"updated {RESULTS}", file=sys.stderr)
     return 0
 

@@ -35,7 +35,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.results_block import marked, replace_marked  # noqa: E402
+from bench.results_block import write_block  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- panel:begin (written by bench/panel.py --update-results) -->", "<!-- panel:end -->"
@@ -119,12 +119,7 @@ def to_markdown(meta: dict, runs: list[dict]) -> str:
 
 
 def update_results(block: str) -> None:
-    text = RESULTS.read_text()
-    body = marked(BEGIN, END, block)
-    new = replace_marked(text, BEGIN, END, body)
-    if new is None:
-        new = text.rstrip() + "\n\n" + HEADING + "\n\n" + body + "\n"
-    RESULTS.write_text(new)
+    write_block(RESULTS, BEGIN, END, block, HEADING)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,3 +18,17 @@ def replace_marked(text: str, begin: str, end: str, block: str) -> str | None:
     if end not in rest:
         return None
     return head + block + rest.split(end, 1)[1]
+
+
+def write_block(path, begin: str, end: str, body: str, heading: str) -> None:
+    """Write ``body`` between the ``begin`` / ``end`` markers of the file at ``path``, keeping every other line;
+    the first time (no markers yet), append a new section: ``heading``, then the marked block."""
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text() if path.exists() else ""
+    block = marked(begin, end, body)
+    new = replace_marked(text, begin, end, block)
+    if new is None:
+        new = text.rstrip() + "\n\n" + heading + "\n\n" + block + "\n"
+    path.write_text(new)

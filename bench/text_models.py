@@ -30,7 +30,6 @@ import time
 import zlib
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -109,8 +108,6 @@ HEADING = "## Text models on a held-out slice (bench/text_models.py)"
 
 def table(rows, args, n_all: int, n_pool: int, n_dev_tr: int, n_dev_te: int, n_held: int) -> str:
     """The markdown table of every candidate's development and held-out accuracy."""
-    from seqcore.config import default_run_spec
-
     import keras
 
     lines = [f"{n_all:,} review snippets (`{FILE}`): development pool {n_pool:,} (trained on {n_dev_tr:,}, "
@@ -135,15 +132,9 @@ def table(rows, args, n_all: int, n_pool: int, n_dev_tr: int, n_dev_te: int, n_h
 
 
 def update_results(block: str) -> None:
-    from bench.results_block import marked, replace_marked
+    from bench.results_block import write_block
 
-    path = Path(__file__).resolve().parent / "RESULTS.md"
-    text = path.read_text()
-    body = marked(BEGIN, END, block)
-    new = replace_marked(text, BEGIN, END, body)
-    if new is None:
-        new = text.rstrip() + "\n\n" + HEADING + "\n\n" + body + "\n"
-    path.write_text(new)
+    write_block(Path(__file__).resolve().parent / "RESULTS.md", BEGIN, END, block, HEADING)
 
 
 def main(argv=None) -> int:

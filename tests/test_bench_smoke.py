@@ -545,3 +545,16 @@ def test_text_models_holds_out_a_fixed_slice_and_names_its_candidates():
     out = tm.table([("default", [0.75, 0.76], 0.74, [0.77, 0.78], 0.72, [30.0, 31.0])], args, 10, 8, 6, 2, 2)
     assert "| default | 0.755 ± 0.007 | 0.740 | 0.775 ± 0.007 | 0.720 | +5.5 points | 0.770 / 0.780 | 30 |" in out
     assert "Reproduce: `python bench/text_models.py --seeds 42 1`" in out
+
+
+def test_write_block_replaces_its_own_block_or_appends_a_section(tmp_path):
+    from bench.results_block import write_block
+
+    f = tmp_path / "RESULTS.md"
+    f.write_text("# Results\n\nhand-written text\n")
+    write_block(f, "<!-- x:begin -->", "<!-- x:end -->", "| a |\n|---|", "## X")
+    assert f.read_text() == "# Results\n\nhand-written text\n\n## X\n\n<!-- x:begin -->\n| a |\n|---|\n<!-- x:end -->\n"
+    f.write_text(f.read_text() + "\nmore notes\n")
+    write_block(f, "<!-- x:begin -->", "<!-- x:end -->", "| b |", "## X")
+    text = f.read_text()
+    assert "| b |" in text and "| a |" not in text and text.count("## X") == 1 and text.endswith("\nmore notes\n")
