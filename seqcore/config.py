@@ -378,9 +378,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 #    + pooling and word-vector dropout 0.736-0.744; the epoch is picked by validation accuracy. Word-pair
 #    vectors (16 numbers for every pair of neighbouring words, averaged beside the recurrent summary): 5 seeds
 #    0.734 -> 0.739 through the app's path, 0.741 -> 0.751 in a stand-alone replica (bench/RESULTS.md).
-#    The text presets pick the cell (the others leave it as the user set it): a GRU; and 3 networks are averaged (TrainSpec.members = 0, seqcore/modeling/ensemble.py): picked on
-#    the development part of bench/text_models.py (3 seeds; the held-out slice played no part): LSTM 0.756,
-#    GRU 0.763, 3 LSTMs 0.771, 3 GRUs 0.772 (bag-of-words 0.745; the block in bench/RESULTS.md).
+#    The text presets pick the cell (the others leave it as the user set it): a GRU; and up to 3 networks are
+#    averaged (TrainSpec.members = 0, seqcore/modeling/ensemble.py). Picked on the development part of
+#    bench/text_models.py (3 seeds; the held-out slice played no part; its block in bench/RESULTS.md): one LSTM
+#    0.756, one GRU 0.763, LSTMs averaged 0.766, GRUs averaged 0.767 (exactly 3 GRUs: 0.772); bag-of-words 0.745.
 #  - classify, max_updates: 400 epochs of a 50-sequence set are ~1,200 weight updates, but of 1,600 sequences
 #    34,000 (177 s); a cap of 6,000 (training.capped_schedule) leaves the small sets alone and trains the large
 #    one ~70 epochs (bench/RESULTS.md, classification suite).
