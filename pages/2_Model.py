@@ -439,7 +439,9 @@ with right:
     input_row = pd.DataFrame([{"layer": "Input", "output shape": "(batch, " + ", ".join(map(str, shape.input_shape))
                                + ")", "parameters": 0}])
     st.dataframe(pd.concat([input_row, table], ignore_index=True), hide_index=True, width="stretch",
-                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+                 column_config={"layer": st.column_config.TextColumn(width="medium"),   # long names: the other
+                                "output shape": st.column_config.TextColumn(width="small"),  # columns stay in view
+                                "parameters": st.column_config.NumberColumn(format="localized", width="small")})
     for note in est.gpu_notes:
         st.info(note, icon="🐢" if "slower" in note else "ℹ️")
     try:
