@@ -327,8 +327,10 @@ def _headline(metrics: dict | None) -> dict:
 
 def _capped_note(train, capped: tuple[int, int], n_train: int) -> str:
     """Plain words for a schedule that ``TrainSpec.max_updates`` shortened (training.capped_schedule)."""
+    from seqcore.modeling.training import batches_per_epoch
+
     epochs, patience = capped
-    batches = -(-n_train // max(1, train.batch_size))
+    batches = batches_per_epoch(n_train, train.batch_size)
     text = (f"Training ran at most {epochs:,} epoch{'s' if epochs != 1 else ''}, not {train.epochs:,}: with "
             f"{n_train:,} training examples an epoch is {batches:,} weight updates, and 'Most weight updates' "
             f"allows {train.max_updates:,} in all")

@@ -193,9 +193,9 @@ def time_estimate(model: ModelSpec, train: TrainSpec, shape, sizes: dict, layers
         past = _past_runs(home)
     except Exception:  # noqa: BLE001
         past = []
-    from seqcore.modeling.training import capped_schedule
+    from seqcore.modeling.training import batches_per_epoch, capped_schedule
 
-    planned, patience = capped_schedule(train, math.ceil(n_train / max(1, train.batch_size)))
+    planned, patience = capped_schedule(train, batches_per_epoch(n_train, train.batch_size))
     e_lo, e_hi = timing.run_epochs(planned, patience, past)
     return TimeEstimate(per, low, high, measured is not None, (e_lo, e_hi), per * e_lo, per * e_hi,
                         per * planned, planned)

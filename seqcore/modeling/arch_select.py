@@ -257,9 +257,9 @@ def _search_train(train):
 
 def _planned_epochs(train, n_train: int) -> int:
     """Epochs a fit of ``train`` plans on ``n_train`` sequences (the progress bar's length)."""
-    from seqcore.modeling.training import capped_schedule
+    from seqcore.modeling.training import batches_per_epoch, capped_schedule
 
-    return capped_schedule(train, -(-n_train // max(1, train.batch_size)))[0]
+    return capped_schedule(train, batches_per_epoch(n_train, train.batch_size))[0]
 
 
 def _held_out(model, src) -> tuple[float, float]:

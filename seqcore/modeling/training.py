@@ -236,7 +236,7 @@ def make_feeder(src: Source, batch_size: int, *, shuffle: bool, seed: int, augme
 
         @property
         def num_batches(self):
-            return max(1, math.ceil(len(src) / batch_size))
+            return batches_per_epoch(len(src), batch_size)
 
         def __len__(self):
             return self.num_batches
@@ -327,6 +327,11 @@ def _clean(v):
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+def batches_per_epoch(examples: int, batch_size: int) -> int:
+    """Weight updates in one epoch over ``examples`` (the feeder's length: the last batch may be short)."""
+    return max(1, math.ceil(int(examples) / max(1, int(batch_size))))
 
 
 #: The shortest patience a cap on weight updates leaves (a spec's own shorter patience is kept).
