@@ -1,20 +1,23 @@
 """Speed benchmark: Sequence Studio's training path beside plain Keras and plain PyTorch, plus scale,
 first-loss latency and live-chart cost. Prints a table and writes ``bench/out/speed.json``.
 
-This machine is small and shared, so every ratio is measured side by side in one run: the engines of a
-workload each live in their own process and train their epochs in turn, one at a time, round by round
-(the two Figure 1 engines first, back to back, swapping places every round; see :func:`round_order`).
-Medians leave out the first epoch (it pays start-up and compilation); Figure 1 is the median of the
-per-round ratios of the two engines' back-to-back epochs (see :func:`ratios`).
+Every engine of a workload trains alone: its own process, started, trained for its epochs back to back
+and ended before the next one starts, so nothing else of ours runs beside it (an idle engine's thread
+pool cannot take time from the one being timed). Engines take turns for several rounds, in alternating
+order (:func:`round_order`). Per round an engine's figure is the median of its epochs 2..N (the first
+pays start-up and compilation); its figure in the race is the median over rounds, printed with CPU seconds
+beside wall seconds and the load average at the start and end of each race. Ratios are the median over
+rounds of the two engines' ratio in the same round (:func:`ratios`). PyTorch races twice, with its default
+threads and with 1 thread; Figure 2 divides by the faster of the two and prints both.
 
 Usage::
 
-    python bench/speed.py              # everything (about 15-20 minutes on 2 cores)
+    python bench/speed.py              # everything (about 25 minutes on 2 cores)
     python bench/speed.py --quick      # W1 at 20k windows, W3 at 200k rows, latency, chart (a few minutes)
-    python bench/speed.py --only w2 chart --quick --no-torch   # Figure 1 on W2 batch 32 + Figure 5 (~2 min)
-    python bench/speed.py --only w1 latency --epochs 4
+    python bench/speed.py --only w2 chart --quick --no-torch   # Figure 1 on W2 batch 32 + Figure 5
+    python bench/speed.py --only w1 --rounds 5 --epochs 4 --leads   # W1 with the alternative configurations
     python bench/speed.py --smoke      # the smallest piece, for the test suite (seconds)
-    python bench/speed.py --no-leads --update-results   # the run recorded in bench/RESULTS.md
+    python bench/speed.py --update-results   # the run recorded in bench/RESULTS.md
     python bench/speed.py --from-json bench/out/speed.json --update-results   # re-render a recorded run
 
 Workloads: W1 univariate forecasting (50,048 rows -> 50,000 windows, window 48, LSTM 64 -> Dense, Adam,
@@ -49,7 +52,7 @@ OUT = HERE / "out"
 ENGINE = HERE / "speed_engines.py"
 
 FIG1_TARGET = 0.95   # app path / plain model.fit
-FIG2_TARGET = 1.0    # our default / plain PyTorch, batch 32
+FIG2_TARGET = 1.0    # our default / the best PyTorch engine, every workload and batch size
 FIG3_TARGET = 2.0    # seconds to the first loss point, warm worker
 FIG4_SECONDS, FIG4_RSS_MB = 10.0, 2048.0
 
@@ -125,50 +128,63 @@ class Engine:
         return out
 
 
-PAIR = ("ours (default)", "plain keras fit")   # the engines of Figure 1
+FIG1_PAIR = ("ours (default)", "plain keras fit")   # the engines of Figure 1
+DEFAULT_ROUNDS = 3
 
 
-def round_order(names: list[str], r: int, pair: tuple[str, str] = PAIR) -> list[str]:
-    """The order engines train in round ``r``. The two Figure 1 engines go first, back to back, and swap
-    places every round (A B | B A | A B ...), so each follows the other as often as it follows a third
-    engine and the ratio of their adjacent epochs sees the same machine load; the other engines follow,
-    rotating among themselves. Without the pair in ``names``, all engines rotate."""
-    if not all(n in names for n in pair):
-        k = r % len(names)
-        return names[k:] + names[:k]
-    first = list(pair) if r % 2 == 0 else list(pair[::-1])
-    rest = [n for n in names if n not in pair]
-    if rest:
-        k = r % len(rest)
-        rest = rest[k:] + rest[:k]
-    return first + rest
+def round_order(names: list[str], r: int) -> list[str]:
+    """The order the engines train in round ``r``: as listed in even rounds, reversed in odd ones, so no
+    engine always goes first (after a pause) or always follows the same other engine."""
+    return list(names) if r % 2 == 0 else list(reversed(names))
 
 
-def race(title: str, engines: dict[str, dict], epochs: int, log_dir: Path) -> dict:
-    """Start every engine, then run epoch 1 of each in turn, epoch 2 of each, ... (see :func:`round_order`).
-    Returns per-engine epochs (wall and CPU seconds) and medians of epochs 2..N."""
-    print(f"\n[{title}] {', '.join(engines)}: {epochs} epochs each, interleaved", flush=True)
-    started: list[Engine] = []
+def solo(name: str, cfg: dict, log_dir: Path) -> dict:
+    """Train one engine alone: start its process, train its epochs back to back, let it exit. Nothing else
+    of ours runs meanwhile. Returns :meth:`Engine.summary` plus the 1-minute load average before and after."""
+    load_before = os.getloadavg()[0]
+    e = Engine(name, cfg, log_dir)
     try:
-        for name, cfg in engines.items():
-            started.append(Engine(name, dict(cfg, epochs=epochs), log_dir))
-        for e in started:
-            e.ready()
-        by_name = {e.name: e for e in started}
-        for r in range(epochs):
-            for name in round_order(list(by_name), r):
-                e = by_name[name]
-                sec = e.epoch()
-                cpu = e.cpu[-1]
-                print(f"  epoch {r + 1} {e.name:<28} {sec:7.2f} s" + (f"  (CPU {cpu:6.2f} s)" if cpu is not None else ""),
-                      flush=True)
-        for e in started:
-            e.finish()
+        e.ready()
+        for _ in range(int(cfg["epochs"])):
+            e.epoch()
+        e.finish()
     except BaseException:
-        for e in started:
-            e.kill()
+        e.kill()
         raise
-    return {"title": title, "engines": {e.name: e.summary() for e in started}}
+    out = e.summary()
+    out["load_avg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    return out
+
+
+def combine(runs: list[dict]) -> dict:
+    """One engine's rounds -> its figures: medians over rounds of windows/s, epoch and CPU seconds."""
+    med = statistics.median
+    out = {"name": runs[0]["name"], "config": runs[0]["config"], "info": runs[0]["info"],
+           "rounds": [{k: r.get(k) for k in ("windows_per_s", "median_epoch_s", "median_cpu_s", "epoch_s", "cpu_s",
+                                             "load_avg")} for r in runs],
+           "windows_per_s": round(med(r["windows_per_s"] for r in runs), 1),
+           "median_epoch_s": round(med(r["median_epoch_s"] for r in runs), 3)}
+    if all(r.get("median_cpu_s") is not None for r in runs):
+        out["median_cpu_s"] = round(med(r["median_cpu_s"] for r in runs), 3)
+    return out
+
+
+def race(title: str, engines: dict[str, dict], epochs: int, rounds: int, log_dir: Path) -> dict:
+    """Every engine alone, one after the other (:func:`solo`), for ``rounds`` rounds in alternating order
+    (:func:`round_order`). An engine's figure in a round is the median of its epochs 2..N (the first pays
+    start-up and compilation); its figure in the race is the median over rounds."""
+    print(f"\n[{title}] {', '.join(engines)}: each alone, {epochs} epochs, {rounds} rounds", flush=True)
+    load_start = os.getloadavg()
+    per: dict[str, list[dict]] = {n: [] for n in engines}
+    for r in range(rounds):
+        for name in round_order(list(engines), r):
+            s = solo(name, dict(engines[name], epochs=epochs), log_dir)
+            per[name].append(s)
+            cpu = f" (CPU {s['median_cpu_s']:5.2f} s)" if s.get("median_cpu_s") is not None else ""
+            print(f"  round {r + 1} {name:<24}{s['windows_per_s']:>9,.0f} windows/s  epoch {s['median_epoch_s']:5.2f} s"
+                  f"{cpu}  load {s['load_avg'][0]:.1f} -> {s['load_avg'][1]:.1f}", flush=True)
+    return {"title": title, "rounds": rounds, "epochs": epochs, "load_avg_start": list(load_start),
+            "load_avg_end": list(os.getloadavg()), "engines": {n: combine(per[n]) for n in engines}}
 
 
 def w1_cfg(**kw) -> dict:
@@ -179,70 +195,61 @@ def w2_cfg(**kw) -> dict:
     return {"cell": "gru", "features": 8, **kw}
 
 
-def race_engines(base: dict, batch: int, *, leads: bool, torch_ok: bool, torch_default: bool = True
-                 ) -> dict[str, dict]:
-    """The engines of one workload race: ours (the app's default), plain Keras, PyTorch, and the leads."""
+def race_engines(base: dict, batch: int, *, leads: bool, torch_ok: bool) -> dict[str, dict]:
+    """The engines of one workload race: ours (the app's default), plain Keras, PyTorch with its default
+    threads and with 1 thread, and (``leads``) alternative configurations of ours."""
     eng = {
         "ours (default)": dict(base, kind="seqcore", batch=batch),
         "plain keras fit": dict(base, kind="keras", batch=batch),
     }
     if torch_ok:
-        if torch_default:
-            eng["pytorch"] = dict(base, kind="torch", batch=batch)
+        eng["pytorch"] = dict(base, kind="torch", batch=batch)
         eng["pytorch 1 thread"] = dict(base, kind="torch", batch=batch, threads=1)
     if leads:
         eng["ours tf"] = dict(base, kind="seqcore", batch=batch, backend="tensorflow", jit=False)
-        eng["ours tf xla"] = dict(base, kind="seqcore", batch=batch, backend="tensorflow", jit=True)
         eng["ours tf xla spe16"] = dict(base, kind="seqcore", batch=batch, backend="tensorflow", jit=True, spe=16)
         if have_jax():
+            eng["ours jax spe1"] = dict(base, kind="seqcore", batch=batch, backend="jax", spe=1)
             eng["ours jax spe8"] = dict(base, kind="seqcore", batch=batch, backend="jax", spe=8)
     return eng
 
 
-def paired_ratio(slow: list[float], fast: list[float]) -> float | None:
-    """Median over epochs 2..N of ``slow[i] / fast[i]`` (epochs of the same round, run back to back)."""
-    pairs = [(a, b) for a, b in list(zip(slow, fast))[1:] if a is not None and b]
+def paired_ratio(result: dict, num: str, den: str) -> float | None:
+    """Median over rounds of ``num``'s windows/s / ``den``'s in the same round (> 1: ``num`` is faster)."""
+    e = result["engines"]
+    if num not in e or den not in e:
+        return None
+    pairs = [(a["windows_per_s"], b["windows_per_s"]) for a, b in zip(e[num]["rounds"], e[den]["rounds"])
+             if a.get("windows_per_s") and b.get("windows_per_s")]
     if not pairs:
         return None
     return round(statistics.median(a / b for a, b in pairs), 3)
 
 
 def ratios(result: dict) -> dict:
-    """Figure 1 (ours / plain fit) and Figure 2 (ours / fastest PyTorch) as throughput ratios.
-
-    Figure 1 is the median of the per-round ratios of the two engines' adjacent epochs (plain fit's
-    epoch / ours, rounds 2..N): on a shared machine the load drifts between rounds, and a ratio of two
-    medians can pair one engine's calm round with the other's busy one. Also kept: the ratio of the
-    medians (``fig1_ratio_of_medians``, the definition before) and the same paired ratio in CPU seconds of
-    the engine processes (``fig1_cpu``: what each engine spent, less disturbed by other work)."""
+    """Figure 1 (ours / plain model.fit) and Figure 2 (ours / the best PyTorch) as throughput ratios, each
+    the median over rounds of the two engines' ratio in that round (also kept: the ratio of their medians).
+    The best PyTorch is the PyTorch engine (default threads or 1 thread) with the higher median."""
     e = result["engines"]
-    out = {}
-    ours = e["ours (default)"]["median_epoch_s"]
-    plain = e["plain keras fit"]
-    out["fig1_ratio_of_medians"] = round(plain["median_epoch_s"] / ours, 3)
-    paired = paired_ratio(plain["epoch_s"], e["ours (default)"]["epoch_s"])
-    out["fig1_ours_over_plain_fit"] = paired if paired is not None else out["fig1_ratio_of_medians"]
-    if "cpu_s" in plain and "cpu_s" in e["ours (default)"]:
-        out["fig1_cpu"] = paired_ratio(plain["cpu_s"], e["ours (default)"]["cpu_s"])
+    ours = e["ours (default)"]["windows_per_s"]
+    out: dict = {}
+    if "plain keras fit" in e:
+        out["fig1_ours_over_plain_fit"] = paired_ratio(result, *FIG1_PAIR)
+        out["fig1_ratio_of_medians"] = round(ours / e["plain keras fit"]["windows_per_s"], 3)
     torch_names = [n for n in e if n.startswith("pytorch")]
     if torch_names:
-        best = min(torch_names, key=lambda n: e[n]["median_epoch_s"])
-        out["fig2_ours_over_pytorch"] = round(e[best]["median_epoch_s"] / ours, 3)
+        best = max(torch_names, key=lambda n: e[n]["windows_per_s"])
         out["fig2_pytorch_engine"] = best
-        if "pytorch" in e:
-            out["fig2_ours_over_pytorch_default_threads"] = round(e["pytorch"]["median_epoch_s"] / ours, 3)
+        out["fig2_ours_over_pytorch"] = paired_ratio(result, "ours (default)", best)
+        out["fig2_ratio_of_medians"] = round(ours / e[best]["windows_per_s"], 3)
+        out["fig2_by_engine"] = {n: paired_ratio(result, "ours (default)", n) for n in torch_names}
     return out
 
 
-TORCH_DEFAULT_NOT_RACED = "PyTorch with its default threads not raced (it races only with --torch-default-threads)"
-
-
 def torch_note(race_result: dict) -> str | None:
-    """What a race says about the PyTorch engines it lacks: the default-threads engine when only the
-    1-thread one raced, else why PyTorch did not race at all (stored by :func:`main`)."""
-    names = race_result["engines"]
-    if any(n.startswith("pytorch") for n in names):
-        return None if "pytorch" in names else TORCH_DEFAULT_NOT_RACED
+    """Why a race has no PyTorch engine (stored by :func:`main`), else None."""
+    if any(n.startswith("pytorch") for n in race_result["engines"]):
+        return None
     return race_result.get("torch_note")
 
 
@@ -281,30 +288,40 @@ def _fmt_ratio(v, target) -> str:
     return f"{v:.2f} ({'met' if v >= target else 'MISSED'} >= {target:g})"
 
 
+def engine_label(e: dict) -> str:
+    """The backend column: backend, XLA, steps_per_execution, PyTorch's threads."""
+    info, cfg = e["info"], e["config"]
+    be = info.get("backend", "?") + (" + XLA" if info.get("jit") and info.get("backend") == "tensorflow" else "")
+    spe = cfg.get("spe") or info.get("spe") or 1
+    if spe > 1:
+        be += f", steps_per_execution {spe}"
+    if cfg.get("kind") == "torch":
+        be += f", {info.get('threads')} thread(s)"
+    return be
+
+
 def print_table(res: dict) -> None:
     print("\n" + "=" * 100)
     m = res["machine"]
     print(f"Machine: {m.get('cpu', '?')}, {m['cores']} cores; Keras {m['keras']}, TF {m['tensorflow']}, "
           f"JAX {m['jax']}, torch {m['torch']}; default backend: {m['default_backend']}")
     for r in res.get("races", []):
-        print(f"\n{r['title']}")
-        print(f"  {'engine':<28}{'median epoch s':>16}{'median CPU s':>14}{'windows/s':>12}  backend")
-        for name, s in r["engines"].items():
-            info = s["info"]
-            be = info.get("backend", "?") + (" +xla" if info.get("jit") and info.get("backend") == "tensorflow" else "")
-            if s["config"].get("spe", 1) > 1:
-                be += f" spe{s['config']['spe']}"
-            cpu = f"{s['median_cpu_s']:>14.3f}" if "median_cpu_s" in s else f"{'-':>14}"
-            print(f"  {name:<28}{s['median_epoch_s']:>16.3f}{cpu}{s['windows_per_s']:>12.0f}  {be}")
+        print(f"\n{r['title']}: each engine alone, median over {r['rounds']} rounds of epochs 2-{r['epochs']}; "
+              f"load average {r['load_avg_start'][0]:.1f} at start, {r['load_avg_end'][0]:.1f} at end")
+        print(f"  {'engine':<24}{'windows/s':>11}{'epoch s':>10}{'CPU s':>8}  {'per round (windows/s)':<28}backend")
+        for name, e in r["engines"].items():
+            cpu = f"{e['median_cpu_s']:>8.2f}" if "median_cpu_s" in e else f"{'-':>8}"
+            rounds = ", ".join(f"{x['windows_per_s']:,.0f}" for x in e["rounds"])
+            print(f"  {name:<24}{e['windows_per_s']:>11,.0f}{e['median_epoch_s']:>10.2f}{cpu}  {rounds:<28}"
+                  f"{engine_label(e)}")
         rt = r.get("ratios", {})
-        print(f"  Figure 1 ours / plain model.fit: {_fmt_ratio(rt.get('fig1_ours_over_plain_fit'), FIG1_TARGET)} "
-              f"(median of per-round ratios); ratio of medians {rt.get('fig1_ratio_of_medians', float('nan')):.2f}"
-              + (f"; in CPU seconds {rt['fig1_cpu']:.2f}" if rt.get("fig1_cpu") is not None else ""))
-        if "fig2_ours_over_pytorch" in rt:
-            dflt = rt.get("fig2_ours_over_pytorch_default_threads")
-            print(f"  Figure 2 ours / fastest PyTorch ({rt['fig2_pytorch_engine']}): "
-                  f"{_fmt_ratio(rt['fig2_ours_over_pytorch'], FIG2_TARGET)}"
-                  + (f"; / PyTorch default threads: {dflt:.2f}" if dflt is not None else ""))
+        if rt.get("fig1_ours_over_plain_fit") is not None:
+            print(f"  Figure 1 ours / plain model.fit: {_fmt_ratio(rt['fig1_ours_over_plain_fit'], FIG1_TARGET)} "
+                  f"(median of per-round ratios; ratio of medians {rt['fig1_ratio_of_medians']:.2f})")
+        if rt.get("fig2_ours_over_pytorch") is not None:
+            each = "; ".join(f"/ {n}: {v:.2f}" for n, v in rt["fig2_by_engine"].items() if v is not None)
+            print(f"  Figure 2 ours / best PyTorch ({rt['fig2_pytorch_engine']}): "
+                  f"{_fmt_ratio(rt['fig2_ours_over_pytorch'], FIG2_TARGET)} ({each})")
         if torch_note(r):
             print(f"  Note: {torch_note(r)}")
     if "worker" in res:
@@ -364,27 +381,26 @@ def results_markdown(res: dict) -> str:
     if res.get("command"):
         lines += [f"Command: `{res['command']}`.", ""]
     for r in res.get("races", []):
-        lines += [f"**{r['title']}**, median of epochs 2-{res['epochs']}, engines interleaved epoch by epoch:", "",
-                  "| engine | backend | median epoch (s) | median CPU (s) | windows/s | epochs (s) |",
+        lines += [f"**{r['title']}**: each engine alone in its own process, one after the other, {r['rounds']} rounds "
+                  f"in alternating order; per round the median of epochs 2-{r['epochs']}, then the median over rounds. "
+                  f"Load average {r['load_avg_start'][0]:.1f} at start, {r['load_avg_end'][0]:.1f} at end.", "",
+                  "| engine | backend | windows/s | epoch (s) | CPU (s) | windows/s per round |",
                   "|---|---|---:|---:|---:|---|"]
         for name, e in r["engines"].items():
-            info = e["info"]
-            be = info.get("backend", "?") + (" + XLA" if info.get("jit") and info.get("backend") == "tensorflow" else "")
-            if e["config"].get("spe", 1) > 1:
-                be += f", steps_per_execution {e['config']['spe']}"
-            if e["config"].get("kind") == "torch":
-                be += f", {info.get('threads')} thread(s)"
             cpu = f"{e['median_cpu_s']:.2f}" if "median_cpu_s" in e else "-"
-            lines.append(f"| {name} | {be} | {e['median_epoch_s']:.2f} | {cpu} | {e['windows_per_s']:,.0f} | "
-                         f"{', '.join(f'{x:.2f}' for x in e['epoch_s'])} |")
+            rounds = ", ".join(f"{x['windows_per_s']:,.0f}" for x in e["rounds"])
+            lines.append(f"| {name} | {engine_label(e)} | {e['windows_per_s']:,.0f} | {e['median_epoch_s']:.2f} | "
+                         f"{cpu} | {rounds} |")
         rt = r.get("ratios", {})
-        fig = [f"Figure 1, ours / plain model.fit: **{rt['fig1_ours_over_plain_fit']:.2f}** (target >= {FIG1_TARGET}; "
-               "median of the per-round ratios of back-to-back epochs"
-               + (f"; ratio of the medians {rt['fig1_ratio_of_medians']:.2f}" if "fig1_ratio_of_medians" in rt else "")
-               + (f"; in CPU seconds {rt['fig1_cpu']:.2f}" if rt.get("fig1_cpu") is not None else "") + ")"]
-        if "fig2_ours_over_pytorch" in rt:
-            fig.append(f"Figure 2, ours / fastest PyTorch ({rt['fig2_pytorch_engine']}): "
-                       f"**{rt['fig2_ours_over_pytorch']:.2f}** (target >= {FIG2_TARGET:g} at batch 32)")
+        fig = []
+        if rt.get("fig1_ours_over_plain_fit") is not None:
+            fig.append(f"Figure 1, ours / plain model.fit: **{rt['fig1_ours_over_plain_fit']:.2f}** (target >= "
+                       f"{FIG1_TARGET}; median of the per-round ratios; ratio of the medians "
+                       f"{rt['fig1_ratio_of_medians']:.2f})")
+        if rt.get("fig2_ours_over_pytorch") is not None:
+            each = ", ".join(f"{n} {v:.2f}" for n, v in rt["fig2_by_engine"].items() if v is not None)
+            fig.append(f"Figure 2, ours / best PyTorch ({rt['fig2_pytorch_engine']}): "
+                       f"**{rt['fig2_ours_over_pytorch']:.2f}** (target >= {FIG2_TARGET:g}; against each: {each})")
         lines += ["", "; ".join(fig) + "." + (f" {torch_note(r)}." if torch_note(r) else ""), ""]
     if "worker" in res:
         w = res["worker"]
@@ -460,14 +476,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="races at batch 32 over 20,000 windows, 5 epochs; W3 at 200k rows (a few minutes)")
     ap.add_argument("--smoke", action="store_true", help="the smallest piece: a tiny race, W3 at 20k rows, chart")
     ap.add_argument("--only", nargs="*", choices=["w1", "w2", "worker", "latency", "scale", "chart"])
-    ap.add_argument("--epochs", type=int, default=None, help="epochs per engine in a race (default 5; quick 5)")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="epochs per engine and round (default 3; the first is left out of the medians)")
+    ap.add_argument("--rounds", type=int, default=None, help=f"rounds per race (default {DEFAULT_ROUNDS}; smoke 1)")
     ap.add_argument("--no-torch", action="store_true", help="race without PyTorch (Figure 1 only, faster)")
     ap.add_argument("--rows", type=int, default=None, help="W1/W2 rows (default 50,048)")
     ap.add_argument("--scale-rows", type=int, default=None, help="W3 rows (default 1,000,000)")
     ap.add_argument("--batches", type=int, default=200, help="W3: training batches in the capped epoch")
-    ap.add_argument("--no-leads", action="store_true", help="skip the alternative configurations in W1 batch 32")
-    ap.add_argument("--torch-default-threads", action="store_true",
-                    help="race PyTorch with its default threads even on a busy machine")
+    ap.add_argument("--leads", action="store_true",
+                    help="also race alternative configurations of ours in W1 batch 32 (TensorFlow, steps_per_execution)")
     ap.add_argument("--update-results", action="store_true", help="rewrite the measured block of bench/RESULTS.md")
     ap.add_argument("--from-json", type=Path, default=None,
                     help="only print the table (and --update-results) from a speed.json written before")
@@ -484,11 +501,12 @@ def main(argv: list[str] | None = None) -> int:
         rows, scale_rows, epochs, parts = args.rows or 1_048, args.scale_rows or 20_000, args.epochs or 2, \
             args.only or ["w1", "scale", "chart"]
     elif args.quick:
-        rows, scale_rows, epochs, parts = args.rows or 20_048, args.scale_rows or 200_000, args.epochs or 5, \
+        rows, scale_rows, epochs, parts = args.rows or 20_048, args.scale_rows or 200_000, args.epochs or 3, \
             args.only or ["w1", "latency", "scale", "chart"]
     else:
-        rows, scale_rows, epochs, parts = args.rows or 50_048, args.scale_rows or 1_000_000, args.epochs or 5, \
+        rows, scale_rows, epochs, parts = args.rows or 50_048, args.scale_rows or 1_000_000, args.epochs or 3, \
             args.only or ["w1", "w2", "worker", "latency", "scale", "chart"]
+    rounds = args.rounds or (1 if args.smoke else DEFAULT_ROUNDS)
     torch_ok = have_torch() and not (args.smoke or args.no_torch)
     # seqcore's compiled-step cache (JAX) for the engines: kept out of the user's data folder
     os.environ.setdefault("SEQSTUDIO_COMPILE_CACHE", str(args.out.parent / "xla-cache"))
@@ -497,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"command": " ".join(["python bench/speed.py"] + [shlex.quote(a) for a in given
                                                                  if a != "--update-results"]),
                  "mode": "smoke" if args.smoke else ("quick" if args.quick else "full"), "rows": rows,
-                 "epochs": epochs, "machine": machine(), "races": [], "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+                 "epochs": epochs, "rounds": rounds, "machine": machine(), "races": [], "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     note = None if torch_ok else ("PyTorch is not installed (pip install -r bench/requirements.txt): column skipped"
                                   if not have_torch() else ("skipped in smoke mode" if args.smoke else "not raced (--no-torch)"))
     t_all = time.perf_counter()
@@ -507,16 +525,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for bs in batches:
             base = dict(w1_cfg() if part == "w1" else w2_cfg(), rows=rows)
-            leads = part == "w1" and bs == 32 and not (args.no_leads or args.smoke or args.quick)
+            leads = part == "w1" and bs == 32 and args.leads and not args.smoke
             title = (f"W1 univariate LSTM 64, batch {bs}" if part == "w1" else f"W2 GRU 64, 8 features, batch {bs}") \
                 + f" ({rows - 48:,} windows)"
-            # PyTorch's default OpenMP threads spin-wait on a busy machine, so that engine races only when
-            # asked (--torch-default-threads), whatever the load
-            torch_default = torch_ok and args.torch_default_threads
-            engines = race_engines(base, bs, leads=leads, torch_ok=torch_ok, torch_default=torch_default)
+            engines = race_engines(base, bs, leads=leads, torch_ok=torch_ok)
             if args.smoke:
-                engines = {k: v for k, v in engines.items() if k in ("ours (default)", "plain keras fit")}
-            r = race(title, engines, epochs, log_dir)
+                engines = {k: v for k, v in engines.items() if k in FIG1_PAIR}
+            r = race(title, engines, epochs, rounds, log_dir)
             r["workload"], r["batch"] = part, bs
             r["ratios"] = ratios(r)
             if note:
@@ -534,13 +549,10 @@ def main(argv: list[str] | None = None) -> int:
             w = lat["worker_w1"]
             later = w["epoch_s"][1:] or w["epoch_s"]
             wps = w["windows"] / statistics.median(later)
-            plain = race("W1 plain model.fit after the worker run", {"plain keras fit": dict(w1_cfg(), rows=rows,
-                                                                                             kind="keras")},
-                         3, log_dir)
-            p = plain["engines"]["plain keras fit"]
+            plain = solo("plain keras fit", dict(w1_cfg(), rows=rows, kind="keras", epochs=3), log_dir)
             before = next((r["engines"]["plain keras fit"] for r in res["races"]
                            if r["workload"] == "w1" and r["batch"] == 32), None)
-            plain_wps = statistics.median([p["windows_per_s"]] + ([before["windows_per_s"]] if before else []))
+            plain_wps = statistics.median([plain["windows_per_s"]] + ([before["windows_per_s"]] if before else []))
             res["worker"] = {**w, "windows_per_s": round(wps, 1), "plain_windows_per_s": round(plain_wps, 1),
                              "ratio": round(wps / plain_wps, 3)}
     if "scale" in parts:

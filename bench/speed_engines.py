@@ -1,9 +1,10 @@
-"""Training engines for the speed benchmark, each run in its own process and paced epoch by epoch.
+"""Training engines for the speed benchmark, each run alone in its own process.
 
 ``python bench/speed_engines.py '<json config>'`` builds one engine, prints ``READY {...}`` and then,
-for every ``go`` line it reads on stdin, trains one epoch and prints ``EPOCH {"seconds": ...}``. The
-parent (:mod:`bench.speed`) sends ``go`` to its engines in turn, round by round (``speed.round_order``),
-so engines compared with each other run their epochs side by side under the same machine load, one at a time.
+for every ``go`` line it reads on stdin, trains one epoch and prints ``EPOCH {"seconds": ...,
+"cpu_seconds": ...}``. The parent (:mod:`bench.speed`) starts one engine at a time, sends ``go`` again as
+soon as an epoch is reported, and waits for the process to end before it starts the next engine, so
+nothing else of ours runs while an engine is timed.
 
 Engines (``kind``):
   seqcore  the app's path: ``seqcore.modeling.models.build_model`` + ``seqcore.modeling.training.fit`` (PyDataset feeder
@@ -155,7 +156,7 @@ def run_seqcore(cfg: dict) -> dict:
         return quit_flag["quit"] or (stop() if stop is not None else False)
 
     info = {"backend": keras.backend.backend(), "jit": bool(getattr(model, "jit_compile", False)),
-            "windows": len(train)}
+            "windows": len(train), "spe": int(model.steps_per_execution)}
     _say("READY", info)
     if not pacer.start():
         return info

@@ -37,14 +37,16 @@ def test_speed_bench_smoke(tmp_path):
     assert data["mode"] == "smoke"
     race = data["races"][0]
     assert set(race["engines"]) == {"ours (default)", "plain keras fit"}
+    assert len(race["load_avg_start"]) == 3 and len(race["load_avg_end"]) == 3
     for eng in race["engines"].values():
-        assert len(eng["epoch_s"]) == data["epochs"]
-        assert eng["median_epoch_s"] > 0 and eng["windows_per_s"] > 0
+        assert len(eng["rounds"]) == data["rounds"] == race["rounds"]
+        for rnd in eng["rounds"]:   # every epoch's wall and CPU seconds, and the load before and after
+            assert len(rnd["epoch_s"]) == data["epochs"] and len(rnd["cpu_s"]) == data["epochs"]
+            assert rnd["median_cpu_s"] > 0 and len(rnd["load_avg"]) == 2
+        assert eng["median_epoch_s"] > 0 and eng["windows_per_s"] > 0 and eng["median_cpu_s"] > 0
         assert eng["info"]["windows"] == data["rows"] - 48
     assert race["engines"]["ours (default)"]["info"]["points_written"] >= data["epochs"]  # progress reached the store
     assert race["ratios"]["fig1_ours_over_plain_fit"] > 0 and race["ratios"]["fig1_ratio_of_medians"] > 0
-    for eng in race["engines"].values():   # CPU seconds of each engine process, per epoch
-        assert len(eng["cpu_s"]) == data["epochs"] and eng["median_cpu_s"] > 0
     scale = data["scale"]
     assert scale["rows"] == 20_000 and not scale["validation_errors"]
     assert scale["windows"]["train"] > 10_000
@@ -236,19 +238,24 @@ def airline_prep():
     return prep
 
 
-def test_race_order_keeps_figure_1_engines_back_to_back():
-    from speed import PAIR, paired_ratio, round_order
+def test_races_alternate_order_and_ratios_pair_engines_round_by_round():
+    from speed import ratios, round_order
 
-    names = ["ours (default)", "plain keras fit", "pytorch 1 thread", "ours tf"]
-    orders = [round_order(names, r) for r in range(6)]
-    for r, order in enumerate(orders):
-        assert sorted(order) == sorted(names)
-        assert order[:2] == (list(PAIR) if r % 2 == 0 else list(PAIR[::-1]))   # adjacent, swapping places
-    # so each Figure 1 engine starts a round (after a third engine) every other round, else follows the other
-    assert all(o[-1] not in PAIR for o in orders)
-    assert round_order(["a", "b", "c"], 1) == ["b", "c", "a"]      # no pair: plain rotation
-    assert paired_ratio([9.0, 2.0, 4.0, 3.0], [9.0, 1.0, 4.0, 2.0]) == 1.5   # epoch 1 left out
-    assert paired_ratio([1.0], [1.0]) is None
+    names = ["ours (default)", "plain keras fit", "pytorch", "pytorch 1 thread"]
+    assert round_order(names, 0) == names and round_order(names, 1) == names[::-1] and round_order(names, 2) == names
+
+    def eng(*wps):
+        return {"windows_per_s": sorted(wps)[len(wps) // 2], "rounds": [{"windows_per_s": w} for w in wps]}
+
+    race = {"engines": {"ours (default)": eng(100.0, 80.0, 120.0), "plain keras fit": eng(100.0, 100.0, 100.0),
+                        "pytorch": eng(90.0, 40.0, 100.0), "pytorch 1 thread": eng(50.0, 50.0, 50.0)}}
+    rt = ratios(race)
+    assert rt["fig1_ours_over_plain_fit"] == 1.0 and rt["fig1_ratio_of_medians"] == 1.0
+    # the best PyTorch is the engine with the higher median over rounds; the ratio pairs engines by round
+    assert rt["fig2_pytorch_engine"] == "pytorch"
+    assert rt["fig2_ours_over_pytorch"] == 1.2          # median of 100/90, 80/40, 120/100
+    assert rt["fig2_ratio_of_medians"] == round(100 / 90, 3)
+    assert rt["fig2_by_engine"] == {"pytorch": 1.2, "pytorch 1 thread": 2.0}
 
 
 # ----------------------------------------------------------------------------- RESULTS.md against the code
@@ -281,13 +288,17 @@ def block(text: str, begin: str, end: str) -> str:
 
 def fake_speed_result() -> dict:
     """A speed.json with every part, as ``speed.main`` writes it (values made up)."""
+    rnd = {"epoch_s": [2.0, 1.0, 1.0], "cpu_s": [2.0, 1.5, 1.5], "median_epoch_s": 1.0, "median_cpu_s": 1.5,
+           "windows_per_s": 1000.0, "load_avg": [0.1, 0.2]}
     engine = {"info": {"backend": "jax", "jit": True, "windows": 1000}, "config": {"kind": "seqcore"},
-              "epoch_s": [2.0, 1.0, 1.0], "median_epoch_s": 1.0, "median_cpu_s": 1.5, "windows_per_s": 1000.0}
+              "rounds": [rnd, rnd], "median_epoch_s": 1.0, "median_cpu_s": 1.5, "windows_per_s": 1000.0}
     torch = dict(engine, info={"backend": "torch 2", "threads": 1, "windows": 1000}, config={"kind": "torch"})
-    race = {"title": "W1 univariate LSTM 64, batch 32 (1,000 windows)", "workload": "w1", "batch": 32,
-            "engines": {"ours (default)": engine, "plain keras fit": engine, "pytorch 1 thread": torch},
-            "ratios": {"fig1_ours_over_plain_fit": 1.0, "fig1_ratio_of_medians": 1.0, "fig1_cpu": 1.0,
-                       "fig2_ours_over_pytorch": 1.0, "fig2_pytorch_engine": "pytorch 1 thread"}}
+    race = {"title": "W1 univariate LSTM 64, batch 32 (1,000 windows)", "workload": "w1", "batch": 32, "rounds": 2,
+            "epochs": 3, "load_avg_start": [0.1, 0.1, 0.1], "load_avg_end": [0.2, 0.1, 0.1],
+            "engines": {"ours (default)": engine, "plain keras fit": engine, "pytorch": torch, "pytorch 1 thread": torch},
+            "ratios": {"fig1_ours_over_plain_fit": 1.0, "fig1_ratio_of_medians": 1.0, "fig2_ratio_of_medians": 1.0,
+                       "fig2_ours_over_pytorch": 1.0, "fig2_pytorch_engine": "pytorch",
+                       "fig2_by_engine": {"pytorch": 1.0, "pytorch 1 thread": 1.0}}}
     runs = [1.0, 1.0, 1.0]
     return {"command": "python bench/speed.py", "mode": "full", "rows": 1048, "epochs": 3, "seconds": 10.0,
             "started": "2026-01-01 00:00:00", "races": [race],
