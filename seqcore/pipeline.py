@@ -18,6 +18,7 @@ import numpy as np
 from seqcore.config import RunSpec
 from seqcore.errors import UserError
 from seqcore.fsutil import atomic_write_bytes, atomic_write_text
+from seqcore.modeling.device import run_note as device_note
 from seqcore.modeling.progress import Progress
 from seqcore.modeling.training import configure_threads, quiet_tensorflow  # noqa: F401 - re-exported for workers
 
@@ -556,6 +557,8 @@ def run_training(
         "seconds": round(train_seconds, 3), "params": estimate.params, "sizes": prep.sizes(),
     }
     metrics["notes"] = list(prep.notes) + list(metrics["test"].get("notes", []) if isinstance(metrics["test"], dict) else [])
+    metrics["training"]["device"] = _device(spec, prep)
+    metrics["notes"].append(device_note(metrics["training"]["device"]))
     if outcome.capped is not None:
         metrics["training"]["capped"] = {"epochs": outcome.capped[0], "patience": outcome.capped[1],
                                          "max_updates": spec.train.max_updates}
@@ -594,6 +597,19 @@ def run_training(
     return RunResult(status="stopped" if stopped else "finished", metrics=metrics, bundle_dir=bundle_dir,
                      epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, history=outcome.history,
                      notes=metrics["notes"])
+
+
+def _device(spec: RunSpec, prep) -> dict:
+    """The device this run trained on (:func:`seqcore.modeling.device.describe_device`), with, on a GPU,
+    whether its recurrent layers got the fused cuDNN kernel."""
+    from seqcore.modeling.device import describe_device, recurrent_kernel
+
+    device = describe_device()
+    if device["kind"] == "GPU":
+        device["cudnn"], device["kernel"] = recurrent_kernel(
+            device["backend"], spec.model.cell, recurrent_dropout=spec.model.recurrent_dropout,
+            masked=bool(prep.shape.masking) or prep.task == "text")
+    return device
 
 
 def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str = "new.csv",

@@ -11,6 +11,7 @@ from pages._ui.base import LOG, NAV, PAGES, TASK_LABELS, home_path, init_state, 
 from pages._ui.data import hint_prepare
 from pages._ui.guards import log_file, show_error
 from pages._ui.sweeps_ui import describe_backend
+from seqcore.modeling.device import engine_caption
 from seqcore.runs import runner
 
 # Per script run (each session's script runs in its own thread): the sidebar slot to redraw.
@@ -46,13 +47,16 @@ def _sidebar() -> None:
 
 
 def _backend_and_sweeps() -> None:
-    """Which backend runs the jobs (local processes or a Ray cluster, with its resources), and a running
-    sweep's driver picked up again after a restart, whatever page the user opens first."""
+    """The training engine and its device (Keras 3 + JAX, on the CPU or a GPU), which backend runs the jobs
+    (local processes or a Ray cluster, with its resources), and a running sweep's driver picked up again
+    after a restart, whatever page the user opens first."""
     from seqcore import sweeps
 
     try:
         s = store()
-        st.caption(md(describe_backend(runner.backend_status(s.home))))
+        info = runner.backend_status(s.home)
+        st.caption(md(engine_caption(info)))
+        st.caption(md(describe_backend(info)))
         sweeps.ensure_driver_if_needed(s)
     except Exception:  # noqa: BLE001 - the sidebar must never break a page; details go to the log
         LOG.exception("backend status / sweep driver check failed")

@@ -397,16 +397,7 @@ def _pool(seq, inputs, shape: ModelShape, how: str):
 
 
 def has_gpu() -> bool:
-    """True when the Keras backend sees a GPU (imports the backend)."""
-    import keras
+    """True when the Keras backend sees a GPU (imports the backend; cached: :func:`seqcore.modeling.device.describe_device`)."""
+    from seqcore.modeling.device import describe_device
 
-    if keras.backend.backend() == "jax":
-        import jax
-
-        try:
-            return any(d.platform == "gpu" for d in jax.devices())
-        except RuntimeError:
-            return False
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
+    return describe_device()["kind"] == "GPU"

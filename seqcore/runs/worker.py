@@ -248,6 +248,17 @@ PRELOAD = ("pandas", "seqcore.data.io", "seqcore.data.schema", "seqcore.modeling
            "seqcore.modeling.tasks.textclass", "seqcore.modeling.models", "seqcore.modeling.training", "seqcore.outputs.bundle", "seqcore.outputs.export")
 
 
+def _device() -> dict | None:
+    """The device this worker trains on (for the app's sidebar); None if it cannot be told."""
+    try:
+        from seqcore.modeling.device import describe_device
+
+        return describe_device()
+    except Exception as err:  # noqa: BLE001 - a description is never worth a worker
+        _log(f"device description failed: {err!r}")
+        return None
+
+
 def _preload() -> None:
     import importlib
 
@@ -397,8 +408,8 @@ class Ahead:
 def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
     """Entry point of a spawned worker process.
 
-    conn: a multiprocessing Connection. The worker sends ``("ready", pid)`` once
-    TensorFlow is imported, then receives ``("job", run_id)`` (run it and exit),
+    conn: a multiprocessing Connection. The worker sends ``("ready", pid, device)`` once
+    TensorFlow is imported (device: :func:`seqcore.modeling.device.describe_device`, or None), then receives ``("job", run_id)`` (run it and exit),
     ``("prepare", hint)`` (prewarm for the hint, answer ``("prewarm", info)``, keep
     waiting) or ``("exit",)``.
     """
@@ -421,7 +432,7 @@ def worker_main(conn, home: str, threads: int, nice: int | None = None) -> None:
     pipeline.warm_up()
     _preload()
     _log(f"warm in {time.perf_counter() - t0:.1f}s ({threads} threads)")
-    conn.send(("ready", os.getpid()))
+    conn.send(("ready", os.getpid(), _device()))
     store = RunStore(store_home)
     send_lock = threading.Lock()
 

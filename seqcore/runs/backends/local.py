@@ -119,6 +119,7 @@ class Supervisor(SupervisorBase):
     _jobs: dict = field(default_factory=dict, init=False, repr=False)
     _adopted: dict = field(default_factory=dict, init=False, repr=False)
     _warm: _Proc | None = field(default=None, init=False, repr=False)
+    _device: dict | None = field(default=None, init=False, repr=False)   # what the last warm worker trains on
     _warm_failures: int = field(default=0, init=False, repr=False)
     _warm_after: float = field(default=0.0, init=False, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
@@ -317,7 +318,7 @@ class Supervisor(SupervisorBase):
             self._retire(proc)
 
     def _poll_ready(self, proc: _Proc) -> None:
-        """Read what a waiting worker said: ``("ready", pid)``, then ``("prewarm", info)`` per hint."""
+        """Read what a waiting worker said: ``("ready", pid, device)``, then ``("prewarm", info)`` per hint."""
         try:
             while proc.conn.poll():
                 msg = proc.conn.recv()
@@ -325,6 +326,8 @@ class Supervisor(SupervisorBase):
                     continue
                 if msg[0] == "ready":
                     proc.ready = True
+                    if len(msg) > 2 and isinstance(msg[2], dict):
+                        self._device = msg[2]
                     self._warm_failures = 0
                 elif msg[0] == "prewarm" and len(msg) > 1 and isinstance(msg[1], dict):
                     proc.prewarm = msg[1]
@@ -357,5 +360,6 @@ class Supervisor(SupervisorBase):
             "jobs": {rid: p.pid for rid, p in self._jobs.items()} | {rid: a.pid for rid, a in self._adopted.items()},
             "stop_grace": self.stop_grace,
             "prewarm": None if self._warm is None else self._warm.prewarm,
+            "device": self._device,
         }
         self._publish_status(state, force=force)
