@@ -15,7 +15,7 @@ Usage::
     python bench/speed.py              # everything (about 25 minutes on 2 cores)
     python bench/speed.py --quick      # W1 at 20k windows, W3 at 200k rows, latency, chart (a few minutes)
     python bench/speed.py --only w2 chart --quick --no-torch   # Figure 1 on W2 batch 32 + Figure 5
-    python bench/speed.py --only w1 --rounds 5 --epochs 4 --leads   # W1 with the alternative configurations
+    python bench/speed.py --only w1 --rounds 5 --epochs 4 --leads --tf-leads   # W1 with the alternatives
     python bench/speed.py --smoke      # the smallest piece, for the test suite (seconds)
     python bench/speed.py --update-results   # the run recorded in bench/RESULTS.md
     python bench/speed.py --from-json bench/out/speed.json --update-results   # re-render a recorded run
@@ -195,9 +195,11 @@ def w2_cfg(**kw) -> dict:
     return {"cell": "gru", "features": 8, **kw}
 
 
-def race_engines(base: dict, batch: int, *, leads: bool, torch_ok: bool) -> dict[str, dict]:
+def race_engines(base: dict, batch: int, *, leads: bool, torch_ok: bool, tensorflow: bool = False
+                 ) -> dict[str, dict]:
     """The engines of one workload race: ours (the app's default), plain Keras, PyTorch with its default
-    threads and with 1 thread, and (``leads``) alternative configurations of ours."""
+    threads and with 1 thread, and (``leads``) alternative configurations of ours: JAX with Keras's
+    ``steps_per_execution=8`` and (``tensorflow``) the TensorFlow backend without and with XLA."""
     eng = {
         "ours (default)": dict(base, kind="seqcore", batch=batch),
         "plain keras fit": dict(base, kind="keras", batch=batch),
@@ -206,11 +208,11 @@ def race_engines(base: dict, batch: int, *, leads: bool, torch_ok: bool) -> dict
         eng["pytorch"] = dict(base, kind="torch", batch=batch)
         eng["pytorch 1 thread"] = dict(base, kind="torch", batch=batch, threads=1)
     if leads:
-        eng["ours tf"] = dict(base, kind="seqcore", batch=batch, backend="tensorflow", jit=False)
-        eng["ours tf xla spe16"] = dict(base, kind="seqcore", batch=batch, backend="tensorflow", jit=True, spe=16)
         if have_jax():
-            eng["ours jax spe1"] = dict(base, kind="seqcore", batch=batch, backend="jax", spe=1)
             eng["ours jax spe8"] = dict(base, kind="seqcore", batch=batch, backend="jax", spe=8)
+        if tensorflow:
+            eng["ours tf"] = dict(base, kind="seqcore", batch=batch, backend="tensorflow", jit=False)
+            eng["ours tf xla spe16"] = dict(base, kind="seqcore", batch=batch, backend="tensorflow", jit=True, spe=16)
     return eng
 
 
@@ -484,7 +486,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale-rows", type=int, default=None, help="W3 rows (default 1,000,000)")
     ap.add_argument("--batches", type=int, default=200, help="W3: training batches in the capped epoch")
     ap.add_argument("--leads", action="store_true",
-                    help="also race alternative configurations of ours in W1 batch 32 (TensorFlow, steps_per_execution)")
+                    help="also race ours with steps_per_execution=8 in every W1/W2 race")
+    ap.add_argument("--tf-leads", action="store_true",
+                    help="with --leads: also race ours on the TensorFlow backend (without and with XLA)")
     ap.add_argument("--update-results", action="store_true", help="rewrite the measured block of bench/RESULTS.md")
     ap.add_argument("--from-json", type=Path, default=None,
                     help="only print the table (and --update-results) from a speed.json written before")
@@ -525,10 +529,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for bs in batches:
             base = dict(w1_cfg() if part == "w1" else w2_cfg(), rows=rows)
-            leads = part == "w1" and bs == 32 and args.leads and not args.smoke
+            leads = args.leads and not args.smoke
             title = (f"W1 univariate LSTM 64, batch {bs}" if part == "w1" else f"W2 GRU 64, 8 features, batch {bs}") \
                 + f" ({rows - 48:,} windows)"
-            engines = race_engines(base, bs, leads=leads, torch_ok=torch_ok)
+            engines = race_engines(base, bs, leads=leads, torch_ok=torch_ok, tensorflow=args.tf_leads)
             if args.smoke:
                 engines = {k: v for k, v in engines.items() if k in FIG1_PAIR}
             r = race(title, engines, epochs, rounds, log_dir)
