@@ -17,6 +17,10 @@ beside 1-NN Euclidean, 1-NN DTW (window picked on the training part) and the maj
 the balanced preset's fit / wall seconds (first seed), then the goals of issue 14, each marked met / missed.
 The text case (movie reviews) is scored against its target and bag-of-words.
 
+Every run also records the time to a good model (:mod:`bench.time_to_good`): seconds from Start (the
+``run_training`` call) until the main fit's first epoch whose validation score beats the best baseline on the
+validation part; printed per run, and as a table in each block (median over the seeds).
+
 RESULTS.md holds two blocks: the forecasting one (``<!-- accuracy:begin``) and the classification one
 (``<!-- accuracy-classify:begin``: the classification suite and the text case); ``--update-results`` replaces
 the blocks of the cases it ran and keeps the other.
