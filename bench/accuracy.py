@@ -17,6 +17,10 @@ beside 1-NN Euclidean, 1-NN DTW (window picked on the training part) and the maj
 the balanced preset's fit / wall seconds (first seed), then the goals of issue 14, each marked met / missed.
 The text case (movie reviews) is scored against its target and bag-of-words.
 
+Every run also records the time to a good model (:mod:`bench.time_to_good`): seconds from Start (the
+``run_training`` call) until the main fit's first epoch whose validation score beats the best baseline on the
+validation part; printed per run, and as a table in each block (median over the seeds).
+
 RESULTS.md holds two blocks: the forecasting one (``<!-- accuracy:begin``) and the classification one
 (``<!-- accuracy-classify:begin``: the classification suite and the text case); ``--update-results`` replaces
 the blocks of the cases it ran and keeps the other.
@@ -54,6 +58,8 @@ from bench.accuracy_suite import DATASETS, backtest_supported, classify_fields, 
     suite_fields, suite_markdown, summarise_classify, summarise_suite  # noqa: E402
 from bench.synth_classify import STRESSES, write as write_synth  # noqa: E402
 from bench.results_block import marked, replace_marked  # noqa: E402
+from bench import time_to_good as ttg  # noqa: E402
+from bench.time_to_good import EpochClock  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -245,8 +251,10 @@ def run_case(case: Case, preset: str, work: Path, seed: int = SEED, *, backtest:
     spec = run_spec(case, preset, seed, max_epochs=max_epochs, **extra)
     data = case.read()
     test = case.read("test")
-    t0 = time.perf_counter()
-    res = run_training(data, spec, work / f"{case.key}_{seed}", test_data=test, name=case.train_file)
+    t0 = time.perf_counter()   # Start: what the user waits through from here counts (bench/time_to_good.py)
+    clock = EpochClock(t0)
+    res = run_training(data, spec, work / f"{case.key}_{seed}", test_data=test, name=case.train_file,
+                       on_progress=clock)
     wall = time.perf_counter() - t0
     m = res.metrics
     from seqcore.modeling.training import backend_name
@@ -269,12 +277,15 @@ def run_case(case: Case, preset: str, work: Path, seed: int = SEED, *, backtest:
         "test_metrics": {k: v for k, v in m["test"].items() if isinstance(v, (int, float)) or v is None},
         "protocol": case.protocol, "backend": backend_name(),
     }
+    _, prep, _ = prepare_data(data, spec, test_data=test if case.task != "forecast" else None, name=case.train_file)
     if case.suite_role == "classify":
-        _, prep, _ = prepare_data(data, spec, test_data=test, name=case.train_file)
         key = ("classify", case.key, json.dumps(spec.data.to_dict(), sort_keys=True, default=str))
         row["classify"] = classify_fields(m, prep, budget_s=dtw_budget_s, cache=stat_cache, cache_key=key)
+    # seconds from Start until an epoch first beats the best baseline on validation (bench/time_to_good.py)
+    row["time_to_good"] = ttg.for_run(case, spec, data, test, m, prep, clock, wall, stat_budget_s=stat_budget_s,
+                                      dtw_budget_s=dtw_budget_s, cache=stat_cache,
+                                      dtw_window=(row.get("classify") or {}).get("dtw_window"))
     if case.task == "forecast":
-        _, prep, _ = prepare_data(data, spec, name=case.train_file)
         row["season"] = prep.state.get("season")
         row["window"], row["horizon"] = spec.data.window, spec.data.horizon
         row["log_transform"] = spec.data.log_transform
@@ -301,6 +312,9 @@ def summarise(runs: list[dict]) -> dict:
     if "classify" in row:
         row["classify"] = summarise_classify(runs)
         row["suite_role"] = "classify"
+    if any(r.get("time_to_good") for r in runs):
+        row["time_to_good"] = ttg.summarise(runs)
+        row["time_to_good_per_seed"] = {str(r["seed"]): r["time_to_good"] for r in runs if r.get("time_to_good")}
     if "suite" in row:
         row["suite_role"] = CASES[row["key"]].suite_role
         row["suite"] = summarise_suite(runs)
@@ -373,6 +387,9 @@ def table_markdown(rows: list[dict], preset: str, seeds: list[int]) -> str:
         lines += ["", "fit s: `model.fit` only (both passes when there is a final fit); wall s: the whole "
                   "`run_training` call (parsing, preparing, compiling, training, evaluating, saving the bundle), "
                   "first seed."]
+    good = ttg.markdown(rows)
+    if good:
+        lines += ["", "### Time to a good model", "", good]
     lines += ["", "Protocols and every baseline on the same split (first seed):", ""]
     for r in rows:
         parts = ", ".join(f"{k} {_fmt(v)}" for k, v in r["baselines"].items())
@@ -539,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"[{case.key}] 1-NN Euclidean {_fmt(c['euclid'])}, 1-NN DTW {_fmt(c['dtw'])} "
                           f"(window {_fmt(c['dtw_window'], 2)}, {c['dtw_source']}), majority {_fmt(c['majority'])}",
                           flush=True)
+                if r.get("time_to_good"):
+                    print(ttg.line(case.key, r["time_to_good"]), flush=True)
                 if "suite" in r:
                     st = {k: v.get("mase") for k, v in r["suite"]["stats"].items()}
                     print(f"[{case.key}] MASE {_fmt(r['suite']['mase'])}; statistical ({r['suite']['stats_source']}): "
