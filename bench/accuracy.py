@@ -282,9 +282,13 @@ def run_case(case: Case, preset: str, work: Path, seed: int = SEED, *, backtest:
         key = ("classify", case.key, json.dumps(spec.data.to_dict(), sort_keys=True, default=str))
         row["classify"] = classify_fields(m, prep, budget_s=dtw_budget_s, cache=stat_cache, cache_key=key)
     # seconds from Start until an epoch first beats the best baseline on validation (bench/time_to_good.py)
-    row["time_to_good"] = ttg.for_run(case, spec, data, test, m, prep, clock, wall, stat_budget_s=stat_budget_s,
-                                      dtw_budget_s=dtw_budget_s, cache=stat_cache,
-                                      dtw_window=(row.get("classify") or {}).get("dtw_window"))
+    try:
+        row["time_to_good"] = ttg.for_run(case, spec, data, test, m, prep, clock, wall, stat_budget_s=stat_budget_s,
+                                          dtw_budget_s=dtw_budget_s, cache=stat_cache,
+                                          dtw_window=(row.get("classify") or {}).get("dtw_window"))
+    except Exception as err:  # noqa: BLE001 - a failed side figure must not lose the run's accuracy figures
+        print(f"[{case.key}] time to a good model not measured: {err!r}", flush=True)
+        row["time_to_good"] = None
     if case.task == "forecast":
         row["season"] = prep.state.get("season")
         row["window"], row["horizon"] = spec.data.window, spec.data.horizon
