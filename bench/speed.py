@@ -279,6 +279,10 @@ def machine() -> dict:
     from seqcore.modeling.training import backend_name
 
     info["default_backend"] = backend_name()
+    from seqcore.modeling.device import probe_device
+
+    dev = probe_device()   # without importing a backend in this process (the engines report their own)
+    info["gpu"] = f"{dev['name'] or 'GPU'} x {dev['count']}" if dev["kind"] == "GPU" else None
     return info
 
 
@@ -299,6 +303,8 @@ def engine_label(e: dict) -> str:
         be += f", steps_per_execution {spe}"
     if cfg.get("kind") == "torch":
         be += f", {info.get('threads')} thread(s)"
+    if info.get("device") not in (None, "cpu"):
+        be += f", on {info['device']}"
     return be
 
 
@@ -377,7 +383,8 @@ def results_markdown(res: dict) -> str:
     m = res["machine"]
     lines = [f"Run {res['started']} ({res['mode']} mode, {res['seconds']:.0f} s): {m.get('cpu', '?')}, {m['cores']} cores, "
              f"{m['memory_gb']} GB; Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}, "
-             f"JAX {m['jax']}, PyTorch {m['torch']}, NumPy {m['numpy']}, pandas {m['pandas']}. Default backend: "
+             f"JAX {m['jax']}, PyTorch {m['torch']}, NumPy {m['numpy']}, pandas {m['pandas']}"
+             + (f"; GPU: {m['gpu']}" if m.get("gpu") else "; no GPU") + ". Default backend: "
              f"**{m['default_backend']}**. Load average at start {m['load_avg_start'][0]:.1f}, at end "
              f"{m['load_avg_end'][0]:.1f} (other work shares this machine).", ""]
     if res.get("command"):

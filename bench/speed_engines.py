@@ -115,6 +115,14 @@ class Pacer:
 
 # --------------------------------------------------------------------------- engines
 
+def _keras_device() -> str:
+    """"cpu", or the GPU's name, where the Keras backend of this process trains."""
+    from seqcore.modeling.device import describe_device
+
+    d = describe_device()
+    return "cpu" if d["kind"] == "CPU" else str(d["name"] or d["kind"])
+
+
 def run_seqcore(cfg: dict) -> dict:
     from seqcore.config import ModelSpec, TrainSpec
     from seqcore.modeling.models import ModelShape, build_model
@@ -156,7 +164,7 @@ def run_seqcore(cfg: dict) -> dict:
         return quit_flag["quit"] or (stop() if stop is not None else False)
 
     info = {"backend": keras.backend.backend(), "jit": bool(getattr(model, "jit_compile", False)),
-            "windows": len(train), "spe": int(model.steps_per_execution)}
+            "windows": len(train), "spe": int(model.steps_per_execution), "device": _keras_device()}
     _say("READY", info)
     if not pacer.start():
         return info
@@ -200,7 +208,7 @@ def run_keras(cfg: dict) -> dict:
             if epoch + 1 < cfg["epochs"] and not pacer.epoch_done():
                 self.model.stop_training = True
 
-    info = {"backend": backend, "jit": bool(model.jit_compile), "windows": len(train)}
+    info = {"backend": backend, "jit": bool(model.jit_compile), "windows": len(train), "device": _keras_device()}
     _say("READY", info)
     if not pacer.start():
         return info
@@ -216,13 +224,15 @@ def run_torch(cfg: dict) -> dict:
     if cfg["threads"]:
         torch.set_num_threads(int(cfg["threads"]))
     torch.manual_seed(cfg["seed"])
+    # on a machine with a CUDA GPU PyTorch trains there (nn.LSTM / nn.GRU take cuDNN), as JAX does for ours
+    dev = torch.device(cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu"))
     train, val = make_sources(cfg)
     x, y = train.gather(np.arange(len(train)))
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.reshape(len(y), -1))
+    xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y.reshape(len(y), -1)).to(dev)
     vx = vy = None
     if val is not None:
         a, b = val.gather(np.arange(len(val)))
-        vx, vy = torch.from_numpy(a), torch.from_numpy(b.reshape(len(b), -1))
+        vx, vy = torch.from_numpy(a).to(dev), torch.from_numpy(b.reshape(len(b), -1)).to(dev)
     rnn_cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cfg["cell"]]
 
     class Net(torch.nn.Module):
@@ -235,10 +245,11 @@ def run_torch(cfg: dict) -> dict:
             out, _ = self.rnn(inp)
             return self.head(out[:, -1])
 
-    net = Net()
+    net = Net().to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = torch.nn.MSELoss()
-    info = {"backend": f"torch {torch.__version__}", "threads": torch.get_num_threads(), "windows": len(train)}
+    info = {"backend": f"torch {torch.__version__}", "threads": torch.get_num_threads(), "windows": len(train),
+            "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev)}
     _say("READY", info)
     pacer = Pacer()
     if not pacer.start():
@@ -247,7 +258,7 @@ def run_torch(cfg: dict) -> dict:
     bs = cfg["batch"]
     for epoch in range(cfg["epochs"]):
         net.train()
-        order = torch.randperm(len(xt), generator=g)
+        order = torch.randperm(len(xt), generator=g).to(dev)
         total = 0.0
         for i in range(0, len(xt), bs):
             idx = order[i:i + bs]
@@ -257,6 +268,8 @@ def run_torch(cfg: dict) -> dict:
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)  # the same clipping as the Keras engines
             opt.step()
             total += float(loss.detach()) * len(idx)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
         extra = {"loss": total / len(xt)}
         if vx is not None:
             net.eval()

@@ -350,7 +350,7 @@ def test_speed_section_names_its_command():
     commands = re.findall(r"`(python bench/speed\.py[^`]*)`", speed)
     assert commands
     parser_flags = set(re.findall(r'add_argument\("(--[a-z-]+)"', (ROOT / "bench" / "speed.py").read_text()))
-    assert "--no-leads" in parser_flags
+    assert "--leads" in parser_flags
     for cmd in commands:   # every flag a command names is one speed.py takes
         assert set(re.findall(r"--[a-z-]+", cmd)) <= parser_flags, cmd
 
@@ -364,6 +364,12 @@ def fake_accuracy_row(case, seeds) -> dict:
            "best_baseline": "naive", "best_baseline_value": 0.6, "published": {}, "target": case.target_text,
            "met": True, "seeds": {str(s): 0.5 for s in seeds}, "train_seconds": 1.0, "wall_seconds": 1.0,
            "epochs_run": 1, "best_epoch": 1, "protocol": case.protocol}
+    from bench.time_to_good import summarise as summarise_ttg, time_to_good
+
+    good = time_to_good([{"epoch": 1, "seconds": 2.0, "val_loss": 0.1, "val_accuracy": 0.9}], {"naive": 0.5},
+                        score="val_accuracy" if case.task != "forecast" else "val_loss",
+                        higher_is_better=case.task != "forecast", run_seconds=3.0)
+    row["time_to_good"] = summarise_ttg([{"seed": s, "time_to_good": good} for s in seeds])
     if case.suite_role in ("set", "protocol"):
         metrics = {"test": {"mase": 0.9, "mape": 0.05}, "baselines": {"seasonal_naive": {"mase": 1.0, "mape": 0.06},
                                                                       "auto_ets": {"mase": 0.8, "mape": 0.04}}}
