@@ -38,8 +38,9 @@ def backend_name() -> str:
     """The Keras backend this process trains with (``"jax"`` or ``"tensorflow"``), without importing it.
 
     Once Keras is imported its backend is fixed, so that answer wins. Otherwise ``$SEQSTUDIO_BACKEND``
-    decides; ``auto`` (the default) takes JAX when it is installed, because it measured fastest on CPU
-    (``bench/RESULTS.md``), else TensorFlow. An explicit ``$KERAS_BACKEND`` is honoured under ``auto``.
+    decides; ``auto`` (the default) takes JAX when it is installed (``python bench/speed.py --only w1 --leads
+    --tf-leads`` races it against TensorFlow), else TensorFlow. An explicit ``$KERAS_BACKEND`` is honoured
+    under ``auto``.
     """
     import sys
 
