@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.results_block import table_lines
 from bench.understanding import shared_datasets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,8 +242,7 @@ def suite_summary(rows: list[dict]) -> list[str]:
 
 def suite_markdown(rows: list[dict]) -> str:
     """The forecasting suite table, its notes and the goal lines."""
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(suite_row_cells(r)) + " |" for r in rows]
+    lines = table_lines(HEADER, (suite_row_cells(r) for r in rows))
     sources = {r["suite"]["stats_source"] for r in rows} - {None}
     src = {"metrics.json": "from each run's metrics.json",
            "bench": "computed by the bench (seqcore.modeling.statmodels.stat_forecasts) on the run's split and "
@@ -416,9 +416,7 @@ def classify_summary(rows: list[dict]) -> list[str]:
 def classify_markdown(rows: list[dict], preset: str = "balanced") -> str:
     """The classification suite table and its goal lines (rows: summarised bench/accuracy.py rows with
     "classify")."""
-    head = "| " + " | ".join(CLASSIFY_HEADER) + " |"
-    lines = [head, "|" + "---|" * len(CLASSIFY_HEADER)]
-    lines += ["| " + " | ".join(classify_row_cells(r)) + " |" for r in rows]
+    lines = table_lines(CLASSIFY_HEADER, (classify_row_cells(r) for r in rows))
     lines += ["", "Accuracy on each set's test part; ours: mean ± sd over the seeds (count in brackets), each "
               "seed's value after it. Baselines on the same split (they do not depend on the seed), learning "
               "from the training and validation parts. 1-NN DTW: warping window (share of the length) picked by "

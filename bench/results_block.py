@@ -32,3 +32,9 @@ def write_block(path, begin: str, end: str, body: str, heading: str) -> None:
     if new is None:
         new = text.rstrip() + "\n\n" + heading + "\n\n" + block + "\n"
     path.write_text(new)
+
+
+def table_lines(header, rows) -> list[str]:
+    """A markdown table as lines: the header, its separator, one line per row of cells."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + \
+        ["| " + " | ".join(cells) + " |" for cells in rows]

@@ -51,6 +51,8 @@ import time
 
 import numpy as np
 
+from bench.results_block import table_lines
+
 #: The labels of the baselines in the table.
 LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive", "mean": "mean", "auto_ets": "AutoETS",
           "auto_arima": "AutoARIMA", "auto_theta": "AutoTheta", "base_alone": "base alone",
@@ -312,8 +314,7 @@ def markdown(rows: list[dict]) -> str:
     rows = [r for r in rows if r.get("time_to_good")]
     if not rows:
         return ""
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(row_cells(r)) + " |" for r in rows]
+    lines = table_lines(HEADER, (row_cells(r) for r in rows))
     lines += ["", "Seconds from Start (the `run_training` call: data preparation, the base / design search and "
               "compiling count) until the end of the first epoch of the main fit whose validation score beats the "
               "best baseline on the same validation part: median over the seeds (a seed that never beat it counts "
