@@ -46,16 +46,29 @@ def _attach_lines(df: pd.DataFrame, raw: bytes, has_header: bool, line_offset: i
     """Store the row -> file-line mapping compactly in ``df.attrs`` (jumps only where it changes)."""
     n_rows = len(df)
     first = (2 if has_header else 1) + line_offset
-    # [row positions where the offset changes, extra lines from there on], int64 as bytes: immutable, so
-    # pandas' deepcopy / equality checks of attrs stay cheap and never compare arrays
-    jumps: list[bytes] = []
+    lines = None
     n_newlines = raw.count(b"\n")
     simple = n_newlines in (n_rows + has_header, n_rows + has_header - 1) and not raw.startswith(b"\n")
     if not simple:
         layout = layout or _layout(raw, fmt.delimiter)
         lines = layout["lines"][1:] if has_header else layout["lines"]
-        if lines.size == n_rows and n_rows:
-            extra = lines - np.arange(n_rows) - (first - line_offset)
-            change = np.flatnonzero(np.diff(extra, prepend=0) != 0)
-            jumps = [change.astype(np.int64).tobytes(), extra[change].astype(np.int64).tobytes()]
+        lines = lines + line_offset if lines.size == n_rows and n_rows else None
+    attach_rows(df, fmt, name, first, lines)
+
+
+def attach_rows(df: pd.DataFrame, fmt: CsvFormat, name: str, first: int, lines: np.ndarray | None = None,
+                header: bool | None = None) -> None:
+    """Store in ``df.attrs`` the format a frame was read with and its row -> line mapping: row 0 is on line
+    ``first`` and each row on the next, unless ``lines`` (one line number per row) says otherwise.
+
+    For an Excel sheet the "lines" are the sheet's row numbers."""
+    # [row positions where the offset changes, extra lines from there on], int64 as bytes: immutable, so
+    # pandas' deepcopy / equality checks of attrs stay cheap and never compare arrays
+    jumps: list[bytes] = []
+    if lines is not None and len(lines) == len(df) and len(df):
+        extra = np.asarray(lines, dtype=np.int64) - np.arange(len(df)) - first
+        change = np.flatnonzero(np.diff(extra, prepend=0) != 0)
+        jumps = [change.astype(np.int64).tobytes(), extra[change].astype(np.int64).tobytes()]
     df.attrs[ATTRS_KEY] = {"format": fmt.to_dict(), "name": name, "first_line": first, "jumps": jumps}
+    if header is not None:
+        df.attrs[ATTRS_KEY]["header"] = header

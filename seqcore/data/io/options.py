@@ -1,5 +1,6 @@
-"""What a CSV read takes and gives: :class:`CsvOptions` (user overrides), :class:`CsvFormat` (what was
-detected and used), :class:`Table` (the parsed result) and the constants the reader shares."""
+"""What a read takes and gives: :class:`CsvOptions` (user overrides), :class:`CsvFormat` (what was
+detected and used: a CSV's encoding and delimiters, or a Parquet file, or an Excel workbook and its sheet),
+:class:`Table` (the parsed result) and the constants the readers share."""
 
 from __future__ import annotations
 
@@ -61,15 +62,17 @@ _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", WHITES
 
 @dataclass(frozen=True)
 class CsvOptions:
-    """User overrides for reading a CSV; ``None`` means "detect".
+    """User overrides for reading a file; ``None`` means "detect".
 
-    ``thousands=""`` forces "no thousands separator" (``None`` detects one).
+    ``thousands=""`` forces "no thousands separator" (``None`` detects one). The first four apply to CSV
+    text only; ``sheet`` to Excel workbooks only (``None``: the first sheet). A Parquet file takes none.
     """
 
     encoding: str | None = None      # "utf-8", "utf-8-sig", "utf-16", "cp1252", ...
     delimiter: str | None = None     # one of DELIMITERS
     decimal: str | None = None       # "." or ","
     thousands: str | None = None     # None (detect), "" (none), ",", ".", " ", "'"
+    sheet: str | None = None         # an Excel workbook's sheet, by name
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,7 +80,7 @@ class CsvOptions:
     @classmethod
     def from_dict(cls, d: dict | None) -> "CsvOptions":
         d = d or {}
-        return cls(**{k: d.get(k) for k in ("encoding", "delimiter", "decimal", "thousands")})
+        return cls(**{k: d.get(k) for k in ("encoding", "delimiter", "decimal", "thousands", "sheet")})
 
     def validate(self) -> "CsvOptions":
         """Raise :class:`SpecError` for a value that cannot be used."""
@@ -98,17 +101,28 @@ class CsvOptions:
         if self.delimiter and self.decimal and self.delimiter == self.decimal:
             raise SpecError(f"The delimiter and the decimal mark can't both be {self.delimiter!r}; "
                             "files with a decimal comma usually use ';' between fields.")
+        if self.sheet is not None and (not isinstance(self.sheet, str) or not self.sheet.strip()):
+            raise SpecError(f"A sheet is chosen by its name, as shown on the workbook's tabs; got {self.sheet!r}.")
         return self
+
+
+KINDS = ("csv", "parquet", "xlsx")   # the file formats read (CsvFormat.kind)
 
 
 @dataclass(frozen=True)
 class CsvFormat:
-    """What was detected (or forced) and used to parse the file."""
+    """What was detected (or forced) and used to parse the file.
+
+    ``kind`` is the file format (one of ``KINDS``); a Parquet file or workbook carries the values a CSV
+    with a decimal point and no thousands separator would (its cells are typed), and ``sheet`` names the
+    workbook's sheet that was read."""
 
     encoding: str
     delimiter: str
     decimal: str
     thousands: str | None
+    kind: str = "csv"
+    sheet: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,15 +130,26 @@ class CsvFormat:
     @classmethod
     def from_dict(cls, d: dict) -> "CsvFormat":
         return cls(encoding=d["encoding"], delimiter=d["delimiter"], decimal=d["decimal"],
-                   thousands=d.get("thousands"))
+                   thousands=d.get("thousands"), kind=d.get("kind") or "csv", sheet=d.get("sheet"))
+
+    @classmethod
+    def typed(cls, kind: str, sheet: str | None = None) -> "CsvFormat":
+        """The format of a file whose cells are typed (``kind`` "parquet" or "xlsx")."""
+        return cls("utf-8", ",", ".", None, kind=kind, sheet=sheet)
 
     def to_options(self) -> CsvOptions:
         """Options that read another file exactly the same way (e.g. new data for a trained model)."""
+        if self.kind != "csv":
+            return CsvOptions(sheet=self.sheet)
         return CsvOptions(self.encoding, self.delimiter, self.decimal,
                           "" if self.thousands is None else self.thousands)
 
     def describe(self) -> str:
-        """Plain words, e.g. ``"UTF-8 with BOM, ';' delimited, decimal comma"``."""
+        """Plain words, e.g. ``"UTF-8 with BOM, ';' delimited, decimal comma"``, ``"a Parquet file"``."""
+        if self.kind == "parquet":
+            return "a Parquet file"
+        if self.kind == "xlsx":
+            return f"an Excel workbook, sheet '{self.sheet}'"
         enc = encoding_label(self.encoding)
         delim = {"\t": "tab", WHITESPACE: "space"}.get(self.delimiter, repr(self.delimiter))
         parts = [enc, f"{delim} delimited", "decimal comma" if self.decimal == "," else "decimal point"]
@@ -135,7 +160,7 @@ class CsvFormat:
 
 @dataclass
 class Table:
-    """A parsed CSV.
+    """A parsed file (CSV, Parquet or an Excel sheet).
 
     ``df`` has one row per data line (original column order, RangeIndex 0..n-1);
     ``df.attrs["seqcore"]`` carries the format and the row -> file-line mapping.

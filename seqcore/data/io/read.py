@@ -1,5 +1,6 @@
-"""The entry point: :func:`read_csv` takes the uploaded bytes through the checks, decoding and sniffing,
-parses with pandas' C engine and returns a :class:`Table`."""
+"""The entry point: :func:`read_table` takes uploaded bytes through the size check, picks the reader their
+content needs (CSV text, Parquet, an Excel workbook) and returns a :class:`Table`; the CSV reader here goes
+through the checks, decoding and sniffing and parses with pandas' C engine."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from seqcore.data.io.checks import _check_magic, _check_size, _check_text, _display_name
+from seqcore.data.io.checks import _check_magic, _check_size, _check_text, _display_name, check_columns, check_rows, \
+    detect_kind
 from seqcore.data.io.encoding import _decode
 from seqcore.data.io.layout import _check_rows, _explain_parse_error
 from seqcore.data.io.lines import _attach_lines
@@ -24,18 +26,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from seqcore.config import Limits
 
 
-def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "data.csv",
-             limits: "Limits | None" = None) -> Table:
-    """Parse uploaded CSV bytes into a :class:`Table`.
+def read_table(data: bytes, options: CsvOptions | None = None, *, name: str = "data.csv",
+               limits: "Limits | None" = None) -> Table:
+    """Parse an uploaded file's bytes (CSV text, Parquet or an Excel workbook) into a :class:`Table`.
 
-    Numeric-looking columns become float64/int64; missing tokens (``MISSING_TOKENS``)
-    become NaN; columns with a few non-numeric cells, dates and text stay strings so the
-    schema report can point at the offending line. Every problem raises :class:`DataError`.
+    The one way in for every upload, CLI file, stored dataset and new data for a trained model. The size
+    limit is checked first; then the content picks the reader (:func:`~seqcore.data.io.checks.detect_kind`).
+    Numeric-looking columns become float64/int64; missing tokens (``MISSING_TOKENS``) become NaN; columns
+    with a few non-numeric cells and text stay strings so the schema report can point at the offending line;
+    Parquet and Excel dates arrive as datetime64. Every problem raises :class:`DataError`.
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
     if not isinstance(data, bytes):
-        raise TypeError(f"read_csv expects the file's bytes, got {type(data).__name__}")
+        raise TypeError(f"read_table expects the file's bytes, got {type(data).__name__}")
     from seqcore.config import Limits
 
     limits = limits or Limits.from_env()
@@ -44,6 +48,26 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
     notes: list[str] = []
 
     _check_size(data, name, limits)
+    kind = detect_kind(data, name)
+    if kind == "parquet":
+        from seqcore.data.io.parquet import read_parquet
+
+        df, fmt = read_parquet(data, name, limits, notes)
+    elif kind == "xlsx":
+        from seqcore.data.io.excel import read_xlsx
+
+        df, fmt = read_xlsx(data, options.sheet, name, limits, notes)
+    else:
+        df, fmt = _read_csv(data, options, name, limits, notes)
+    return Table(df=df, fmt=fmt, name=name, n_bytes=len(data), sha256=sha256_bytes(data), notes=notes)
+
+
+read_csv = read_table   # its older name: every format goes through the same door
+
+
+def _read_csv(data: bytes, options: CsvOptions, name: str, limits: "Limits",
+              notes: list[str]) -> tuple[pd.DataFrame, CsvFormat]:
+    """CSV text -> (frame, format): decode, sniff, parse with pandas' C engine, map rows to file lines."""
     _check_magic(data, name)
     encoding, text = _decode(data, options.encoding, name, notes)
     _check_text(text, name)
@@ -73,11 +97,7 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
     if not records:
         raise DataError(f"'{name}' has no lines with data. Upload a CSV file with a header line and data rows.")
     header = records[0]
-    if len(header) > limits.max_columns:
-        raise DataError(
-            f"'{name}' has {len(header):,} columns; the limit is {limits.max_columns:,}. Remove columns you "
-            f"don't need, or raise the limit with the environment variable SEQSTUDIO_MAX_COLUMNS before "
-            f"starting Sequence Studio.")
+    check_columns(len(header), name, limits)
     decimal, thousands = _detect_numbers(records[1:], read_delim, options, notes)
     fmt = CsvFormat(encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     read_fmt = CsvFormat(encoding=encoding, delimiter=read_delim, decimal=decimal, thousands=thousands)
@@ -118,7 +138,7 @@ def read_csv(data: bytes, options: CsvOptions | None = None, *, name: str = "dat
     if thousands:
         notes.append(f"Numbers use {'a space' if thousands == ' ' else repr(thousands)} as thousands separator "
                      f"(1{thousands}234 means one thousand two hundred thirty-four).")
-    return Table(df=df, fmt=fmt, name=name, n_bytes=len(data), sha256=sha256_bytes(data), notes=notes)
+    return df, fmt
 
 
 # ----------------------------------------------------------------------------- names
@@ -190,11 +210,7 @@ def _parse(raw: bytes, fmt: CsvFormat, names: list[str], has_header: bool, name:
     except Exception as e:  # ParserError, ValueError, OverflowError...: explain with line numbers
         _explain_parse_error(raw, fmt.delimiter, len(names), name, line_offset, e)
         raise AssertionError("unreachable")  # pragma: no cover
-    if len(df) > limits.max_rows:
-        raise DataError(
-            f"'{name}' has more than {limits.max_rows:,} rows, the limit. Use fewer rows (for example the most "
-            "recent ones), or raise the limit with the environment variable SEQSTUDIO_MAX_ROWS before "
-            "starting Sequence Studio.")
+    check_rows(len(df), name, limits, over=True)
     return _overflow_as_inf(df, fmt)
 
 
