@@ -1,4 +1,4 @@
-"""Data: choose a CSV (upload, sample or earlier upload), check how it was read, pick the task and
+"""Data: choose a file (CSV, Parquet or Excel: upload, sample or earlier upload), check how it was read, pick the task and
 column roles, see the validation report and a chart, and check that it can be turned into
 training examples (a dry run: no Keras, no model). The result is ``session_state["data_spec"]``."""
 
@@ -18,7 +18,7 @@ from seqcore.data.defaults import few_windows_warning
 from seqcore.outputs import viz
 from seqcore.config import TASKS, DataSpec
 from seqcore.errors import UserError
-from seqcore.data.io import CsvOptions, read_csv, sha256_bytes
+from seqcore.data.io import UPLOAD_TYPES, CsvOptions, read_table, sha256_bytes
 from seqcore.data.understand import understand
 from seqcore.modeling.tasks.classify import RNN_STEPS
 
@@ -33,6 +33,9 @@ DELIMITERS = {"auto": "Detect automatically", ",": "comma  ,", ";": "semicolon  
 DECIMALS = {"auto": "Detect automatically", ".": "point  1.5", ",": "comma  1,5"}
 THOUSANDS = {"auto": "Detect automatically", "none": "none", ",": "comma  1,000", ".": "point  1.000",
              " ": "space  1 000", "'": "apostrophe  1'000"}
+FIRST_SHEET = "[first]"   # the sheet selectbox's "the first sheet that has data" (no sheet can be named so)
+CSV_FMT_KEYS = ("data_fmt_encoding", "data_fmt_delimiter", "data_fmt_decimal", "data_fmt_thousands")
+UPLOAD = "Upload a file"
 MISSING_CHOICES = {
     "interpolate": "Fill the gaps with a straight line between neighbours (interpolate)",
     "ffill": "Repeat the last known value (forward-fill)",
@@ -67,17 +70,21 @@ if restored:
 st.header("Choose a file")
 if ss.get("dataset_name"):
     st.caption(f"Now using: {md(ss['dataset_name'])}. Choose another file below to replace it.")
-ui.seed("data_source", "Upload a CSV file")
-source = st.radio("Where does the data come from?", ["Upload a CSV file", "Sample dataset", "Earlier upload"],
+ui.seed("data_source", UPLOAD)
+if ss["data_source"] not in (UPLOAD, "Sample dataset", "Earlier upload"):
+    ss["data_source"] = UPLOAD
+source = st.radio("Where does the data come from?", [UPLOAD, "Sample dataset", "Earlier upload"],
                   key="data_source", horizontal=True, label_visibility="collapsed")
 upload_bytes: bytes | None = None     # an upload that could not be read yet (the format box retries it)
 upload_name = ""
 
-if source == "Upload a CSV file":
+if source == UPLOAD:
     up = st.file_uploader(
-        "CSV file", type=["csv", "tsv", "txt"], key="data_upload",
-        help="A text file with a header line (column names) and one row per line. Comma, semicolon, tab or "
-             "'|' between values all work. The file is stored in the data folder so runs can use it later.")
+        "CSV, Parquet or Excel file", type=list(UPLOAD_TYPES), key="data_upload",
+        help="A CSV text file with a header line (column names) and one row per line (comma, semicolon, tab or "
+             "'|' between values all work), a Parquet file, or an Excel workbook (.xlsx: the first sheet, or the "
+             "one you choose under *Change how the file is read*). The file is stored in the data folder so "
+             "runs can use it later.")
     if up is not None:
         upload_bytes, upload_name = up.getvalue(), up.name
         if sha256_bytes(upload_bytes) == ss.get("dataset_id"):
@@ -86,8 +93,9 @@ if source == "Upload a CSV file":
             upload_bytes = None        # processed earlier; the user switched to another dataset since
         elif ss.get("_data_upload_seen") != up.file_id:
             ss["_data_upload_seen"] = up.file_id   # a new file: detect its format from scratch
-            for key in ("data_fmt_encoding", "data_fmt_delimiter", "data_fmt_decimal", "data_fmt_thousands"):
+            for key in CSV_FMT_KEYS:
                 ss[key] = "auto"
+            ss["data_fmt_sheet"] = FIRST_SHEET
 elif source == "Sample dataset":
     keys = list(ui.SAMPLES)
     pick = st.selectbox("Sample", keys, key="data_sample", format_func=lambda k: f"{ui.SAMPLES[k].title} · "
@@ -106,7 +114,7 @@ else:
         datasets = []
         ui.show_error(err)
     if not datasets:
-        st.info("No earlier uploads yet. Upload a CSV file or pick a sample.", icon="👉")
+        st.info("No earlier uploads yet. Upload a file or pick a sample.", icon="👉")
     else:
         by_id = {d.id: d for d in datasets}
         ids = list(by_id)
@@ -155,8 +163,28 @@ with fmt_box:
     ui.seed("data_fmt_delimiter", opts.get("delimiter") or "auto")
     ui.seed("data_fmt_decimal", opts.get("decimal") or "auto")
     ui.seed("data_fmt_thousands", {None: "auto", "": "none"}.get(opts.get("thousands"), opts.get("thousands")))
+    ui.seed("data_fmt_sheet", opts.get("sheet") or FIRST_SHEET)
     show_fmt = upload_bytes is not None or ss.get("dataset_id") is not None
-    if show_fmt:
+    kind, sheets = "csv", []
+    if upload_bytes is not None:
+        kind, sheets = ui.file_kind(upload_bytes, upload_name)
+    elif show_fmt:
+        try:
+            kind, sheets = ui.dataset_kind(ss["dataset_id"], ss.get("dataset_name") or "data.csv")
+        except UserError:
+            pass   # a deleted dataset: reading it below says so
+    if ss["data_fmt_sheet"] not in sheets:   # another file's sheet
+        ss["data_fmt_sheet"] = FIRST_SHEET
+    if show_fmt and kind != "csv":
+        with st.expander("Change how the file is read", expanded=ss.get("_data_fmt_open", False) or len(sheets) > 1):
+            if len(sheets) > 1:
+                st.selectbox("Sheet", [FIRST_SHEET] + sheets, key="data_fmt_sheet",
+                             format_func=lambda s: "The first sheet with data" if s == FIRST_SHEET else s,
+                             help="The workbook's sheet that holds the table.")
+            st.caption(("An Excel workbook" if kind == "xlsx" else "A Parquet file") + " stores numbers and dates "
+                       "as such, so there is no encoding, delimiter or decimal mark to choose.")
+            time_fmt_box = st.container()
+    elif show_fmt:
         with st.expander("Change how the file is read", expanded=ss.get("_data_fmt_open", False)):
             st.caption("Everything is detected automatically; change a setting only when the preview below looks "
                        "wrong (for example all values squeezed into one column).")
@@ -175,6 +203,7 @@ with fmt_box:
         "delimiter": None if ss["data_fmt_delimiter"] == "auto" else ss["data_fmt_delimiter"],
         "decimal": None if ss["data_fmt_decimal"] == "auto" else ss["data_fmt_decimal"],
         "thousands": {"auto": None, "none": ""}.get(ss["data_fmt_thousands"], ss["data_fmt_thousands"]),
+        "sheet": None if ss["data_fmt_sheet"] == FIRST_SHEET else ss["data_fmt_sheet"],
     }
 
 try:
@@ -188,7 +217,7 @@ if upload_bytes is not None:
     try_opts = new_opts
     try:
         with st.spinner("Reading the file…"):
-            table = read_csv(upload_bytes, CsvOptions.from_dict(try_opts), name=upload_name)
+            table = read_table(upload_bytes, CsvOptions.from_dict(try_opts), name=upload_name)
         ds_id = ui.store().add_dataset(upload_bytes, table.name, n_rows=table.n_rows, n_cols=table.n_columns,
                                        fmt=table.fmt.to_dict())
         ss["_data_upload_failed"] = None
@@ -200,11 +229,12 @@ if upload_bytes is not None:
         ss["_data_upload_failed"] = ss.get("_data_upload_seen")
         ss["_data_fmt_open"] = True
         ui.show_error(err)
-        st.caption("Nothing was stored. If the file is a CSV, try other settings under *Change how the file is "
-                   "read* above, or fix the file and upload it again.")
+        st.caption("Nothing was stored. If the file is a CSV (or a workbook with several sheets), try other settings "
+                   "under *Change how the file is read* above, or fix the file and upload it again.")
         st.stop()
 
-ui.require(bool(ss.get("dataset_id")), "Upload a CSV file, pick a sample or an earlier upload to begin.",
+ui.require(bool(ss.get("dataset_id")), "Upload a file (CSV, Parquet or Excel), pick a sample or an earlier upload to "
+           "begin.",
            ui.PAGES["home"], "Or start from the Home page")
 
 ds_id, ds_name = ss["dataset_id"], ss.get("dataset_name") or "data.csv"
@@ -445,14 +475,15 @@ if task != "forecast":
             if st.button("Remove the test file", key="data_test_remove"):
                 ss["test_dataset_id"], ss["test_dataset_name"] = None, None
                 st.rerun()
-        st.caption("A CSV with the same columns, used only for the final score (like the TEST half of a "
-                   "benchmark). Without one, the test share above is split off the training file.")
-        tup = st.file_uploader("Test CSV", type=["csv", "tsv", "txt"], key="data_test_upload")
+        st.caption("A file with the same columns, used only for the final score (like the TEST half of a "
+                   "benchmark); a workbook is read from its first sheet. Without one, the test share above is split "
+                   "off the training file.")
+        tup = st.file_uploader("Test file (CSV, Parquet or Excel)", type=list(UPLOAD_TYPES), key="data_test_upload")
         if tup is not None and ss.get("_data_test_seen") != tup.file_id:
             ss["_data_test_seen"] = tup.file_id
             try:
                 tbytes = tup.getvalue()
-                ttable = read_csv(tbytes, CsvOptions.from_dict(new_opts), name=tup.name)
+                ttable = read_table(tbytes, CsvOptions.from_dict({**new_opts, "sheet": None}), name=tup.name)
                 missing_cols = [c for c in df.columns if c not in ttable.df.columns]
                 if missing_cols:
                     shown = ", ".join(f"'{c}'" for c in missing_cols[:8])

@@ -19,6 +19,7 @@ from seqcore.outputs import bundle as bundle_mod
 from seqcore.runs import runner
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
+from seqcore.data.io import UPLOAD_TYPES
 from seqcore.errors import UserError
 from seqcore.modeling.intervals import BANDS_CAPTION
 from seqcore.data.covariates import predict_instructions
@@ -119,9 +120,14 @@ with st.container(border=True):
 
 # ----------------------------------------------------------------------------- upload and submit
 
-upload = st.file_uploader("New data (CSV)", type=["csv", "txt", "tsv"], key="predict_upload",
+upload = st.file_uploader("New data (CSV, Parquet or Excel)", type=list(UPLOAD_TYPES), key="predict_upload",
                           help="Same columns as the training data. Nothing is changed in the file; predictions "
                                "come back as a table you can download.")
+sheet = None
+if upload is not None:
+    sheets = ui.file_kind(upload.getvalue(), upload.name or "new.csv")[1]
+    if len(sheets) > 1:
+        sheet = st.selectbox("Sheet", sheets, key="predict_sheet", help="The workbook's sheet that holds the data.")
 steps = None
 if task == "forecast":
     h = spec.data.horizon
@@ -144,8 +150,8 @@ go_train = c[1].button("Try it on the model's own test file" if rec.test_dataset
                             "on).")
 
 
-def _submit(dataset_id: str) -> None:
-    key = f"{rec.id}:{dataset_id}:{steps}"
+def _submit(dataset_id: str, csv_options: dict | None = None) -> None:
+    key = f"{rec.id}:{dataset_id}:{steps}:{csv_options}"
     sub = ss.get("predict_submitted") or {}
     if sub.get("key") == key:
         prev = live.get_run_or_none(store, sub.get("job_id"))
@@ -154,7 +160,7 @@ def _submit(dataset_id: str) -> None:
             return
     if ui.ensure_worker() is None:
         return
-    job_id = runner.submit_predict(store, rec.id, dataset_id, None, steps=steps)
+    job_id = runner.submit_predict(store, rec.id, dataset_id, csv_options, steps=steps)
     ss["predict_submitted"] = {"key": key, "job_id": job_id}
     ss["predict_job_id"] = job_id
 
@@ -163,11 +169,12 @@ try:
     if go_upload and upload is not None:
         data = upload.getvalue()
         if not data:
-            st.error("The uploaded file is empty. Choose a CSV file with a header row and data rows.")
+            st.error("The uploaded file is empty. Choose a CSV, Parquet or Excel file with a header row and data "
+                     "rows.")
         else:
-            _submit(store.add_dataset(data, upload.name or "new.csv"))
-    elif go_train:
-        _submit(own_data)
+            _submit(store.add_dataset(data, upload.name or "new.csv"), {"sheet": sheet} if sheet else None)
+    elif go_train:   # read as the run read it (a separate test file: from its first sheet)
+        _submit(own_data, {**(rec.csv_options or {}), **({"sheet": None} if rec.test_dataset_id else {})} or None)
 except Exception as err:  # noqa: BLE001
     ui.show_error(err)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -77,10 +77,13 @@ def warm_up() -> None:
 
 
 def load_tables(data: bytes, spec: RunSpec, csv_options=None, test_data: bytes | None = None, name: str = "data.csv"):
-    from seqcore.data.io import read_csv
+    from seqcore.data.io import read_table
 
-    table = read_csv(data, csv_options, name=name)
-    test_table = read_csv(test_data, csv_options, name="test.csv") if test_data is not None else None
+    table = read_table(data, csv_options, name=name)
+    test_table = None
+    if test_data is not None:   # a separate test file that is a workbook is read from its first sheet
+        test_options = replace(csv_options, sheet=None) if csv_options is not None else None
+        test_table = read_table(test_data, test_options, name="test.csv")
     return table, test_table
 
 
@@ -360,10 +363,10 @@ def _plan_backtest(data: bytes, spec: RunSpec, csv_options, name: str):
     """The run's backtest folds (:mod:`seqcore.modeling.backtest`), or None when it has none."""
     if not spec.data.backtest or spec.data.task != "forecast":
         return None
-    from seqcore.data.io import read_csv
+    from seqcore.data.io import read_table
     from seqcore.modeling.backtest import plan
 
-    return plan(read_csv(data, csv_options, name=name).df, spec)
+    return plan(read_table(data, csv_options, name=name).df, spec)
 
 
 def plan_members(spec: RunSpec, prep):
@@ -621,12 +624,12 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
     (``steps`` must then be None). The schema is checked first: a missing or mistyped column is a clear DataError.
     """
     from seqcore.outputs.bundle import load_model, read_bundle
-    from seqcore.data.io import read_csv
+    from seqcore.data.io import read_table
     from seqcore.errors import SpecError
     from seqcore.modeling.tasks import get_task
     from seqcore.modeling.tasks.common import check_columns
 
-    table = read_csv(data, csv_options, name=name)
+    table = read_table(data, csv_options, name=name)
     b = read_bundle(bundle_dir)  # JSON only: a wrong upload fails here, before Keras is even imported
     task = get_task(b.shape.task)
     kwargs = {}

@@ -20,9 +20,9 @@ from __future__ import annotations
 from pages._ui.base import (DATA_WIDGET_PREFIXES, LOG, MD_SPECIAL, MODEL_WIDGET_PREFIXES, NAV, PAGES,
                             STATE_DEFAULTS, STATUS_ICONS, TASK_LABELS, clear_widgets, fmt_bytes, fmt_rough_seconds,
                             fmt_seconds, fmt_when, home_path, init_state, md, run_label, seed, store, valid_run_id)
-from pages._ui.data import (SAMPLES, SAMPLES_DIR, DryRun, Sample, current_spec, dry_run, explained_defaults,
-                            hint_prepare, load_run_config, load_sample, load_table, restore_if_empty, run_csv_options,
-                            suggested_data_spec)
+from pages._ui.data import (SAMPLES, SAMPLES_DIR, DryRun, Sample, current_spec, dataset_kind, dry_run,
+                            explained_defaults, file_kind, hint_prepare, load_run_config, load_sample, load_table,
+                            restore_if_empty, run_csv_options, suggested_data_spec)
 from pages._ui.estimates import (SECONDS_PER_LAYER_STEP, SECONDS_PER_PARAM_STEP, VALIDATION_COST, XLA_SPEEDUP,
                                  TimeEstimate, epoch_seconds, extra_trainings, fmt_range, recurrent_params, speed_factor,
                                  time_estimate)
@@ -33,8 +33,8 @@ __all__ = [
     "DATA_WIDGET_PREFIXES", "LOG", "MD_SPECIAL", "MODEL_WIDGET_PREFIXES", "NAV", "PAGES", "STATE_DEFAULTS",
     "STATUS_ICONS", "TASK_LABELS", "clear_widgets", "fmt_bytes", "fmt_rough_seconds", "fmt_seconds", "fmt_when",
     "home_path", "init_state", "md", "run_label", "seed", "store", "valid_run_id",
-    "SAMPLES", "SAMPLES_DIR", "DryRun", "Sample", "current_spec", "dry_run", "explained_defaults", "hint_prepare",
-    "load_run_config",
+    "SAMPLES", "SAMPLES_DIR", "DryRun", "Sample", "current_spec", "dataset_kind", "dry_run", "explained_defaults",
+    "file_kind", "hint_prepare", "load_run_config",
     "load_sample", "load_table", "restore_if_empty", "run_csv_options", "suggested_data_spec",
     "SECONDS_PER_LAYER_STEP", "SECONDS_PER_PARAM_STEP", "VALIDATION_COST", "XLA_SPEEDUP", "epoch_seconds",
     "recurrent_params", "speed_factor", "TimeEstimate", "extra_trainings", "fmt_range", "time_estimate",

@@ -17,7 +17,7 @@ import streamlit as st
 
 from pages._ui.base import DATA_WIDGET_PREFIXES, LOG, MODEL_WIDGET_PREFIXES, clear_widgets, store
 from seqcore.config import DataSpec, RunSpec
-from seqcore.data.io import CsvOptions, Table, read_csv
+from seqcore.data.io import CsvOptions, Table, detect_kind, read_table, sheet_names
 from seqcore.errors import UserError
 from seqcore.runs import runner
 
@@ -120,10 +120,22 @@ def run_csv_options() -> dict:
 # ----------------------------------------------------------------------------- data
 
 
+def file_kind(data: bytes, name: str) -> tuple[str, list[str]]:
+    """(the file's format, one of ``seqcore.data.io.KINDS``; its sheets when it is an Excel workbook)."""
+    kind = detect_kind(data, name)
+    return kind, (sheet_names(data, name) if kind == "xlsx" else [])
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=1800)
+def dataset_kind(dataset_id: str, name: str) -> tuple[str, list[str]]:
+    """:func:`file_kind` of a stored dataset (cached per process: the Data page asks on every rerun)."""
+    return file_kind(store().dataset_bytes(dataset_id), name)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=1800)
 def _parse(dataset_id: str, options_json: str, name: str) -> Table:
     data = store().dataset_bytes(dataset_id)
-    return read_csv(data, CsvOptions.from_dict(json.loads(options_json)), name=name)
+    return read_table(data, CsvOptions.from_dict(json.loads(options_json)), name=name)
 
 
 def load_table(dataset_id: str, csv_options: dict | None = None, name: str | None = None) -> Table:
@@ -242,13 +254,13 @@ def load_sample(key: str) -> DataSpec:
     s = store()
     ss = st.session_state
     data = (SAMPLES_DIR / sample.train_file).read_bytes()
-    table = read_csv(data, name=sample.train_file)
+    table = read_table(data, name=sample.train_file)
     ds_id = s.add_dataset(data, sample.train_file, n_rows=table.n_rows, n_cols=table.n_columns,
                           fmt=table.fmt.to_dict())
     test_id = test_name = None
     if sample.test_file:
         tdata = (SAMPLES_DIR / sample.test_file).read_bytes()
-        ttable = read_csv(tdata, name=sample.test_file)
+        ttable = read_table(tdata, name=sample.test_file)
         test_id = s.add_dataset(tdata, sample.test_file, n_rows=ttable.n_rows, n_cols=ttable.n_columns,
                                 fmt=ttable.fmt.to_dict())
         test_name = sample.test_file

@@ -299,7 +299,7 @@ def _read_json(path: str, size: int, mtime: int) -> Any:
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _read_csv(path: str, size: int, mtime: int) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return pd.read_table(path, keep_default_na=False, na_values=[""])
 
 
 def read_json(path: Path) -> Any:
@@ -462,7 +462,7 @@ def mistake_sequences(store: RunStore, rec: RunRecord, mistakes: pd.DataFrame,
     The test examples come from the run's test file when it had one, else from its training file;
     wide data is identified by file line, long data by sequence id.
     """
-    from seqcore.data.io import CsvOptions, read_csv
+    from seqcore.data.io import CsvOptions, read_table
     from seqcore.modeling.tasks.classify import extract_sequences
 
     state = bundle_state(store, rec.id)
@@ -473,7 +473,7 @@ def mistake_sequences(store: RunStore, rec: RunRecord, mistakes: pd.DataFrame,
     if id_col is None:
         return {}, []
     ds = rec.test_dataset_id or rec.dataset_id
-    table = read_csv(store.dataset_bytes(ds), CsvOptions.from_dict(csv_options or rec.csv_options or {}))
+    table = read_table(store.dataset_bytes(ds), CsvOptions.from_dict(csv_options or rec.csv_options or {}))
     seqs, _, ids, _ = extract_sequences(table.df, spec, list(state["features"]), labels_required=False)
     by_id = {str(v): s for v, s in zip(ids.iloc[:, 0].tolist(), seqs)}
     out: dict[str, list[np.ndarray]] = {}

@@ -49,11 +49,21 @@ def run_cli(prog: str, register, argv: list[str] | None = None) -> int:
 
 # --------------------------------------------------------------------------- input files
 
-def _read_file(path: str, what: str = "CSV file") -> bytes:
+DATA_FILE_HELP = "the data: a CSV file, a Parquet file or an Excel workbook (.xlsx; --sheet picks the sheet)"
+
+
+def _read_file(path: str, what: str = "data file", *, size_limit: bool = True) -> bytes:
+    """The file's bytes; with ``size_limit`` a file over the upload limit is refused from its size, before
+    it is read (:class:`~seqcore.errors.DataError`, the message the app gives)."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"The {what} '{path}' does not exist or is not a file.")
     try:
+        if size_limit:
+            from seqcore.config import Limits
+            from seqcore.data.io import check_byte_count
+
+            check_byte_count(p.stat().st_size, p.name, Limits.from_env())
         return p.read_bytes()
     except OSError as err:
         raise UserError(f"The {what} '{path}' cannot be read ({err.strerror}).") from err
@@ -62,15 +72,17 @@ def _read_file(path: str, what: str = "CSV file") -> bytes:
 def _csv_options(args):
     from seqcore.data.io import CsvOptions
 
-    return CsvOptions(encoding=args.encoding, delimiter=args.delimiter, decimal=args.decimal, thousands=args.thousands)
+    return CsvOptions(encoding=args.encoding, delimiter=args.delimiter, decimal=args.decimal, thousands=args.thousands,
+                      sheet=args.sheet)
 
 
 def _add_csv_flags(p):
-    g = p.add_argument_group("CSV format (detected when not given)")
-    g.add_argument("--encoding", help="text encoding, e.g. utf-8, utf-16, cp1252")
-    g.add_argument("--delimiter", help="field separator: ',' ';' '|' or 'tab'")
-    g.add_argument("--decimal", choices=[".", ","], help="decimal mark")
-    g.add_argument("--thousands", help="thousands separator, or '' for none")
+    g = p.add_argument_group("how the file is read (detected when not given)")
+    g.add_argument("--encoding", help="CSV: text encoding, e.g. utf-8, utf-16, cp1252")
+    g.add_argument("--delimiter", help="CSV: field separator: ',' ';' '|' or 'tab'")
+    g.add_argument("--decimal", choices=[".", ","], help="CSV: decimal mark")
+    g.add_argument("--thousands", help="CSV: thousands separator, or '' for none")
+    g.add_argument("--sheet", metavar="NAME", help="Excel: the sheet to read (default: the first)")
 
 
 # --------------------------------------------------------------------------- the data folder and commands

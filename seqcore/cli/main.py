@@ -17,7 +17,7 @@ from pathlib import Path
 
 from seqcore.cli import runs as cli_runs
 from seqcore.cli import sweeps as cli_sweeps
-from seqcore.cli.common import EXIT_USER, _add_csv_flags, _csv_options, _HelpParser, _read_file
+from seqcore.cli.common import DATA_FILE_HELP, EXIT_USER, _add_csv_flags, _csv_options, _HelpParser, _read_file
 from seqcore.cli.spec import _spec_from_roles, add_train_arguments, build_spec
 from seqcore import settings
 from seqcore.errors import UserError
@@ -26,9 +26,9 @@ from seqcore.errors import UserError
 # ---------------------------------------------------------------- inspect
 def cmd_inspect(args) -> int:
     from seqcore.data import schema
-    from seqcore.data.io import read_csv
+    from seqcore.data.io import read_table
 
-    table = read_csv(_read_file(args.csv), _csv_options(args), name=Path(args.csv).name)
+    table = read_table(_read_file(args.csv), _csv_options(args), name=Path(args.csv).name)
     task = args.task or schema.suggest_task(table.df)
     roles = schema.suggest_roles(table.df, task)
     report = schema.validate(table.df, _spec_from_roles(task, roles))
@@ -104,13 +104,13 @@ def _progress_printer(stream):
 
 def cmd_train(args) -> int:
     from seqcore.data import schema
-    from seqcore.data.io import read_csv
+    from seqcore.data.io import read_table
     from seqcore.pipeline import run_training
 
     data = _read_file(args.csv)
-    test_data = _read_file(args.test_csv, "test CSV file") if args.test_csv else None
+    test_data = _read_file(args.test_csv, "test file") if args.test_csv else None
     opts = _csv_options(args)
-    table = read_csv(data, opts, name=Path(args.csv).name)
+    table = read_table(data, opts, name=Path(args.csv).name)
     if args.task == "forecast" and not args.target:  # nothing to forecast: say why (an empty column is named)
         schema.require_forecast_target(table.df)
     spec = build_spec(args, table.df)
@@ -188,7 +188,7 @@ def resolve_bundle(path: str, scratch: Path) -> Path:
 
     p = Path(path)
     if p.is_file() and p.suffix.lower() == ".zip":
-        return extract_bundle_zip(_read_file(path, "bundle zip"), scratch / "bundle")
+        return extract_bundle_zip(_read_file(path, "bundle zip", size_limit=False), scratch / "bundle")
     if (p / "bundle" / "manifest.json").is_file():
         return p / "bundle"
     if (p / "manifest.json").is_file():
@@ -221,12 +221,12 @@ def cmd_predict(args) -> int:
 
 # ---------------------------------------------------------------- parser
 def make_parser() -> argparse.ArgumentParser:
-    ap = _HelpParser(prog="python -m seqcore", description="Sequence Studio core: train LSTM/GRU models from CSV files.")
+    ap = _HelpParser(prog="python -m seqcore", description="Sequence Studio core: train LSTM/GRU models from CSV, Parquet or Excel files.")
     sub = ap.add_subparsers(dest="command", parser_class=_HelpParser, metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("inspect", help="detect the CSV format, column kinds, roles and problems")
-    p.add_argument("csv")
+    p = sub.add_parser("inspect", help="detect the file's format, column kinds, roles and problems")
+    p.add_argument("csv", metavar="FILE", help=DATA_FILE_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--task", choices=["forecast", "classify", "text"], help="task to suggest roles for")
     _add_csv_flags(p)
@@ -238,7 +238,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="predict on new data with a trained bundle")
     p.add_argument("bundle", help="bundle folder, training --out folder, or bundle zip")
-    p.add_argument("csv")
+    p.add_argument("csv", metavar="FILE", help="the new data: " + DATA_FILE_HELP.removeprefix("the data: "))
     p.add_argument("--out", help="predictions CSV (default: stdout)")
     p.add_argument("--steps", type=int, metavar="N",
                    help="forecasting models: how many steps past the end of the data to forecast (default: the "

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 
-from seqcore.cli.common import _add_csv_flags
+from seqcore.cli.common import DATA_FILE_HELP, _add_csv_flags
 from seqcore.config import DEFAULT_PRESET, PRESETS, DataSpec, RunSpec, apply_preset
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """Every argument of ``train`` (the CSV file, ``--task``, the roles, data, model and training flags,
-    ``--out``, ``--detach``, ``--name`` and the CSV format flags), in ``--help`` order."""
-    p.add_argument("csv")
+    ``--out``, ``--detach``, ``--name`` and the flags that say how the file is read), in ``--help`` order."""
+    p.add_argument("csv", metavar="FILE", help=DATA_FILE_HELP)
     p.add_argument("--task", required=True, choices=["forecast", "classify", "text"])
     r = p.add_argument_group("column roles (suggested from the data when not given)")
     r.add_argument("--target", nargs="+", help="forecast: column(s) to predict")

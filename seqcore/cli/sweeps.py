@@ -43,17 +43,17 @@ def sweep_config_from_args(args):
 def cmd_sweep(args) -> int:
     """sweep CSV ...: store the data, start the sweep (and its driver), follow it unless --detach."""
     from seqcore.data import schema
-    from seqcore.data.io import read_csv
+    from seqcore.data.io import read_table
     from seqcore.sweeps import ensure_driver, start_sweep
 
     if args.trials < 1:
         raise SpecError(f"--trials must be 1 or more; got {args.trials}.")
     cfg = sweep_config_from_args(args)         # flag mistakes first, before reading any file
     data = _read_file(args.csv)
-    test_data = _read_file(args.test_csv, "test CSV file") if args.test_csv else None
+    test_data = _read_file(args.test_csv, "test file") if args.test_csv else None
     opts = _csv_options(args)
     name = Path(args.csv).name
-    table = read_csv(data, opts, name=name)
+    table = read_table(data, opts, name=name)
     if args.task == "forecast" and not args.target:  # nothing to forecast: say why (an empty column is named)
         schema.require_forecast_target(table.df)
     base = build_spec(args, table.df)

@@ -147,18 +147,24 @@ def _load(data: bytes, book, sheet: str, name: str) -> tuple[list[list], int, ob
     return rows, (start[0] + 1 if start else 1), book
 
 
-def _table_start(rows: list[list]) -> tuple[int, int]:
-    """(first row of the table, number of title rows skipped above it): rows among the first ones that fill
-    less than half as many cells as the widest of them (a title, a merged banner) are not the table."""
+def _table(rows: list[list], first_row: int) -> tuple[list | None, list[tuple[int, list]], int]:
+    """(the header row or None, the data rows as (sheet row number, cells) with blank rows left out, how many
+    title rows above the table were skipped). Rows among the first ones that fill less than half as many cells
+    as the widest of them (a title, a merged banner) are not the table; the header is detected as in a CSV."""
     filled = [sum(not is_blank(v) for v in r) for r in rows[:_HEADER_SEARCH]]
     widest = max(filled, default=0)
     start = next((i for i, n in enumerate(filled) if n and n >= 0.5 * widest), 0)
-    return start, sum(1 for n in filled[:start] if n)
+    body = [(first_row + i, r) for i, r in enumerate(rows) if i >= start and any(not is_blank(v) for v in r)]
+    if not body:
+        return None, [], 0
+    has_header = _has_header([[cell_text(v) for v in r] for _, r in body[:50]])
+    return (body[0][1] if has_header else None), (body[1:] if has_header else body), \
+        sum(1 for n in filled[:start] if n)
 
 
 def read_xlsx(data: bytes, sheet: str | None, name: str, limits: "Limits",
               notes: list[str]) -> tuple[pd.DataFrame, CsvFormat]:
-    """Workbook bytes -> (frame, format) of ``sheet`` (``None``: the first visible sheet that has data)."""
+    """Workbook bytes -> (frame, format) of ``sheet`` (``None``: the first visible sheet that holds a table)."""
     zf = _open(data, name)
     _check_unpacked(zf, name, limits)
     sheets = _worksheets(zf, name)
@@ -177,43 +183,38 @@ def read_xlsx(data: bytes, sheet: str | None, name: str, limits: "Limits",
                         "it and upload it again.")
     book = None
     for sheet_name, path, _ in candidates:
-        where = f"the sheet '{sheet_name}' of '{name}'"
         no_result = _scan_sheet(zf, path, f"'{sheet_name}'", name, limits)
         rows, first_row, book = _load(data, book, sheet_name, name)
-        if any(not is_blank(v) for r in rows for v in r):
+        header, data_rows, skipped = _table(rows, first_row)
+        if data_rows:
             break
         if sheet is not None or len(candidates) == 1:
             what = (f"Its sheets are {listed}; choose the one that holds the data." if len(visible) > 1
-                    else "Put the table on it, save the file and upload it again.")
-            raise DataError(f"The sheet '{sheet_name}' of '{name}' is empty. {what}")
+                    else "Put the table on it (column names in the first row, data below), save the file and "
+                         "upload it again.")
+            empty = "is empty" if header is None else "has column names but no data rows"
+            raise DataError(f"The sheet '{sheet_name}' of '{name}' {empty}. {what}")
     else:
-        raise DataError(f"'{name}' has no data on any of its sheets ({listed}). Put the table on a sheet, save it "
-                        "and upload it again.")
+        raise DataError(f"'{name}' has no table on any of its sheets ({listed}): each is empty or has no rows "
+                        "below its first one. Put the table on a sheet (column names in the first row, data "
+                        "below), save it and upload it again.")
     if sheet is None and sheet_name != candidates[0][0]:
-        notes.append(f"The first sheet '{candidates[0][0]}' is empty, so the sheet '{sheet_name}' was read.")
+        notes.append(f"The first sheet '{candidates[0][0]}' holds no table, so the sheet '{sheet_name}' was read.")
     elif sheet is None and len(visible) > 1:
         notes.append(f"Read the first sheet, '{sheet_name}'; the workbook also has "
                      + ", ".join(f"'{s[0]}'" for s in visible[1:6]) + (" ..." if len(visible) > 6 else "")
                      + ". Choose another sheet if the data is there.")
-
-    start, skipped = _table_start(rows)
     if skipped:
         notes.append(f"Skipped {skipped} row(s) above the table (a title or notes, not column names or data).")
-    body = [(first_row + i, r) for i, r in enumerate(rows) if i >= start and any(not is_blank(v) for v in r)]
-    records = [[cell_text(v) for v in r] for _, r in body[:50]]
-    has_header = _has_header(records)
-    header = body[0][1] if has_header else None
-    data_rows = body[1:] if has_header else body
-    width = len(rows[0]) if rows else 0
-    columns = [[r[j] for _, r in data_rows] for j in range(width)]
+    columns = [[r[j] for _, r in data_rows] for j in range(len(rows[0]))]
     fmt = CsvFormat.typed("xlsx", sheet_name)
     lines = [n for n, _ in data_rows]
-    df = finish_frame(columns, header, fmt, name, limits, notes, first_line=lines[0] if lines else 2,
-                      lines=lines, where=where)
+    df = finish_frame(columns, header, fmt, name, limits, notes, first_line=lines[0], lines=lines,
+                      where=f"the sheet '{sheet_name}' of '{name}'")
     if no_result:
         notes.append(f"{no_result:,} formula cell(s) were saved without their result (the file was written by a "
                      "program that does not calculate formulas) and were read as empty. Open the file in Excel "
                      "or LibreOffice and save it again to keep their values.")
-    if lines and (lines[0] != 2 or len(lines) != lines[-1] - 1):
+    if lines[0] != 2 or len(lines) != lines[-1] - 1:
         notes.append("Line numbers in messages are the sheet's row numbers.")
     return df, fmt

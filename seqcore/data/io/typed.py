@@ -102,7 +102,7 @@ def finish_frame(columns: list, header: list[str] | None, fmt: CsvFormat, name: 
     ``header``: the column names as written (``None``: the file has none; named column_1 ...); ``lines``:
     each row's line (an Excel sheet's row numbers); ``where``: how messages name the place ("the sheet
     'Data' of 'book.xlsx'", default the file)."""
-    where = where or f"'{name}'"
+    where = where[0].upper() + where[1:] if where else f"'{name}'"
     check_columns(len(columns), name, limits)
     n_rows = len(columns[0]) if columns else 0
     check_rows(n_rows, name, limits)
