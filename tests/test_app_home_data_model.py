@@ -58,7 +58,7 @@ def series_csv(n: int = 150, missing_at: tuple[int, ...] = ()) -> bytes:
 
 @pytest.mark.parametrize("path, expected", [
     (None, "Pick a sample above"),
-    (DATA, "Upload a CSV file, pick a sample or an earlier upload"),
+    (DATA, "Upload a file (CSV, Parquet or Excel), pick a sample or an earlier upload"),
     (MODEL, "Set up the data first"),
 ])
 def test_pages_empty_state(path, expected):

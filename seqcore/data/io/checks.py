@@ -85,8 +85,8 @@ def detect_kind(data: bytes, name: str) -> str:
     if head.startswith(_ZIP):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-        except (zipfile.BadZipFile, ValueError, OSError):
-            names = None    # damaged: judge by the first bytes
+        except Exception:  # noqa: BLE001 - any damage (BadZipFile, an odd zip version ...): judge by the first bytes
+            names = None
         if names is not None:
             return "xlsx" if "xl/workbook.xml" in names else "csv"   # another zip: the CSV checks explain it
         if ext in ("xlsx", "xlsm") or b"xl/" in data[:4096] or b"[Content_Types].xml" in data[:4096]:

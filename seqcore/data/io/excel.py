@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
@@ -34,6 +36,9 @@ _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _ROW = re.compile(rb"<row[\s>]")
 _FORMULA = re.compile(rb"<f[\s>/]")
 _FORMULA_WITH_VALUE = re.compile(rb"<f\b[^>]*(?:/>|>[^<]*</f>)\s*<v>[^<]")
+# what a damaged zip or XML part raises while it is read (NotImplementedError, a RuntimeError: an odd zip version)
+_BROKEN = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, ValueError, RuntimeError,
+           ElementTree.ParseError)
 
 
 def _damaged(name: str, why: str = "") -> DataError:
@@ -45,7 +50,7 @@ def _open(data: bytes, name: str) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         zf.getinfo("xl/workbook.xml")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except (KeyError, *_BROKEN):
         raise _damaged(name) from None
     return zf
 
@@ -68,7 +73,7 @@ def _worksheets(zf: zipfile.ZipFile, name: str) -> list[tuple[str, str, bool]]:
     try:
         book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
         rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except (KeyError, *_BROKEN):
         raise _damaged(name) from None
     targets = {r.get("Id"): r.get("Target") or "" for r in rels.iter() if r.tag.endswith("Relationship")}
     out = []
@@ -125,7 +130,7 @@ def _scan_sheet(zf: zipfile.ZipFile, path: str, where: str, name: str, limits: "
                     check_rows(rows - _HEADER_SEARCH, name, limits, over=True)
     except KeyError:
         raise _damaged(name, f" (the sheet {where} is missing)") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except _BROKEN:
         raise _damaged(name) from None
     return formulas - with_value
 
@@ -142,7 +147,9 @@ def _load(data: bytes, book, sheet: str, name: str) -> tuple[list[list], int, ob
         start = ws.start
     except MemoryError:
         raise DataError(f"'{name}' is too large to load into memory. Upload a smaller file.") from None
-    except Exception:  # noqa: BLE001 - CalamineError, XmlError, ZipError, PasswordError, ...: one message
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - CalamineError, XmlError, ZipError, a Rust panic (a BaseException)
         raise _damaged(name, f" (the sheet '{sheet}' can't be read)") from None
     return rows, (start[0] + 1 if start else 1), book
 

@@ -32,7 +32,7 @@ def read_parquet(data: bytes, name: str, limits: "Limits", notes: list[str]) -> 
     try:
         pf = pq.ParquetFile(pa.BufferReader(data))
         meta, schema = pf.metadata, pf.schema_arrow
-    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError):
+    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError, RuntimeError):
         raise _damaged(name) from None
     check_columns(len(schema), name, limits)   # the footer's counts: nothing read yet
     check_rows(int(meta.num_rows), name, limits)
@@ -50,7 +50,7 @@ def read_parquet(data: bytes, name: str, limits: "Limits", notes: list[str]) -> 
     try:
         table = pf.read(columns=keep, use_pandas_metadata=True)
         df = table.to_pandas(date_as_object=False, strings_to_categorical=False)
-    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError):
+    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError, RuntimeError):
         raise _damaged(name) from None
     except MemoryError:
         raise DataError(f"'{name}' is too large to load into memory. Upload a smaller file.") from None
