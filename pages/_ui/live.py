@@ -299,7 +299,7 @@ def _read_json(path: str, size: int, mtime: int) -> Any:
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _read_csv(path: str, size: int, mtime: int) -> pd.DataFrame:
-    return pd.read_table(path, keep_default_na=False, na_values=[""])
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
 def read_json(path: Path) -> Any:
