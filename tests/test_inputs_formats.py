@@ -366,3 +366,43 @@ def test_data_page_uploads_parquet_and_a_workbook_with_a_sheet_choice():
     assert "70 rows" in texts(at.success) and "sheet 'Shop B'" in texts(at.success)
     assert at.session_state["csv_options"]["sheet"] == "Shop B"
     assert at.session_state["data_spec"] is not None
+
+
+# ----------------------------------------------------------------------------- the run store, the worker, Predict
+
+
+@pytest.mark.usefixtures("short_worker_idle")
+def test_a_run_on_a_stored_parquet_file_and_predict_from_a_chosen_sheet():
+    """The stored bytes are the uploaded file: the worker trains on the Parquet file and predicts on a workbook's
+    second sheet, each read through read_table as the app read it."""
+    from seqcore.config import ModelSpec, TrainSpec
+    from seqcore.runs import runner
+    from seqcore.runs.store import RunStore
+
+    from helpers import page
+
+    air = pd.read_csv(SAMPLES / "Airline.csv")
+    air["Date"] = pd.to_datetime(air["Date"])
+    store = RunStore()
+    ds = store.add_dataset(parquet_bytes(air, index=False), "airline.parquet")
+    spec = RunSpec(DataSpec(task="forecast", time="Date", targets=("Passengers",), window=12, horizon=3),
+                   ModelSpec(units=(8,)), TrainSpec(epochs=2, batch_size=16, patience=0))
+    run_id = runner.submit_run(store, spec, ds)
+    rec = runner.wait_run(store, run_id, timeout=240)
+    assert rec.status == "finished", rec.error
+
+    at = page("pages/6_Predict.py", query={"run": run_id})
+    book = xlsx_bytes({"Readme": [["the history is on the next sheet"]],
+                       "History": [["Date", "Passengers"]] + air.values.tolist()})
+    at.file_uploader(key="predict_upload").set_value(("history.xlsx", book, "application/octet-stream"))
+    at.run()
+    assert not at.exception
+    at.selectbox(key="predict_sheet").set_value("History")
+    at.button(key="predict_go").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    job = runner.wait_run(store, at.session_state["predict_job_id"], timeout=180)
+    assert job.status == "finished", job.error
+    assert job.csv_options == {"sheet": "History"}
+    at.run()
+    df = at.dataframe[0].value
+    assert len(df) == 3 and df["time"].tolist()[0] == "1961-01-01"
