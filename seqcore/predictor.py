@@ -13,7 +13,9 @@ The networks are called under a lock: Keras does not promise that concurrent ``p
 one model are safe (the first call builds the compiled function), and on a CPU one call already uses every
 core. Each call's rows are padded up to a power of two (at most :data:`BATCH` rows a call) and the padding
 dropped again, so a long-running process compiles at most a handful of batch shapes instead of one per
-request size; every row is computed on its own, so the padding does not change its numbers.
+request size (under JAX each new shape costs a compilation, ~0.15 s for a small LSTM here). A row's outputs
+can differ in the last bits between batch sizes (as they do between any two batch sizes); the command line
+and the service pad the same rows the same way, so they give identical numbers.
 """
 
 from __future__ import annotations

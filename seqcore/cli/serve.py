@@ -87,8 +87,11 @@ def _run(predictor, sock: socket.socket, *, max_bytes: int, threads: int, access
                             timeout_graceful_shutdown=10)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:   # uvicorn shut down cleanly, then re-raised the Ctrl-C it caught: the normal stop
+        pass
     finally:
         sock.close()
+    print("stopped", file=sys.stderr, flush=True)
 
 
 def add_commands(subparsers) -> None:
