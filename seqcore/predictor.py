@@ -59,9 +59,15 @@ class Predictor:
         return self.bundle.models is not None
 
     def describe(self) -> dict:
-        """What the model is: task, cell and units, members, the columns it reads, the bundle's id."""
+        """What the model is: task, cell and units, members, the columns it reads, the bundle's id, and the Keras
+        backend running it (None until :meth:`load`)."""
         b = self.bundle
-        return {"task": self.task_name, "name": f"{b.spec.model.cell.upper()} {list(b.spec.model.units)}",
+        backend = None
+        if self.loaded:
+            import keras
+
+            backend = keras.backend.backend()
+        return {"backend": backend, "task": self.task_name, "name": f"{b.spec.model.cell.upper()} {list(b.spec.model.units)}",
                 "members": len(b.model_files), "columns": self.task.required_columns(b.state),
                 "bundle_id": b.manifest.get("files", {}).get("model.keras", "")[:16],
                 "created": b.manifest.get("created"), "seqcore_version": b.manifest.get("seqcore_version"),

@@ -57,6 +57,7 @@ class Health(BaseModel):
     bundle_id: str = Field(description="the first 16 hex digits of the model file's SHA-256")
     columns: dict[str, str] = Field(description="the columns a request must hold, and their kind")
     horizon: int | None = Field(None, description="forecasting models: the steps ahead it was trained for")
+    backend: str | None = Field(None, description="the Keras backend running the model (jax or tensorflow)")
     created: str | None = None
     seqcore_version: str | None = None
     max_request_bytes: int
@@ -112,6 +113,7 @@ def create_app(predictor, *, max_bytes: int, threads: int = 2, logger: logging.L
     def health():
         return {"status": "ok", "task": info["task"], "model": info["name"], "members": info["members"],
                 "bundle_id": info["bundle_id"], "columns": info["columns"], "horizon": info["horizon"],
+                "backend": info["backend"],
                 "created": info["created"], "seqcore_version": info["seqcore_version"], "max_request_bytes": max_bytes}
 
     errors = {s: {"model": ErrorBody, "description": d} for s, d in (
