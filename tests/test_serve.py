@@ -287,8 +287,15 @@ def test_json_rows_become_the_csv_seqcore_predict_reads():
     assert read_table(one_column)["a"].isna().tolist() == [False, True, False]
     with pytest.raises(BodyError, match="twice"):
         json_rows_csv({"columns": ["a", "a"], "data": [[1, 2]]})
-    assert rows_message("Row on line 5 is bad; line 1,002 has 'x' (first on line 3)") == \
-        "Row 4 is bad; row 1,001 has 'x' (first in row 2)"
+    assert rows_message("Row on line 5 is bad; line 1,002 has 'x' (first on line 3); baseline 7") == \
+        "Row 4 is bad; row 1,001 has 'x' (first in row 2); baseline 7"
+
+
+def test_the_command_line_stays_light_until_serve_runs():
+    code = ("import sys, seqcore.cli.main, seqcore.predictor, seqcore.serving.rows; print(sorted(m for m in ("
+            "'fastapi', 'uvicorn', 'starlette', 'keras', 'tensorflow', 'jax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(ROOT))
+    assert out.stdout.strip() == "[]"
 
 
 def test_padded_batches_give_the_same_rows(bundles):

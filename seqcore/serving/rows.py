@@ -101,7 +101,7 @@ def _cell(value, row: int, column: str) -> str:
                     hint="Send one plain value per cell.")
 
 
-_LINE = re.compile(r"(Row on line|on line|line) (\d[\d,]*)")
+_LINE = re.compile(r"\b(Row on line|on line|line) (\d[\d,]*)")
 
 
 def rows_message(message: str) -> str:
