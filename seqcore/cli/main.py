@@ -1,4 +1,4 @@
-"""The command line: ``python -m seqcore inspect | train | predict | runs | worker | sweep | sweeps``.
+"""The command line: ``python -m seqcore inspect | train | predict | export | runs | worker | sweep | sweeps``.
 
 This module holds inspect, train and predict and the dispatcher (:func:`make_parser`, :func:`main`); the
 other commands come from :mod:`seqcore.cli.runs` and :mod:`seqcore.cli.sweeps`, what they share from
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from seqcore.cli import runs as cli_runs
 from seqcore.cli import sweeps as cli_sweeps
-from seqcore.cli.common import EXIT_USER, _add_csv_flags, _csv_options, _HelpParser, _read_file
+from seqcore.cli.common import EXIT_USER, _add_csv_flags, _csv_options, _HelpParser, _read_file, _store
 from seqcore.cli.spec import _spec_from_roles, add_train_arguments, build_spec
 from seqcore import settings
 from seqcore.errors import UserError
@@ -197,6 +197,45 @@ def resolve_bundle(path: str, scratch: Path) -> Path:
                     hint="Give the folder written by 'train --out', its bundle/ folder, or a downloaded bundle zip.")
 
 
+def resolve_model(source: str, args, scratch: Path) -> Path:
+    """RUN_OR_OUT: a bundle zip or folder (as :func:`resolve_bundle`), else a run id in the data folder
+    (``--home``); the run's bundle folder."""
+    p = Path(source)
+    if p.exists():
+        return resolve_bundle(source, scratch)
+    from seqcore.runs.store import RunNotFound
+
+    store = _store(args)
+    try:
+        store.get_run(source)
+    except RunNotFound as err:
+        raise UserError(f"'{source}' is neither a model bundle (file or folder) nor a run id in {store.home}.",
+                        hint="Give a bundle zip, a 'train --out' folder, or a run id from `runs list`.") from err
+    bundle = store.run_dir(source) / "bundle"
+    if not (bundle / "manifest.json").is_file():
+        raise UserError(f"Run {source} has no saved model yet.",
+                        hint="Wait until it finishes (or stop it), then try again.")
+    return bundle
+
+
+def cmd_export(args) -> int:
+    import tempfile
+
+    from seqcore.outputs.model_export import FORMATS, check_format, export_model
+
+    fmt = check_format(args.format)
+    out = Path(args.out) if args.out else Path(f"seqstudio-export-{fmt}")
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = resolve_model(args.model, args, Path(tmp))
+        print(f"exporting to {FORMATS[fmt][0]} (this loads TensorFlow; about 10-30 s)...", file=sys.stderr)
+        sig = export_model(bundle, fmt, out)
+    par = sig.get("parity") or {}
+    print(f"wrote {out}: {FORMATS[fmt][0]}, input {sig['input']['dtype']} {sig['input']['shape']}, output "
+          f"{sig['output']['shape']}; matches the Keras model on {par.get('rows')} inputs (largest difference "
+          f"{par.get('max_abs_diff', 0):.2g}). See README.md inside.", file=sys.stderr)
+    return 0
+
+
 def cmd_predict(args) -> int:
     import tempfile
 
@@ -245,6 +284,15 @@ def make_parser() -> argparse.ArgumentParser:
                         "horizon the model was trained for; beyond it the forecast builds on its own predictions)")
     _add_csv_flags(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="export a trained model to ONNX, TensorFlow SavedModel or LiteRT (TFLite)")
+    p.add_argument("model", metavar="RUN_OR_OUT", help="run id, training --out folder, bundle folder or bundle zip")
+    p.add_argument("--format", required=True, choices=["onnx", "savedmodel", "tflite"],
+                   help="onnx (onnxruntime and most tools), savedmodel (TensorFlow Serving), tflite (LiteRT: "
+                        "phones, microcontrollers)")
+    p.add_argument("--out", help="output folder, or a file name ending in .zip (default: seqstudio-export-FORMAT)")
+    p.add_argument("--home", help="data folder for a run id (default: $SEQSTUDIO_HOME or ~/.seqstudio)")
+    p.set_defaults(func=cmd_export)
 
     cli_runs.add_commands(sub)
     cli_sweeps.add_commands(sub)
