@@ -32,6 +32,16 @@ def _csv(name: str, rows: int | None = None) -> bytes:
     return (df if rows is None else df.head(rows)).to_csv(index=False).encode()
 
 
+def _varying_lengths(n: int, seed: int = 0) -> bytes:
+    rs = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        k = int(rs.integers(20, 60))
+        v = np.sin(np.arange(k) * (0.2 if i % 2 else 0.5)) + rs.normal(0, 0.1, k)
+        rows += [(i, t, v[t], "a" if i % 2 else "b") for t in range(k)]
+    return pd.DataFrame(rows, columns=["id", "step", "v", "label"]).to_csv(index=False).encode()
+
+
 CASES = {
     "forecast": (lambda: _csv("Airline.csv"),
                  RunSpec(DataSpec(task="forecast", time="Date", targets=("Passengers",), window=12, horizon=3,
@@ -44,12 +54,15 @@ CASES = {
     "classify": (lambda: _csv("GunPoint_TRAIN.csv"),
                  RunSpec(DataSpec(task="classify", label="label"), ModelSpec(units=(8,)),
                          TrainSpec(epochs=2, batch_size=16, patience=0))),
+    "classify_var": (lambda: _varying_lengths(60),   # long layout, lengths differ (masked), 2 members averaged
+                     RunSpec(DataSpec(task="classify", label="label", id="id", order="step"), ModelSpec(units=(8,)),
+                             TrainSpec(epochs=2, batch_size=16, patience=0, members=2))),
     "text": (lambda: _csv("rt_polarity_subset.csv", 400),
              RunSpec(DataSpec(task="text", text="text", label="label", max_len=32, max_vocab=2000),
                      ModelSpec(units=(8,)), TrainSpec(epochs=2, batch_size=32, patience=0))),
 }
 NEW_ROWS = {"forecast": ("Airline.csv", None), "forecast_base": ("Airline.csv", None),
-            "classify": ("GunPoint_TEST.csv", 25), "text": ("rt_polarity_subset.csv", 40)}
+            "classify": ("GunPoint_TEST.csv", 25), "classify_var": (None, None), "text": ("rt_polarity_subset.csv", 40)}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +78,8 @@ def bundles(tmp_path_factory):
 
 
 def _new_data(case: str) -> bytes:
+    if case == "classify_var":
+        return _varying_lengths(20, seed=1)
     name, rows = NEW_ROWS[case]
     if case.startswith("forecast"):
         return _csv(name)[:]   # the whole history; the forecast starts after its end
@@ -92,7 +107,7 @@ def _same_as_seqcore(bundle, export_dir, case):
 
 
 @pytest.mark.parametrize("case,fmt", [(c, f) for c in ("forecast", "classify", "text") for f in FORMATS]
-                         + [("forecast_base", "onnx")])
+                         + [("forecast_base", "onnx"), ("classify_var", "tflite"), ("classify_var", "onnx")])
 def test_export_predicts_like_seqcore_predict(bundles, tmp_path, case, fmt):
     out = tmp_path / f"{case}-{fmt}"
     sig = export_model(bundles[case], fmt, out)

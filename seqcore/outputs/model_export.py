@@ -173,8 +173,9 @@ def load_runtime(export_dir):
 
 
 # --------------------------------------------------------------------------- child side (TensorFlow backend)
-def _unrolled(model):
-    """A copy of ``model`` whose recurrent layers are unrolled (builtin LiteRT operations only)."""
+def _copy(model, *, unroll: bool, name: str | None = None):
+    """``model`` rebuilt from its config with the same weights: recurrent layers unrolled (builtin LiteRT
+    operations only) and/or renamed (ensemble members share a name, which one functional model cannot hold)."""
     cfg = model.get_config()
 
     def walk(o):
@@ -187,7 +188,10 @@ def _unrolled(model):
             for v in o:
                 walk(v)
 
-    walk(cfg)
+    if unroll:
+        walk(cfg)
+    if name:
+        cfg["name"] = name
     copy = model.__class__.from_config(cfg)
     copy.set_weights(model.get_weights())
     return copy
@@ -197,9 +201,9 @@ def _network(models, unroll: bool):
     """One Keras model to export: the single model, or the members' outputs averaged (as predict does)."""
     import keras
 
-    members = [_unrolled(m) if unroll else m for m in models]
-    if len(members) == 1:
-        return members[0]
+    if len(models) == 1:
+        return _copy(models[0], unroll=True) if unroll else models[0]
+    members = [_copy(m, unroll=unroll, name=f"member_{i + 1}") for i, m in enumerate(models)]
     spec = models[0].inputs[0]
     inp = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name="inputs")
     return keras.Model(inp, keras.layers.Average()([m(inp) for m in members]), name="ensemble")
@@ -210,8 +214,17 @@ def _sample_inputs(model, shape, n: int = 16) -> np.ndarray:
     rs = np.random.default_rng(0)
     dims = tuple(int(d) for d in model.inputs[0].shape[1:])
     if "int" in str(model.inputs[0].dtype):
-        return rs.integers(0, max(2, int(shape.vocab_size or 2)), size=(n, *dims)).astype(np.int32)
-    return rs.normal(size=(n, *dims)).astype(np.float32)
+        x = rs.integers(2, max(3, int(shape.vocab_size or 3)), size=(n, *dims)).astype(np.int32)
+        for i in range(1, n, 2):   # shorter texts: right-padded with 0
+            x[i, dims[0] - i % dims[0]:] = 0
+        return x
+    x = rs.normal(size=(n, *dims)).astype(np.float32)
+    if shape.masking:   # shorter sequences: right-padded with the masked value
+        from seqcore.modeling.models import PAD_VALUE
+
+        for i in range(1, n, 2):
+            x[i, dims[0] - i % dims[0]:] = PAD_VALUE
+    return x
 
 
 def _keras_outputs(models, x) -> np.ndarray:
@@ -275,6 +288,14 @@ def _child(argv: list[str]) -> int:
     except UserError as err:
         print(json.dumps({"error": str(err)}))
         return 2
+    except Exception as err:  # noqa: BLE001 - one plain line for the parent, the details on stderr
+        import traceback
+
+        traceback.print_exc()
+        label = FORMATS.get(argv[1], (argv[1],))[0]
+        print(json.dumps({"error": f"The {label} export failed ({type(err).__name__}: {str(err)[:200]}). "
+                                   "The model bundle and `seqcore serve` still work; try another format."}))
+        return 1
     return 0
 
 
