@@ -24,7 +24,7 @@ def export_section(run_dir: Path, stem: str) -> None:
         st.caption("Each download holds the network, its preprocessing (`preprocess.json`), a README that says "
                    "what goes in and out, and a short Python example that predicts from a CSV without Sequence "
                    "Studio. Every export is checked against the trained model before you get it.")
-        fmt = st.radio("Format", list(FORMATS), format_func=lambda f: FORMATS[f][0], horizontal=True,
+        fmt = st.radio("Format", list(FORMATS), format_func=lambda f: FORMATS[f][0],
                        key="results_export_format", captions=[_HELP[f] for f in FORMATS])
         if export_is_fresh(run_dir, fmt):
             st.download_button(f"Download {FORMATS[fmt][0]} (zip)", data=cached_export_zip(run_dir, fmt),
