@@ -1,4 +1,4 @@
-"""The command line: ``python -m seqcore inspect | train | predict | serve | runs | worker | sweep | sweeps``.
+"""The command line: ``python -m seqcore inspect | train | predict | export | serve | runs | worker | sweep | sweeps``.
 
 This module holds inspect, train and predict and the dispatcher (:func:`make_parser`, :func:`main`); the
 other commands come from :mod:`seqcore.cli.serve`, :mod:`seqcore.cli.runs` and :mod:`seqcore.cli.sweeps`, what
@@ -185,6 +185,24 @@ def _print_backtest(bt) -> None:
 
 
 # ---------------------------------------------------------------- predict
+def cmd_export(args) -> int:
+    import tempfile
+
+    from seqcore.outputs.model_export import FORMATS, check_format, export_model
+
+    fmt = check_format(args.format)
+    out = Path(args.out) if args.out else Path(f"seqstudio-export-{fmt}")
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = resolve_bundle(args.model, Path(tmp), args.home)
+        print(f"exporting to {FORMATS[fmt][0]} (this loads TensorFlow; about 10-30 s)...", file=sys.stderr)
+        sig = export_model(bundle, fmt, out)
+    par = sig.get("parity") or {}
+    print(f"wrote {out}: {FORMATS[fmt][0]}, input {sig['input']['dtype']} {sig['input']['shape']}, output "
+          f"{sig['output']['shape']}; matches the Keras model on {par.get('rows')} inputs (largest difference "
+          f"{par.get('max_abs_diff', 0):.2g}). See README.md inside.", file=sys.stderr)
+    return 0
+
+
 def cmd_predict(args) -> int:
     import tempfile
 
@@ -234,6 +252,15 @@ def make_parser() -> argparse.ArgumentParser:
     _add_csv_flags(p)
     _home_flag(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="export a trained model to ONNX, TensorFlow SavedModel or LiteRT (TFLite)")
+    p.add_argument("model", metavar="RUN_OR_OUT", help="run id, training --out folder, bundle folder or bundle zip")
+    p.add_argument("--format", required=True, choices=["onnx", "savedmodel", "tflite"],
+                   help="onnx (onnxruntime and most tools), savedmodel (TensorFlow Serving), tflite (LiteRT: "
+                        "phones, microcontrollers)")
+    p.add_argument("--out", help="output folder, or a file name ending in .zip (default: seqstudio-export-FORMAT)")
+    _home_flag(p)
+    p.set_defaults(func=cmd_export)
 
     cli_serve.add_commands(sub)
     cli_runs.add_commands(sub)
