@@ -186,7 +186,7 @@ def test_cli_export_from_a_run_id_and_clear_errors(bundles, tmp_path):
     assert "model.tflite" in zipfile.ZipFile(tmp_path / "m.zip").namelist()
 
     for args, needle in (
-        (("export", "AAAAAAAAAAAA", "--format", "onnx", "--home", str(tmp_path / "home")), "nor a run id"),
+        (("export", "AAAAAAAAAAAA", "--format", "onnx", "--home", str(tmp_path / "home")), "nor a run in"),
         (("export", str(bundles["text"]), "--format", "pickle"), "invalid choice"),
         (("export", str(bundles["text"]), "--format", "onnx", "--out", str(ROOT)), "not an empty folder"),
     ):
