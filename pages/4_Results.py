@@ -15,6 +15,7 @@ from pages._ui import common as ui
 from pages._ui import backtest_ui, live, panel_ui
 from pages._ui.baselines_ui import baselines_section
 from pages._ui.ensemble_ui import ensemble_section
+from pages._ui.export_ui import export_section
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -141,6 +142,8 @@ d[3].download_button("Report (HTML)", data=partial(live.report_html, store, rec)
                      on_click="ignore", icon="🧾", width="stretch",
                      help="One self-contained page with the metrics and interactive charts, for people who do not "
                           "use the app. It works offline.")
+if "bundle" in arts:
+    export_section(arts["folder"], stem)
 links = st.columns(3)
 links[0].page_link(ui.PAGES["predict"], label="Predict new data with this model", icon="🔮",
                    query_params={"run": rec.id})

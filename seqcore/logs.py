@@ -1,9 +1,9 @@
 """Log files: one rotating file per component under ``SEQSTUDIO_HOME/logs/``.
 
 Components: ``app`` (the Streamlit server's pages), ``supervisor`` (the queue's supervisor process),
-``worker`` (training and prediction workers), ``sweeps`` (the sweep driver). Everything logs through the
-standard :mod:`logging` module under the ``seqstudio`` logger; :func:`setup` attaches the file handler
-once per process. Each file rotates at :data:`MAX_BYTES` and keeps :data:`BACKUPS` old copies, so a
+``worker`` (training and prediction workers), ``sweeps`` (the sweep driver), ``serve`` (the prediction
+service, ``seqcore serve``). Everything logs through the standard :mod:`logging` module under the
+``seqstudio`` logger; :func:`setup` attaches the file handler once per process. Each file rotates at :data:`MAX_BYTES` and keeps :data:`BACKUPS` old copies, so a
 long-running server never fills the disk.
 
     from seqcore import logs
@@ -22,7 +22,7 @@ LOG_DIR = "logs"
 MAX_BYTES = 5 * 2**20      # rotate at 5 MiB
 BACKUPS = 3                # keep app.log.1 .. app.log.3
 FORMAT = "%(asctime)s %(levelname)s %(name)s pid=%(process)d: %(message)s"
-COMPONENTS = ("app", "supervisor", "worker", "sweeps")
+COMPONENTS = ("app", "supervisor", "worker", "sweeps", "serve")
 
 
 def log_dir(home: str | Path) -> Path:

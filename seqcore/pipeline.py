@@ -622,38 +622,13 @@ def predict_from_bundle(bundle_dir, data: bytes, *, csv_options=None, name: str 
     forecast: the next ``steps`` steps (default: the trained horizon H) after the end of the uploaded history;
     past H the forecast rolls forward on the trained horizon. classify/text: a class per sequence/text
     (``steps`` must then be None). The schema is checked first: a missing or mistyped column is a clear DataError.
+    One code path with the HTTP service: :class:`seqcore.predictor.Predictor`.
     """
-    from seqcore.outputs.bundle import load_model, read_bundle
-    from seqcore.data.io import read_table
-    from seqcore.errors import SpecError
-    from seqcore.modeling.tasks import get_task
-    from seqcore.modeling.tasks.common import check_columns
+    from seqcore.predictor import Predictor, read_table
 
-    table = read_table(data, csv_options, name=name)
-    b = read_bundle(bundle_dir)  # JSON only: a wrong upload fails here, before Keras is even imported
-    task = get_task(b.shape.task)
-    kwargs = {}
-    if b.shape.task == "forecast":
-        from seqcore.modeling.tasks.forecast import check_steps
-
-        kwargs["steps"] = check_steps(steps, b.state["horizon"])
-    elif steps is not None:
-        what = "classifies sequences" if b.shape.task == "classify" else "classifies texts"
-        raise SpecError(f"This model {what}: it has no steps ahead to forecast.",
-                        hint="Leave out the number of steps, or pick a forecasting model.")
-    check_columns(table.df, task.required_columns(b.state))
-    quiet_tensorflow()
-    load_model(b)
-    batch = 256
-
-    def predict_fn(x):   # a seed ensemble's bundle: the members' probabilities averaged (as in training)
-        from seqcore.modeling.ensemble import average
-
-        per = [np.concatenate([np.asarray(m.predict_on_batch(x[i:i + batch])) for i in range(0, len(x), batch)],
-                              axis=0) for m in b.models]
-        return per[0] if len(per) == 1 else average(per)
-
-    return task.predict_new(b.state, b.spec.data, table.df, predict_fn, **kwargs)
+    df = read_table(data, csv_options, name=name)
+    # the bundle's JSON only: a wrong upload fails in open/check, before Keras is even imported
+    return Predictor.open(bundle_dir).predict(df, steps=steps)
 
 
 __all__ = ["RunResult", "run_training", "predict_from_bundle", "prepare_data", "prewarm", "PrewarmReport",

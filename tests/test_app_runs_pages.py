@@ -318,3 +318,18 @@ def test_results_lists_the_statistical_baselines(home, store, a_finished_run):
         assert "A statistical model is the better forecaster for this data" in verdict
     elif comp["better"]:
         assert label in verdict
+
+
+def test_results_page_exports_the_model_for_other_tools(home, store, a_finished_run):
+    """Prepare an ONNX export on the Results page: it is converted, checked and offered as a download; a second
+    visit offers the kept file at once."""
+    at = page(RESULTS, query={"run": a_finished_run})
+    assert at.radio(key="results_export_format").value == "onnx"
+    at.radio(key="results_export_format").set_value("tflite").run()
+    at.button(key="results_export_tflite").click().run(timeout=300)
+    assert not at.exception and not at.error
+    assert "Download LiteRT / TFLite (zip)" in [b.label for b in at.get("download_button")]
+    assert (store.run_dir(a_finished_run) / "exports" / "tflite.zip").is_file()
+    again = page(RESULTS, query={"run": a_finished_run})
+    again.radio(key="results_export_format").set_value("tflite").run()
+    assert "Download LiteRT / TFLite (zip)" in [b.label for b in again.get("download_button")]

@@ -116,6 +116,42 @@ def test_accuracy_bench_quick_smoke(tmp_path):
                      r"--quick`", out)
 
 
+@pytest.mark.slow
+def test_serve_load_smoke(tmp_path):
+    """bench/serve_load.py --smoke: a tiny model trained, the real server started on loopback, 1 and 4 concurrent
+    clients answered with no error and nothing dropped, the table printed; --update-results writes its block (into
+    a copy of RESULTS.md here) and keeps every other line, and a second run replaces the block."""
+    from bench.serve_load import BEGIN, END, HEADER
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text(RESULTS.read_text())
+    before = RESULTS.read_text()
+    out = tmp_path / "serve_load.json"
+    cmd = [sys.executable, str(ROOT / "bench" / "serve_load.py"), "--smoke", "--json", str(out)]
+    res = subprocess.run(cmd + ["--update-results"], capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    assert "--smoke is a smoke run: bench/RESULTS.md was left as it is." in res.stdout
+    assert RESULTS.read_text() == before
+    data = json.loads(out.read_text())
+    assert [r["clients"] for r in data["rows"]] == [1, 4]
+    for r in data["rows"]:
+        assert r["errors"] == 0 and r["dropped"] == 0 and r["answered"] == r["requests"] == 20
+        assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] <= r["max_ms"] and r["requests_per_s"] > 0
+    assert data["meta"]["answer_rows"] == 12 and data["meta"]["backend"] in ("jax", "tensorflow")
+    (header,) = [h for _, h in tables(res.stdout)]
+    assert header == HEADER
+    # --update-results (not --smoke): the block goes into the file named by --results, twice = replaced once
+    for _ in range(2):
+        res = subprocess.run(cmd[:-3] + ["--clients", "2", "--requests", "5", "--epochs", "1", "--json", str(out),
+                                         "--update-results", "--results", str(results)],
+                             capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    text = results.read_text()
+    assert text.startswith(before.rstrip()) and text.count(BEGIN) == 1 and text.count(END) == 1
+    assert [h for _, h in tables(block(text, BEGIN, END))] == [HEADER]
+    assert "Reproduce: `python bench/serve_load.py --clients 2 --requests 5 --epochs 1 --json" in text
+
+
 def test_accuracy_bench_names_the_missing_datasets_folder(tmp_path):
     env = dict(os.environ, SEQSTUDIO_SHARED_DATASETS=str(tmp_path))
     res = subprocess.run([sys.executable, str(ROOT / "bench" / "accuracy.py"), "--quick", "--only", "elec_equip",
@@ -324,7 +360,7 @@ def test_every_results_table_is_output_of_a_bench_script():
     text = RESULTS.read_text()
     spans = []
     for name in ("speed", "accuracy", "accuracy-classify", "sweeps", "understanding", "intervals", "panel",
-                 "forecast_base", "text_models"):
+                 "forecast_base", "text_models", "serve_load"):
         for m in re.finditer(rf"<!-- {name}:begin .*?-->(.*?)<!-- {name}:end -->", text, re.S):
             spans.append((text[:m.start()].count("\n"), text[:m.end()].count("\n")))
     for line, header in tables(text):

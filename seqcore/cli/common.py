@@ -1,9 +1,10 @@
 """What every command module of the CLI shares: the one-line-error parsers, reading the CSV file a command
-names and its format flags, the data-folder flag and store, the ``_guard`` that turns a UserError into one
+names and its format flags, the bundle a command names (:func:`resolve_bundle`: a folder, a zip or a run id),
+the data-folder flag and store, the ``_guard`` that turns a UserError into one
 line and exit code 2, ``--json`` output, number and time formatting, and :func:`run_cli` (a command module
 run on its own, as the background worker and the sweep driver are).
 
-The CLI's imports go one way: :mod:`.common` <- :mod:`.spec` <- :mod:`.runs`, :mod:`.sweeps` <- :mod:`.main`.
+The CLI's imports go one way: :mod:`.common` <- :mod:`.spec` <- :mod:`.runs`, :mod:`.sweeps`, :mod:`.serve` <- :mod:`.main`.
 """
 
 from __future__ import annotations
@@ -69,6 +70,49 @@ def _read_file(path: str, what: str = "data file", *, size_limit: bool = True) -
         raise UserError(f"The {what} '{path}' cannot be read ({err.strerror}).") from err
 
 
+def resolve_bundle(path: str, scratch: Path, home: str | None = None) -> Path:
+    """The bundle folder ``path`` names: a bundle zip (checked and unpacked into ``scratch``), a ``train --out``
+    folder, a bundle folder or, when no such file or folder exists, a run id in the run store at ``home``.
+    A UserError when it is none of these."""
+    from seqcore.outputs.bundle import extract_bundle_zip
+    from seqcore.runs.store.records import is_valid_run_id
+
+    p = Path(path)
+    if p.is_file() and p.suffix.lower() == ".zip":
+        return extract_bundle_zip(_read_file(path, "bundle zip", size_limit=False), scratch / "bundle")
+    if (p / "bundle" / "manifest.json").is_file():
+        return p / "bundle"
+    if (p / "manifest.json").is_file():
+        return p
+    if not p.exists() and is_valid_run_id(path):
+        return _run_bundle(path, _home_path(home))
+    raise UserError(f"'{path}' is not a model bundle (no manifest.json).",
+                    hint="Give the folder written by 'train --out', its bundle/ folder, a downloaded bundle zip "
+                         "or a run id ('runs list').")
+
+
+def _run_bundle(run_id: str, where: Path) -> Path:
+    """The bundle folder of run ``run_id`` in the run store in the data folder ``where``."""
+    from seqcore.errors import BundleError
+    from seqcore.runs.store import RunStore
+    from seqcore.runs.store.records import RunNotFound
+
+    store = RunStore(where) if (where / "store.sqlite").is_file() else None   # a typo creates no data folder
+    try:
+        if store is None:
+            raise RunNotFound("no run store")
+        rec = store.get_run(run_id)
+    except RunNotFound as err:
+        raise UserError(f"'{run_id}' is neither a model bundle (no such file or folder) nor a run in {where}.",
+                        hint="Give the folder written by 'train --out', a bundle zip, or a run id from "
+                             "'runs list' (--home for another data folder).") from err
+    bundle = store.run_dir(rec.id) / "bundle"
+    if not (bundle / "manifest.json").is_file():
+        raise BundleError(f"Run {rec.id} ({rec.name}) has no saved model (status: {rec.status}).",
+                          hint="Pick a finished or stopped training run.")
+    return bundle
+
+
 def _csv_options(args):
     from seqcore.data.io import CsvOptions
 
@@ -86,6 +130,13 @@ def _add_csv_flags(p):
 
 
 # --------------------------------------------------------------------------- the data folder and commands
+
+def _home_path(home: str | None) -> Path:
+    """The data folder: ``--home`` when given, else ``$SEQSTUDIO_HOME`` or ``~/.seqstudio`` (not created)."""
+    from seqcore.settings import default_home
+
+    return Path(home).expanduser() if home else default_home()
+
 
 def _store(args):
     from seqcore.runs.store import RunStore

@@ -1,8 +1,8 @@
-"""The command line: ``python -m seqcore inspect | train | predict | runs | worker | sweep | sweeps``.
+"""The command line: ``python -m seqcore inspect | train | predict | export | serve | runs | worker | sweep | sweeps``.
 
 This module holds inspect, train and predict and the dispatcher (:func:`make_parser`, :func:`main`); the
-other commands come from :mod:`seqcore.cli.runs` and :mod:`seqcore.cli.sweeps`, what they share from
-:mod:`seqcore.cli.common` and :mod:`seqcore.cli.spec`. Bad arguments or bad data print one clear line on
+other commands come from :mod:`seqcore.cli.serve`, :mod:`seqcore.cli.runs` and :mod:`seqcore.cli.sweeps`, what
+they share from :mod:`seqcore.cli.common` and :mod:`seqcore.cli.spec`. Bad arguments or bad data print one clear line on
 stderr and exit 2; never a traceback.
 """
 
@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 from seqcore.cli import runs as cli_runs
+from seqcore.cli import serve as cli_serve
 from seqcore.cli import sweeps as cli_sweeps
-from seqcore.cli.common import DATA_FILE_HELP, EXIT_USER, _add_csv_flags, _csv_options, _HelpParser, _read_file
+from seqcore.cli.common import (DATA_FILE_HELP, EXIT_USER, _add_csv_flags, _csv_options, _HelpParser,
+                                 _home_flag, _read_file, resolve_bundle)
 from seqcore.cli.spec import _spec_from_roles, add_train_arguments, build_spec
 from seqcore import settings
 from seqcore.errors import UserError
@@ -183,18 +185,22 @@ def _print_backtest(bt) -> None:
 
 
 # ---------------------------------------------------------------- predict
-def resolve_bundle(path: str, scratch: Path) -> Path:
-    from seqcore.outputs.bundle import extract_bundle_zip
+def cmd_export(args) -> int:
+    import tempfile
 
-    p = Path(path)
-    if p.is_file() and p.suffix.lower() == ".zip":
-        return extract_bundle_zip(_read_file(path, "bundle zip", size_limit=False), scratch / "bundle")
-    if (p / "bundle" / "manifest.json").is_file():
-        return p / "bundle"
-    if (p / "manifest.json").is_file():
-        return p
-    raise UserError(f"'{path}' is not a model bundle (no manifest.json).",
-                    hint="Give the folder written by 'train --out', its bundle/ folder, or a downloaded bundle zip.")
+    from seqcore.outputs.model_export import FORMATS, check_format, export_model
+
+    fmt = check_format(args.format)
+    out = Path(args.out) if args.out else Path(f"seqstudio-export-{fmt}")
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = resolve_bundle(args.model, Path(tmp), args.home)
+        print(f"exporting to {FORMATS[fmt][0]} (this loads TensorFlow; about 10-30 s)...", file=sys.stderr)
+        sig = export_model(bundle, fmt, out)
+    par = sig.get("parity") or {}
+    print(f"wrote {out}: {FORMATS[fmt][0]}, input {sig['input']['dtype']} {sig['input']['shape']}, output "
+          f"{sig['output']['shape']}; matches the Keras model on {par.get('rows')} inputs (largest difference "
+          f"{par.get('max_abs_diff', 0):.2g}). See README.md inside.", file=sys.stderr)
+    return 0
 
 
 def cmd_predict(args) -> int:
@@ -205,7 +211,7 @@ def cmd_predict(args) -> int:
 
     data = _read_file(args.csv)
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = resolve_bundle(args.bundle, Path(tmp))
+        bundle = resolve_bundle(args.bundle, Path(tmp), getattr(args, "home", None))
         frame = predict_from_bundle(bundle, data, csv_options=_csv_options(args), name=Path(args.csv).name,
                                     steps=args.steps)
     out = csv_bytes(frame)
@@ -237,15 +243,26 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="predict on new data with a trained bundle")
-    p.add_argument("bundle", help="bundle folder, training --out folder, or bundle zip")
+    p.add_argument("bundle", help="bundle folder, training --out folder, bundle zip, or a run id")
     p.add_argument("csv", metavar="FILE", help="the new data: " + DATA_FILE_HELP.removeprefix("the data: "))
     p.add_argument("--out", help="predictions CSV (default: stdout)")
     p.add_argument("--steps", type=int, metavar="N",
                    help="forecasting models: how many steps past the end of the data to forecast (default: the "
                         "horizon the model was trained for; beyond it the forecast builds on its own predictions)")
     _add_csv_flags(p)
+    _home_flag(p)
     p.set_defaults(func=cmd_predict)
 
+    p = sub.add_parser("export", help="export a trained model to ONNX, TensorFlow SavedModel or LiteRT (TFLite)")
+    p.add_argument("model", metavar="RUN_OR_OUT", help="run id, training --out folder, bundle folder or bundle zip")
+    p.add_argument("--format", required=True, choices=["onnx", "savedmodel", "tflite"],
+                   help="onnx (onnxruntime and most tools), savedmodel (TensorFlow Serving), tflite (LiteRT: "
+                        "phones, microcontrollers)")
+    p.add_argument("--out", help="output folder, or a file name ending in .zip (default: seqstudio-export-FORMAT)")
+    _home_flag(p)
+    p.set_defaults(func=cmd_export)
+
+    cli_serve.add_commands(sub)
     cli_runs.add_commands(sub)
     cli_sweeps.add_commands(sub)
     return ap
