@@ -184,6 +184,13 @@ def test_run_writes_event_files_logs_live_to_mlflow_and_exports(tmp_path, monkey
     shown = capsys.readouterr().out
     assert f'tensorboard --logdir "{store.runs_dir}"' in shown and str(tb) in shown
 
+    # ... and so does the Results page
+    from helpers import page
+
+    at = page("pages/4_Results.py", query={"run": rid})
+    assert f'tensorboard --logdir "{store.runs_dir}"' in [c.value for c in at.code]
+    assert any(str(tb) in c.value for c in at.caption)
+
     # live MLflow
     client, found = mlflow_runs(folder_uri(live))
     assert len(found) == 1 and found[0].data.tags[TAG] == rid and found[0].info.status == "FINISHED"
@@ -220,6 +227,54 @@ def test_run_writes_event_files_logs_live_to_mlflow_and_exports(tmp_path, monkey
                       "artifacts": again[0]["artifacts"]}]
     client, found = mlflow_runs(folder_uri(dest))
     assert len(found) == 1 and len(client.get_metric_history(run.info.run_id, "val_loss")) == EPOCHS
+
+
+def test_resumed_run_rewrites_its_event_files_from_the_stored_epochs(tmp_path):
+    """A resumed run's event files hold each epoch once: the earlier attempt's file is replaced by the epochs
+    the store kept, then the new ones."""
+    from seqcore.runs.tracking import RunTracker
+
+    spec = tiny_spec().to_dict()
+    first = RunTracker(tmp_path, run_id="r1", name="r1", spec=spec, warn=pytest.fail).start()
+    for epoch in (1, 2, 3):
+        first(Progress("epoch", epoch, 5, loss=10.0 + epoch))
+    # killed here; the store kept epochs 1-2 (epoch 3 is redone on resume)
+    kept = [Progress("epoch", 1, 5, loss=11.0), Progress("epoch", 2, 5, loss=12.0)]
+    again = RunTracker(tmp_path, run_id="r1", name="r1", spec=spec, warn=pytest.fail, replay=lambda: kept).start()
+    again(Progress("batch", 3, 5, batch=1, loss=0.5))       # batch points are not tracked
+    for epoch in (3, 4):
+        again(Progress("epoch", epoch, 5, loss=float(epoch)))
+    again.finish("finished", {"test": {"mae": 0.25}})
+    acc = read_events(tmp_path / "tensorboard")
+    assert len(list((tmp_path / "tensorboard").iterdir())) == 1
+    assert [(s.step, s.value) for s in acc.Scalars("loss")] == [(1, 11.0), (2, 12.0), (3, 3.0), (4, 4.0)]
+    assert [(s.step, s.value) for s in acc.Scalars("test/mae")] == [(4, 0.25)]
+    assert session_hparams(acc)["model.units"] == "4"
+
+
+@pytest.mark.slow
+def test_runs_through_the_runner_write_event_files_and_log_live(tmp_path, monkeypatch):
+    """Through the real supervisor and worker process: the worker (which inherits MLFLOW_TRACKING_URI) writes the
+    event files and logs to MLflow as it trains."""
+    from seqcore.runs.runner import ensure_supervisor, stop_supervisor, submit_run, wait_run
+
+    live = tmp_path / "live"
+    live.mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", folder_uri(live))
+    store = RunStore()
+    ds = store.add_dataset(sine_csv(), "sine.csv")
+    try:
+        ensure_supervisor(store.home, idle_exit=60)
+        rid = submit_run(store, tiny_spec(epochs=2), ds)
+        rec = wait_run(store, rid, timeout=240)
+    finally:
+        stop_supervisor(store.home)
+    assert rec.status == "finished", store.log_path(rid).read_text()
+    acc = read_events(store.run_dir(rid) / "tensorboard")
+    assert [s.step for s in acc.Scalars("val_loss")] == [1, 2] and "test/mae" in acc.Tags()["scalars"]
+    client, found = mlflow_runs(folder_uri(live))
+    assert [r.data.tags[TAG] for r in found] == [rid] and found[0].info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(found[0].info.run_id, "val_loss")] == [1, 2]
 
 
 @pytest.mark.slow
