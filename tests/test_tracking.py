@@ -258,22 +258,28 @@ def test_runs_through_the_runner_write_event_files_and_log_live(tmp_path, monkey
     event files and logs to MLflow as it trains."""
     from seqcore.runs.runner import ensure_supervisor, stop_supervisor, submit_run, wait_run
 
+    from helpers import wait_for
+
     live = tmp_path / "live"
     live.mkdir()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", folder_uri(live))
+    mlflow_runs(folder_uri(live))   # the tracking store exists, as a user's does (two first users race on its tables)
     store = RunStore()
     ds = store.add_dataset(sine_csv(), "sine.csv")
     try:
         ensure_supervisor(store.home, idle_exit=60)
         rid = submit_run(store, tiny_spec(epochs=2), ds)
         rec = wait_run(store, rid, timeout=240)
+        # the run is recorded first; the worker then hands MLflow the final numbers and files
+        found = wait_for(lambda: [r for r in mlflow_runs(folder_uri(live))[1] if r.info.status == "FINISHED"],
+                         60, "the MLflow run to be marked finished", poll=0.5)
     finally:
         stop_supervisor(store.home)
     assert rec.status == "finished", store.log_path(rid).read_text()
     acc = read_events(store.run_dir(rid) / "tensorboard")
     assert [s.step for s in acc.Scalars("val_loss")] == [1, 2] and "test/mae" in acc.Tags()["scalars"]
-    client, found = mlflow_runs(folder_uri(live))
-    assert [r.data.tags[TAG] for r in found] == [rid] and found[0].info.status == "FINISHED"
+    client, _ = mlflow_runs(folder_uri(live))
+    assert [r.data.tags[TAG] for r in found] == [rid] and "test/mae" in found[0].data.metrics
     assert [m.step for m in client.get_metric_history(found[0].info.run_id, "val_loss")] == [1, 2]
 
 
