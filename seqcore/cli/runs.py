@@ -100,6 +100,9 @@ def cmd_export(args) -> int:
 
     if not args.mlflow:
         raise UserError("say where to export to: --mlflow DIR (an MLflow store, created if needed).")
+    import os
+
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")   # not MLflow's INFO lines about creating its tables
     store = _store(args)
     done = export_runs(store, Path(args.mlflow), args.ids or None)
     if args.json:

@@ -25,8 +25,10 @@ from seqcore.outputs import tracking
 MLFLOW_URI = "MLFLOW_TRACKING_URI"
 MLFLOW_EXPERIMENT = "MLFLOW_EXPERIMENT_NAME"
 MLFLOW_WAIT_S = 30.0          # how long a finished run waits for MLflow to take its last numbers and files
-#: MLflow's own HTTP retry settings, when the user set none: a dead server fails in seconds, not minutes.
-MLFLOW_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+#: MLflow's own settings, where the user set none: HTTP retries such that a dead server fails in seconds, not
+#: minutes; and no INFO lines (creating its tables) in the run's log.
+MLFLOW_ENV_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+                       "MLFLOW_LOGGING_LEVEL": "WARNING"}
 
 
 def _first_line(err: BaseException) -> str:
@@ -51,7 +53,7 @@ class _MlflowThread:
 
     def _work(self, uri: str, run_id: str | None, name: str, started: float) -> None:
         try:
-            for key, value in MLFLOW_HTTP_DEFAULTS.items():
+            for key, value in MLFLOW_ENV_DEFAULTS.items():
                 os.environ.setdefault(key, value)
             from seqcore.outputs.mlflow_log import EXPERIMENT, MlflowRun
 
