@@ -96,6 +96,10 @@ def test_event_writer_needs_no_tensorflow_and_tensorboard_reads_it(tmp_path):
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'jax', 'keras', 'mlflow', 'torch'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "[]", (out.stdout, out.stderr)
+    code = ("import sys, seqcore, seqcore.runs.worker, seqcore.runs.store, seqcore.cli.main; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorboard', 'mlflow'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", (out.stdout, out.stderr)   # loaded when used
     from seqcore.outputs.tensorboard import EventWriter
 
     w = EventWriter(tmp_path / "tb")
