@@ -166,6 +166,11 @@ if ss.pop("_results_error", None) is not None:
 if ss.pop("_results_switch", False):
     st.switch_page(ui.PAGES["model"])
 
+if "tensorboard" in arts:
+    st.caption("Open in TensorBoard, beside every other run (loss curves, metrics, settings); this run's event "
+               f"files are in `{arts['tensorboard']}`:")
+    st.code(store.tensorboard_command(), language="bash")
+
 pred = live.predictions(store, rec.id)
 
 # ----------------------------------------------------------------------------- forecast

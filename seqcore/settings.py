@@ -32,6 +32,7 @@ STAT_BUDGET = "SEQSTUDIO_STAT_BUDGET"
 BASE_SEARCH = "SEQSTUDIO_BASE_SEARCH"
 ENSEMBLE = "SEQSTUDIO_ENSEMBLE"
 ARCH_SEARCH = "SEQSTUDIO_ARCH_SEARCH"
+TENSORBOARD = "SEQSTUDIO_TENSORBOARD"
 
 RUNNERS = ("local", "ray")
 BACKENDS = ("auto", "jax", "tensorflow")
@@ -169,6 +170,11 @@ def arch_search() -> bool:
     return flag(ARCH_SEARCH, True)
 
 
+def tensorboard() -> bool:
+    """Whether every run writes TensorBoard event files into ``<run folder>/tensorboard`` (:mod:`seqcore.runs.tracking`)."""
+    return flag(TENSORBOARD, True)
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int
@@ -201,4 +207,5 @@ def check() -> None:
     stat_budget()
     base_search()
     arch_search()
+    tensorboard()
     Limits.from_env()

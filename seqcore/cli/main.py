@@ -108,6 +108,7 @@ def cmd_train(args) -> int:
     from seqcore.data import schema
     from seqcore.data.io import read_table
     from seqcore.pipeline import run_training
+    from seqcore.runs.tracking import RunTracker, tee
 
     data = _read_file(args.csv)
     test_data = _read_file(args.test_csv, "test file") if args.test_csv else None
@@ -123,13 +124,17 @@ def cmd_train(args) -> int:
     print(f"training {spec.model.cell.upper()} {list(spec.model.units)} on {Path(args.csv).name} "
           f"({spec.data.task}); writing to {out}", file=sys.stderr)
     fresh = not out.exists()
+    tracker = RunTracker(out, run_id=None, name=out.name, spec=spec.to_dict(),   # TensorBoard files, MLflow
+                         warn=lambda message: print(f"warning: {message}", file=sys.stderr)).start()
     try:
         result = run_training(data, spec, out, csv_options=opts, test_data=test_data, name=Path(args.csv).name,
-                              on_progress=_progress_printer(sys.stderr))
+                              on_progress=tee(_progress_printer(sys.stderr), tracker))
     except BaseException:
+        tracker.finish("failed", wait=5.0)
         if fresh and out.is_dir() and not any(out.iterdir()):   # a run that failed before writing anything
             out.rmdir()                                           # leaves no empty folder behind
         raise
+    tracker.finish(result.status, result.metrics)
     _print_summary(result)
     return 0
 

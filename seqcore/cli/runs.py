@@ -49,7 +49,8 @@ def cmd_list(args) -> int:
 
 
 def run_details(store, run_id: str) -> dict:
-    """What ``runs show`` prints: the record, history counts and artifact paths."""
+    """What ``runs show`` prints: the record, history counts, artifact paths and, once the run has TensorBoard
+    event files, the command that opens them (beside every other run's)."""
     rec = store.get_run(run_id)
     arts = {k: str(p) for k, p in store.artifacts(run_id).items()}
     return rec.to_dict() | {
@@ -57,6 +58,7 @@ def run_details(store, run_id: str) -> dict:
         "history_points": store.count_history(run_id),
         "epoch_points": store.count_history(run_id, kind="epoch"),
         "artifacts": arts,
+        "tensorboard_command": store.tensorboard_command() if "tensorboard" in arts else None,
     }
 
 
@@ -86,6 +88,30 @@ def cmd_show(args) -> int:
         print("  metrics: " + json.dumps(d["summary"], default=str))
     for name, path in d["artifacts"].items():
         print(f"  {name}: {path}")
+    if d["tensorboard_command"]:
+        print(f"  open in TensorBoard (all runs side by side): {d['tensorboard_command']}")
+    return 0
+
+
+@_guard
+def cmd_export(args) -> int:
+    """runs export --mlflow DIR [ID ...]: write runs (params, metrics per epoch, files) to an MLflow store."""
+    from seqcore.outputs.mlflow_log import export_runs, folder_uri
+
+    if not args.mlflow:
+        raise UserError("say where to export to: --mlflow DIR (an MLflow store, created if needed).")
+    import os
+
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")   # not MLflow's INFO lines about creating its tables
+    store = _store(args)
+    done = export_runs(store, Path(args.mlflow), args.ids or None)
+    if args.json:
+        return _print_json(done)
+    for d in done:
+        what = "exported" if d["created"] else "updated"
+        print(f"{d['run_id']}: {what} as MLflow run {d['mlflow_run_id']} ({d['metrics']} new metric values, "
+              f"files: {', '.join(d['artifacts']) or 'none'})")
+    print(f"read them with: mlflow ui --backend-store-uri {folder_uri(args.mlflow)}", file=sys.stderr)
     return 0
 
 
@@ -180,6 +206,10 @@ def add_commands(subparsers) -> None:
             takes_id=True, with_json=True)
     _action(rsub, "stop", cmd_stop, "stop a run after its current batch (it keeps its best weights)", takes_id=True)
     _action(rsub, "delete", cmd_delete, "delete a run and its artifacts", takes_id=True)
+    p = _action(rsub, "export", cmd_export, "write runs to an MLflow store (params, metrics per epoch, files)",
+                with_json=True)
+    p.add_argument("--mlflow", metavar="DIR", help="the MLflow store's folder (DIR/mlflow.db, DIR/artifacts)")
+    p.add_argument("ids", nargs="*", metavar="ID", help="runs to export (default: every training run)")
     p = _action(rsub, "resume", cmd_resume, "continue an interrupted, failed or stopped run from its last checkpoint",
                 takes_id=True)
     p.add_argument("--no-start", action="store_true", help="only queue it; do not start a worker")

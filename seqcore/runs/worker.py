@@ -43,6 +43,7 @@ from seqcore.errors import BundleError, UserError
 from seqcore.modeling.progress import Progress
 from seqcore.runs.procs import bounded_output, log_line
 from seqcore.runs.store import RunRecord, RunStore, atomic_write_bytes
+from seqcore.runs.tracking import RunTracker, tee
 
 CRASH_MESSAGE = "Training crashed unexpectedly; details are in the run log."
 PREDICT_CRASH_MESSAGE = "Prediction crashed unexpectedly; details are in the job log."
@@ -151,10 +152,15 @@ def _train(store: Any, rec: RunRecord) -> None:
                              f"resume={rec.resume} (checkpoint {'found' if has_checkpoint else 'none'})")
     writer = HistoryWriter(store, rec.id, trim_first=rec.attempt > 1)
     stop = StopFlag(store, rec.id)
+    tracker = _tracker(store, rec)
     try:
         result = pipeline.run_training(
             data, spec, out_dir, csv_options=_csv_options(rec.csv_options), test_data=test_data, name=ds.name,
-            on_progress=writer, should_stop=stop, checkpoint_dir=checkpoint_dir, resume=bool(rec.resume))
+            on_progress=tee(writer, tracker), should_stop=stop, checkpoint_dir=checkpoint_dir,
+            resume=bool(rec.resume))
+    except BaseException:
+        tracker.finish("failed", wait=5.0)   # the run fails anyway: MLflow gets a short while to hear it
+        raise
     finally:
         writer.flush()
     summary = dict(result.metrics or {})
@@ -163,6 +169,25 @@ def _train(store: Any, rec: RunRecord) -> None:
                      best_val_loss=_best_val_loss(result.history))
     store.append_log(rec.id, f"training ended: {result.status} after {result.epochs_run} epoch(s), "
                              f"best epoch {result.best_epoch}")
+    tracker.finish(result.status, result.metrics)   # after the run is recorded: a slow MLflow delays nothing
+
+
+def _tracker(store: Any, rec: RunRecord) -> RunTracker:
+    """The run's TensorBoard / MLflow sink (:mod:`seqcore.runs.tracking`), started; its warnings go to the
+    run's log. A resumed run rewrites its event files from the epochs the store kept."""
+    warned: list[str] = []
+
+    def warn(message: str) -> None:
+        if message not in warned:
+            warned.append(message)
+            store.append_log(rec.id, f"warning: {message}")
+
+    replay = None
+    if rec.attempt > 1 and hasattr(store, "read_history"):
+        def replay() -> list:
+            return [p for _, p in store.read_history(rec.id, kind="epoch")]
+    return RunTracker(store.run_dir(rec.id), run_id=rec.id, name=rec.name, spec=rec.spec or {}, warn=warn,
+                      started=rec.started, replay=replay).start()
 
 
 def _predict(store: Any, rec: RunRecord) -> None:
@@ -245,7 +270,8 @@ def _watch_parent(parent_pid: int) -> None:
 
 #: Modules a training run imports lazily; a warm worker imports them while it waits.
 PRELOAD = ("pandas", "seqcore.data.io", "seqcore.data.schema", "seqcore.modeling.tasks.forecast", "seqcore.modeling.tasks.classify",
-           "seqcore.modeling.tasks.textclass", "seqcore.modeling.models", "seqcore.modeling.training", "seqcore.outputs.bundle", "seqcore.outputs.export")
+           "seqcore.modeling.tasks.textclass", "seqcore.modeling.models", "seqcore.modeling.training", "seqcore.outputs.bundle", "seqcore.outputs.export",
+           "seqcore.outputs.tensorboard")
 
 
 def _device() -> dict | None:

@@ -6,6 +6,7 @@ import time
 import traceback
 from pathlib import Path
 
+from seqcore.outputs.tracking import tensorboard_command, tensorboard_dir
 from seqcore.runs.store.records import RunNotFound, is_valid_run_id
 
 
@@ -34,7 +35,8 @@ class ArtifactsMixin:
         self.append_log(run_id, f"{context}\n{tb}" if context else tb)
 
     def artifacts(self, run_id: str) -> dict[str, Path]:
-        """Artifact paths of a run that exist: folder, bundle, metrics, predictions, forecast, checkpoint, log."""
+        """Artifact paths of a run that exist: folder, bundle, metrics, predictions, forecast, checkpoint, log,
+        tensorboard (its event files' folder)."""
         d = self.run_dir(run_id)
         candidates = {
             "folder": d,
@@ -44,5 +46,10 @@ class ArtifactsMixin:
             "forecast": d / "forecast.csv",
             "checkpoint": d / "checkpoint",
             "log": d / "log.txt",
+            "tensorboard": tensorboard_dir(d),
         }
         return {k: p for k, p in candidates.items() if p.exists()}
+
+    def tensorboard_command(self) -> str:
+        """The command that opens every run's TensorBoard event files side by side (logdir: the runs folder)."""
+        return tensorboard_command(self.runs_dir)
