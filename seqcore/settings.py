@@ -33,8 +33,15 @@ BASE_SEARCH = "SEQSTUDIO_BASE_SEARCH"
 ENSEMBLE = "SEQSTUDIO_ENSEMBLE"
 ARCH_SEARCH = "SEQSTUDIO_ARCH_SEARCH"
 TENSORBOARD = "SEQSTUDIO_TENSORBOARD"
+AUTH = "SEQSTUDIO_AUTH"
+ADMINS = "SEQSTUDIO_ADMINS"
+PROXY_HEADER = "SEQSTUDIO_PROXY_HEADER"
+PROXY_ADDRESSES = "SEQSTUDIO_PROXY_ADDRESSES"
+USER_MAX_ACTIVE_RUNS = "SEQSTUDIO_USER_MAX_ACTIVE_RUNS"
+USER_MAX_STORAGE_MB = "SEQSTUDIO_USER_MAX_STORAGE_MB"
 
 RUNNERS = ("local", "ray")
+AUTH_MODES = ("none", "oidc", "proxy")
 BACKENDS = ("auto", "jax", "tensorflow")
 _ON = ("on", "1", "yes", "true")
 _OFF = ("off", "0", "no", "false")
@@ -175,6 +182,59 @@ def tensorboard() -> bool:
     return flag(TENSORBOARD, True)
 
 
+def auth_mode() -> str:
+    """Who uses the app (:mod:`seqcore.auth`): ``none`` (one local workspace, the default), ``oidc`` (sign-in with
+    an OpenID Connect provider through Streamlit's ``st.login``) or ``proxy`` (a user header set by a trusted
+    reverse proxy)."""
+    return choice(AUTH, AUTH_MODES, "none")
+
+
+def _names(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in _raw(name).split(",") if v.strip())
+
+
+def admins() -> tuple[str, ...]:
+    """E-mail addresses (or proxy user names) that see and manage everything, lower-cased."""
+    out = tuple(v.lower() for v in _names(ADMINS))
+    bad = [v for v in out if any(ch.isspace() for ch in v) or len(v) > 254]
+    if bad:
+        raise SettingsError(f"{ADMINS} holds {bad[0]!r}, which is not a user name or e-mail address: give a "
+                            "comma-separated list such as SEQSTUDIO_ADMINS=ana@example.org,li@example.org.")
+    return out
+
+
+def proxy_header() -> str:
+    """The request header that carries the signed-in user in ``proxy`` mode (oauth2-proxy's by default)."""
+    raw = _raw(PROXY_HEADER) or "X-Forwarded-Email"
+    if not all(ch.isalnum() or ch == "-" for ch in raw):
+        raise SettingsError(f"{PROXY_HEADER}={raw!r} is not a header name (letters, digits and '-').")
+    return raw
+
+
+def proxy_addresses() -> tuple[str, ...]:
+    """Addresses the user header is trusted from in ``proxy`` mode (the reverse proxy's; loopback by default)."""
+    import ipaddress
+
+    out = _names(PROXY_ADDRESSES) or ("127.0.0.1", "::1")
+    for v in out:
+        try:
+            ipaddress.ip_network(v, strict=False)
+        except ValueError as err:
+            raise SettingsError(f"{PROXY_ADDRESSES} holds {v!r}, which is not an IP address or network (such as "
+                                "10.0.0.5 or 10.0.0.0/24).") from err
+    return out
+
+
+def user_max_active_runs() -> int:
+    """Runs one user may have queued or running at once (sweep trials included); 0 = no limit."""
+    return int(number(USER_MAX_ACTIVE_RUNS, 20, minimum=0, integer=True))
+
+
+def user_max_storage_mb() -> float:
+    """Megabytes of datasets and run folders one user may keep; 0 = no limit."""
+    return float(number(USER_MAX_STORAGE_MB, 5000, minimum=0))
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int
@@ -208,4 +268,10 @@ def check() -> None:
     base_search()
     arch_search()
     tensorboard()
+    auth_mode()
+    admins()
+    proxy_header()
+    proxy_addresses()
+    user_max_active_runs()
+    user_max_storage_mb()
     Limits.from_env()
