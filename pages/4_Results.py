@@ -15,7 +15,7 @@ from pages._ui import common as ui
 from pages._ui import backtest_ui, live, panel_ui
 from pages._ui.baselines_ui import baselines_section
 from pages._ui.ensemble_ui import ensemble_section
-from pages._ui.export_ui import export_section
+from pages._ui.export_ui import export_section, share_section
 from pages._ui.base import md
 from seqcore.outputs import viz
 from seqcore.config import RunSpec
@@ -37,8 +37,17 @@ def _select_changed() -> None:
     st.query_params["run"] = ss["results_run"]
 
 
-runs = live.results_runs(store)
 asked = st.query_params.get("run")
+shared_view = False   # a run someone else shared with a read-only link (?run=ID&share=TOKEN)
+if asked is not None and st.query_params.get("share") and is_valid_run_id(asked):
+    try:
+        store = store.with_share(asked, st.query_params.get("share"))
+        shared_view = store.user is not None and not store.user.can_see(store.get_run(asked).owner)
+    except Exception:  # noqa: BLE001 - a wrong or revoked token reads as a run that is not there
+        pass
+runs = live.results_runs(store)
+if shared_view:
+    runs = [r for r in [store.get_run(asked)] if r.status in ("finished", "stopped")] or runs
 target = None
 if asked is not None:
     if not is_valid_run_id(asked):
@@ -142,11 +151,8 @@ d[3].download_button("Report (HTML)", data=partial(live.report_html, store, rec)
                      on_click="ignore", icon="🧾", width="stretch",
                      help="One self-contained page with the metrics and interactive charts, for people who do not "
                           "use the app. It works offline.")
-if "bundle" in arts:
+if "bundle" in arts and not shared_view:
     export_section(arts["folder"], stem)
-links = st.columns(3)
-links[0].page_link(ui.PAGES["predict"], label="Predict new data with this model", icon="🔮",
-                   query_params={"run": rec.id})
 
 
 def _reuse() -> None:
@@ -158,18 +164,26 @@ def _reuse() -> None:
         ss["_results_error"] = err
 
 
-links[1].button("Use these settings again", key="results_reuse", icon="⚙️", on_click=_reuse,
-                help="Copies this run's data, model and training settings to the Model page, to change and train "
-                     "again.")
-if ss.pop("_results_error", None) is not None:
-    st.error("The settings of this run could not be loaded (its data may have been deleted).")
-if ss.pop("_results_switch", False):
-    st.switch_page(ui.PAGES["model"])
+if shared_view:   # read-only: nothing that changes the run or uses its owner's data
+    st.info("You are reading results someone shared with you: you can look and download, not change them.",
+            icon="🔗")
+else:
+    share_section(store, rec)
+    links = st.columns(3)
+    links[0].page_link(ui.PAGES["predict"], label="Predict new data with this model", icon="🔮",
+                       query_params={"run": rec.id})
+    links[1].button("Use these settings again", key="results_reuse", icon="⚙️", on_click=_reuse,
+                    help="Copies this run's data, model and training settings to the Model page, to change and "
+                         "train again.")
+    if ss.pop("_results_error", None) is not None:
+        st.error("The settings of this run could not be loaded (its data may have been deleted).")
+    if ss.pop("_results_switch", False):
+        st.switch_page(ui.PAGES["model"])
 
-if "tensorboard" in arts:
-    st.caption("Open in TensorBoard, beside every other run (loss curves, metrics, settings); this run's event "
-               f"files are in `{arts['tensorboard']}`:")
-    st.code(store.tensorboard_command(), language="bash")
+    if "tensorboard" in arts:
+        st.caption("Open in TensorBoard, beside every other run (loss curves, metrics, settings); this run's event "
+                   f"files are in `{arts['tensorboard']}`:")
+        st.code(store.tensorboard_command(), language="bash")
 
 pred = live.predictions(store, rec.id)
 

@@ -7,6 +7,8 @@ import streamlit as st
 from pages._ui import common as ui
 from pages._ui import live
 from pages._ui.base import md
+from seqcore import settings
+from seqcore.runs.limits import usage
 from seqcore.runs import runner
 from seqcore.outputs import viz
 from seqcore.runs.store import ACTIVE_STATUSES, RESUMABLE_STATUSES
@@ -18,6 +20,10 @@ store = ui.store()
 
 st.title("5 · Runs")
 st.caption("Every model you have trained, newest first. Click a column header to sort.")
+signed_in = settings.auth_mode() != "none"
+if signed_in and store.user is not None:
+    who = "everyone's runs (you are an administrator)" if store.user.admin else "your runs"
+    st.caption(f"Signed in as {md(store.user.name)}: this page lists {who}. Your use: {usage(store).sentence()}.")
 
 runs = store.list_runs(kind="train")
 if not runs:
@@ -43,7 +49,7 @@ if msg is not None:
 
 # ----------------------------------------------------------------------------- the table
 
-frame = live.runs_frame(runs)
+frame = live.runs_frame(runs, owners=signed_in and store.user is not None and store.user.admin)
 st.dataframe(
     frame, hide_index=True, key="runs_table",
     column_order=["name", "status", "task", "test metric", "best val loss", "cell", "units", "epochs", "batch",

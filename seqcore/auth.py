@@ -67,4 +67,12 @@ def first_admin() -> str:
     return admins[0] if admins else LOCAL_NAME
 
 
-__all__ = ["Principal", "LOCAL", "LOCAL_NAME", "normalise", "principal", "cli_principal", "first_admin"]
+def migrate_local(store) -> int:
+    """With sign-in switched on and administrators listed, hand what the workspace held before (owned by
+    ``local``) to the first administrator, once; returns how many runs moved."""
+    if settings.auth_mode() == "none" or not settings.admins():
+        return 0
+    return store.adopt_unowned(first_admin())
+
+
+__all__ = ["migrate_local", "Principal", "LOCAL", "LOCAL_NAME", "normalise", "principal", "cli_principal", "first_admin"]

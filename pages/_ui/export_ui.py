@@ -1,4 +1,5 @@
-"""Results page: the trained model as ONNX, TensorFlow SavedModel or LiteRT (TFLite), for other tools.
+"""Results page: the trained model as ONNX, TensorFlow SavedModel or LiteRT (TFLite), for other tools, and a
+read-only link to the results for people who are not signed in as the run's owner.
 
 An export runs in a child process on TensorFlow (seqcore.outputs.model_export) and is kept in the run's
 folder, so the second click is a plain download."""
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from seqcore import settings
 from seqcore.errors import UserError
 from seqcore.outputs.model_export import FORMATS, cached_export_zip, export_is_fresh
 
@@ -40,3 +42,24 @@ def export_section(run_dir: Path, stem: str) -> None:
                 st.error(str(err))
                 return
             st.rerun()
+
+
+def share_section(store, rec) -> None:
+    """Owner's control of the run's read-only link (only where people sign in; without sign-in everyone sees
+    every run anyway)."""
+    if settings.auth_mode() == "none":
+        return
+    with st.expander("Share these results (read-only link)"):
+        token = store.get_run(rec.id).share_token
+        if token:
+            st.caption("Anyone signed in who has this link can read these results and download the predictions "
+                       "and report; they cannot change, stop or delete anything. Revoke it to stop it working.")
+            st.code(f"Results?run={rec.id}&share={token}", language=None)
+            if st.button("Revoke the link", key="results_unshare", icon="🚫"):
+                store.unshare_run(rec.id)
+                st.rerun()
+        else:
+            st.caption("Only you (and the administrators) can see this run. A link lets others read its results.")
+            if st.button("Create a read-only link", key="results_share", icon="🔗"):
+                store.share_run(rec.id)
+                st.rerun()

@@ -540,8 +540,9 @@ def main_metric(summary: dict | None) -> tuple[str | None, float | None]:
     return METRIC_INFO.get(key, (key,))[0], value if math.isfinite(value) else None
 
 
-def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
-    """One row per training run with its key settings and results (for the Runs page table)."""
+def runs_frame(runs: list[RunRecord], *, owners: bool = False) -> pd.DataFrame:
+    """One row per training run with its key settings and results (for the Runs page table); ``owners``: a
+    column with whom each run belongs to (an administrator's view of a shared server)."""
     from seqcore.outputs.viz import format_number
 
     rows = []
@@ -567,7 +568,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
             "created": datetime.fromtimestamp(r.created) if r.created else None,  # server local time
             "results": results_link_path(r.id) if r.status in RESULTS_STATUSES else None,
             "id": r.id,
-        })
+        } | ({"owner": r.owner} if owners else {}))
     return pd.DataFrame(rows)
 
 

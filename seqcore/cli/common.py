@@ -94,10 +94,9 @@ def resolve_bundle(path: str, scratch: Path, home: str | None = None) -> Path:
 def _run_bundle(run_id: str, where: Path) -> Path:
     """The bundle folder of run ``run_id`` in the run store in the data folder ``where``."""
     from seqcore.errors import BundleError
-    from seqcore.runs.store import RunStore
     from seqcore.runs.store.records import RunNotFound
 
-    store = RunStore(where) if (where / "store.sqlite").is_file() else None   # a typo creates no data folder
+    store = user_store(where) if (where / "store.sqlite").is_file() else None   # a typo creates no data folder
     try:
         if store is None:
             raise RunNotFound("no run store")
@@ -138,10 +137,23 @@ def _home_path(home: str | None) -> Path:
     return Path(home).expanduser() if home else default_home()
 
 
-def _store(args):
+#: Who the command acts as (``python -m seqcore --user NAME ...``): None, the local administrator.
+ACTING_USER: list[str | None] = [None]
+
+
+def user_store(home=None):
+    """The run store at ``home`` as the acting user sees it (seqcore.auth: the local administrator by default,
+    ``--user NAME`` exactly as that user in the app: another user's run is "not found")."""
+    from seqcore.auth import cli_principal, migrate_local
     from seqcore.runs.store import RunStore
 
-    return RunStore(getattr(args, "home", None))
+    store = RunStore(home)
+    migrate_local(store)
+    return store.for_user(cli_principal(ACTING_USER[0]))
+
+
+def _store(args):
+    return user_store(getattr(args, "home", None))
 
 
 def _fail(message: str) -> int:

@@ -233,6 +233,9 @@ def cmd_predict(args) -> int:
 # ---------------------------------------------------------------- parser
 def make_parser() -> argparse.ArgumentParser:
     ap = _HelpParser(prog="python -m seqcore", description="Sequence Studio core: train LSTM/GRU models from CSV, Parquet or Excel files.")
+    ap.add_argument("--user", metavar="NAME",
+                    help="act as this signed-in user (an e-mail address), with exactly their access: another user's "
+                         "runs are 'not found' (default: the local administrator, who sees everything)")
     sub = ap.add_subparsers(dest="command", parser_class=_HelpParser, metavar="COMMAND")
     sub.required = True
 
@@ -281,6 +284,10 @@ def main(argv=None) -> int:
         args.delimiter = "\t"
     try:
         settings.check()   # a malformed SEQSTUDIO_* variable: one line naming it, exit 2
+        from seqcore.auth import normalise
+        from seqcore.cli.common import ACTING_USER
+
+        ACTING_USER[0] = None if getattr(args, "user", None) is None else normalise(args.user)
         return int(args.func(args) or 0)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

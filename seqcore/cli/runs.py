@@ -116,6 +116,21 @@ def cmd_export(args) -> int:
 
 
 @_guard
+def cmd_share(args) -> int:
+    """runs share ID [--revoke]: a read-only link to the run's results (a new token each time), or revoke it."""
+    store = _store(args)
+    if args.revoke:
+        store.unshare_run(args.id)
+        print(f"{args.id}: share link revoked")
+        return 0
+    token = store.share_run(args.id)
+    print(f"Results?run={args.id}&share={token}")
+    print("append this to the app's address; anyone with it can read (not change) this run's results until "
+          "you revoke it (runs share ID --revoke)", file=sys.stderr)
+    return 0
+
+
+@_guard
 def cmd_stop(args) -> int:
     """runs stop ID: ask a run to stop (a queued run never starts)."""
     from seqcore.runs.runner import request_stop
@@ -206,6 +221,8 @@ def add_commands(subparsers) -> None:
             takes_id=True, with_json=True)
     _action(rsub, "stop", cmd_stop, "stop a run after its current batch (it keeps its best weights)", takes_id=True)
     _action(rsub, "delete", cmd_delete, "delete a run and its artifacts", takes_id=True)
+    p = _action(rsub, "share", cmd_share, "print a read-only link to a run's results (or --revoke it)", takes_id=True)
+    p.add_argument("--revoke", action="store_true", help="stop the run's share link from working")
     p = _action(rsub, "export", cmd_export, "write runs to an MLflow store (params, metrics per epoch, files)",
                 with_json=True)
     p.add_argument("--mlflow", metavar="DIR", help="the MLflow store's folder (DIR/mlflow.db, DIR/artifacts)")

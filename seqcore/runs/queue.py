@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from seqcore.runs.limits import check_can_queue
 from seqcore.config import RunSpec
 from seqcore.errors import UserError
 from seqcore.runs.backends import get_backend
@@ -55,8 +56,9 @@ def _as_dict(obj: Any) -> dict | None:
 
 def submit_run(store: RunStore, spec: RunSpec | dict, dataset_id: str, *, test_dataset_id: str | None = None,
                csv_options: Any = None, name: str | None = None, tags: dict | None = None,
-               sweep_id: str | None = None, start: bool = True) -> str:
-    """Validate ``spec`` and queue a training run; returns its id.
+               sweep_id: str | None = None, start: bool = True, owner: str | None = None) -> str:
+    """Validate ``spec`` and queue a training run; returns its id. It belongs to the store's user (``owner``:
+    whom a sweep driver's unscoped store queues a trial for), within their limits (:mod:`seqcore.runs.limits`).
 
     Raises :class:`SpecError` (nothing is queued) for a bad spec and
     :class:`~seqcore.runs.store.DatasetNotFound` for an unknown dataset. ``csv_options``
@@ -71,12 +73,14 @@ def submit_run(store: RunStore, spec: RunSpec | dict, dataset_id: str, *, test_d
     ds = store.get_dataset(dataset_id)
     if test_dataset_id is not None:
         store.get_dataset(test_dataset_id)
+    if sweep_id is None:   # a sweep's trials are bounded by the sweep itself
+        check_can_queue(store)
     if not name:
         units = "-".join(str(u) for u in spec.model.units)
         name = f"{spec.model.cell.upper()} {units} · {ds.name}"
     run_id = store.create_run(spec=spec.to_dict(), dataset_id=dataset_id, task=spec.data.task,
                               test_dataset_id=test_dataset_id, csv_options=_as_dict(csv_options), name=name,
-                              tags=tags, sweep_id=sweep_id)
+                              tags=tags, sweep_id=sweep_id, owner=owner)
     if start:
         get_backend().ensure_started(store.home)
     return run_id
@@ -90,6 +94,7 @@ def submit_predict(store: RunStore, source_run_id: str, dataset_id: str, csv_opt
     The server never loads a model itself. Returns the job id.
     """
     src = store.get_run(source_run_id)
+    check_can_queue(store)
     if src.kind != "train":
         raise UserError(f"{source_run_id!r} is a prediction job, not a training run.",
                         hint="Pick a finished training run.")
@@ -117,7 +122,7 @@ def request_stop(store: RunStore, run_id: str) -> str:
 def resume_run(store: RunStore, run_id: str, *, start: bool = True) -> str:
     """Re-queue an interrupted, failed or stopped run; it continues from its last checkpoint
     when there is one (epoch numbering continues), else trains from scratch. Returns ``run_id``."""
-    rec = store.get_run(run_id)
+    rec = store.writable_run(run_id)
     if rec.kind != "train":
         raise UserError("Only training runs can be resumed.", hint="Run the prediction again instead.")
     if rec.status not in RESUMABLE_STATUSES:
@@ -135,7 +140,7 @@ def resume_run(store: RunStore, run_id: str, *, start: bool = True) -> str:
 
 def rerun(store: RunStore, run_id: str, *, start: bool = True) -> str:
     """Queue a new run with the same spec, data and CSV options. Returns the new run's id."""
-    rec = store.get_run(run_id)
+    rec = store.writable_run(run_id)
     if rec.kind != "train":
         raise UserError("Only training runs can be rerun.")
     base = rec.name[:-8] if rec.name.endswith(" (rerun)") else rec.name

@@ -230,7 +230,8 @@ class SweepDriver:
         name = f"Trial {number + 1} · {format_params(params)} · {ds_name}"
         run_id = submit_run(self.store, spec, sw.dataset_id, test_dataset_id=sw.test_dataset_id,
                             csv_options=sw.csv_options, name=name, sweep_id=sw.id,
-                            tags={"sweep_trial": number, "sweep_params": params}, start=self.start_runs)
+                            tags={"sweep_trial": number, "sweep_params": params}, start=self.start_runs,
+                            owner=sw.owner)
         self.store.append_log(run_id, f"trial {number + 1} of sweep {sw.id}: {format_params(params)}")
         return True
 

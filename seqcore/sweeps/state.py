@@ -48,6 +48,7 @@ class SweepRecord:
     best_run_id: str | None = None
     best_value: float | None = None
     error: str | None = None
+    owner: str = "local"
 
     @property
     def cfg(self) -> SweepConfig:
@@ -72,7 +73,7 @@ class SweepRecord:
                    csv_options=json.loads(row["csv_options"]) if row["csv_options"] else None,
                    created=row["created"], ended=row["ended"], stop_requested=bool(row["stop_requested"]),
                    n_trials=int(row["n_trials"]), best_run_id=row["best_run_id"], best_value=row["best_value"],
-                   error=row["error"])
+                   error=row["error"], owner=row["owner"])
 
 
 def _as_dict(obj: Any) -> dict | None:
@@ -95,16 +96,19 @@ def start_sweep(store: RunStore, base: RunSpec | dict, config: SweepConfig | dic
     ds = store.get_dataset(dataset_id)
     if test_dataset_id is not None:
         store.get_dataset(test_dataset_id)
+    from seqcore.runs.limits import check_can_queue
+
+    check_can_queue(store)
     sweep_id = new_run_id()
     if not (name or "").strip():
         name = f"{cfg.method.upper() if cfg.method == 'tpe' else cfg.method.capitalize()} sweep of " \
                f"{', '.join(cfg.names)} · {ds.name}"
     with store._tx() as c:
         c.execute("INSERT INTO sweeps(id, name, created, status, task, config, base_spec, dataset_id,"
-                  " test_dataset_id, csv_options) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                  " test_dataset_id, csv_options, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                   (sweep_id, name.strip()[:200], time.time(), "running", base.data.task, json.dumps(cfg.to_dict()),
                    json.dumps(base.to_dict()), dataset_id, test_dataset_id,
-                   None if csv_options is None else json.dumps(_as_dict(csv_options))))
+                   None if csv_options is None else json.dumps(_as_dict(csv_options)), store.owner_name))
     if start:
         process.ensure_driver(store.home)
     return sweep_id
@@ -114,8 +118,9 @@ def get_sweep(store: RunStore, sweep_id: str) -> SweepRecord:
     if not is_valid_run_id(sweep_id):
         raise SweepNotFound(f"{str(sweep_id)[:60]!r} is not a valid sweep id.",
                             hint="Sweep ids are short codes like 'q3Zr8_Lx0aA'; list them with `sweeps list`.")
-    rows = store._query("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
-    if not rows:
+    extra, params = store._owner_sql()
+    rows = store._query("SELECT * FROM sweeps WHERE id = ?" + extra, (sweep_id, *params))
+    if not rows:   # another user's sweep: the same words as a missing one
         raise SweepNotFound(f"There is no sweep {sweep_id!r} in {store.home}.",
                             hint="It may have been deleted; list sweeps with `sweeps list`.")
     return SweepRecord.from_row(rows[0])
@@ -124,10 +129,11 @@ def get_sweep(store: RunStore, sweep_id: str) -> SweepRecord:
 def list_sweeps(store: RunStore, *, status: str | Iterable[str] | None = None,
                 limit: int | None = None) -> list[SweepRecord]:
     """Sweeps, newest first."""
-    sql, params = "SELECT * FROM sweeps", []
+    extra, own = store._owner_sql()
+    sql, params = "SELECT * FROM sweeps WHERE 1 = 1" + extra, list(own)
     if status is not None:
         sts = [status] if isinstance(status, str) else list(status)
-        sql += f" WHERE status IN ({','.join('?' * len(sts))})"
+        sql += f" AND status IN ({','.join('?' * len(sts))})"
         params += sts
     sql += " ORDER BY created DESC, rowid DESC"
     if limit is not None:

@@ -14,7 +14,12 @@ class ArtifactsMixin:
     """Artifact and log methods of :class:`~seqcore.runs.store.RunStore` (which provides ``runs_dir``)."""
 
     def run_dir(self, run_id: str) -> Path:
-        """``<home>/runs/<run id>/`` (not created here)."""
+        """``<home>/runs/<run id>/`` (not created here); for a user's view, only of a run they may read."""
+        if self.scoped:
+            self.get_run(run_id)   # another user's run: RunNotFound
+        return self._run_dir(run_id)
+
+    def _run_dir(self, run_id: str) -> Path:
         if not is_valid_run_id(run_id):
             raise RunNotFound(f"{str(run_id)[:60]!r} is not a valid run id.")
         return self.runs_dir / run_id
@@ -24,7 +29,7 @@ class ArtifactsMixin:
 
     def append_log(self, run_id: str, text: str) -> None:
         """Append a timestamped line (or block) to the run's technical log."""
-        path = self.log_path(run_id)
+        path = self._run_dir(run_id) / "log.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         with open(path, "a", encoding="utf-8") as f:

@@ -81,6 +81,8 @@ class HistoryMixin:
 
         Cheap: one indexed range scan. Poll with the last ``seq`` you saw.
         """
+        if self.scoped:
+            self.get_run(run_id)   # another user's run: RunNotFound
         sql = "SELECT seq, point FROM history WHERE run_id = ? AND seq > ?"
         params: list = [run_id, int(after_seq)]
         if kind is not None:
@@ -108,6 +110,8 @@ class HistoryMixin:
         points about 120 ms of CPU here, against ~300 ms for :meth:`read_history`. Points SQLite's JSON reader refuses (a
         ``NaN`` token) fall back to reading them in Python.
         """
+        if self.scoped:
+            self.get_run(run_id)   # another user's run: RunNotFound
         # batch points: epoch, batch, batches, loss; epoch points: epoch, loss, val_loss (each json_extract
         # parses the point again, so fields a chart does not use for that kind are not extracted)
         sql = ("SELECT seq, kind != 'batch', json_extract(point, '$.epoch'),"
@@ -144,6 +148,8 @@ class HistoryMixin:
         resumed run redoing epochs, a deleted run) and then start over. The newest
         ``CURVE_CACHE_RUNS`` runs are kept. Thread safe; the arrays returned are shared: read only.
         """
+        if self.scoped:
+            self.get_run(run_id)   # another user's run: RunNotFound (the cache is shared by every view)
         cache, lock = _curve_cache(self)
         with lock:
             cached = cache.get(run_id)
@@ -171,6 +177,8 @@ class HistoryMixin:
 
     def count_history(self, run_id: str, *, kind: str | None = None, curve: bool = False) -> int:
         """How many points a run has (of ``kind``; ``curve``: those a loss chart draws, without the final fit's)."""
+        if self.scoped:
+            self.get_run(run_id)   # another user's run: RunNotFound
         sql, params = "SELECT COUNT(*) FROM history WHERE run_id = ?", [run_id]
         if kind is not None:
             sql += " AND kind = ?"

@@ -14,12 +14,18 @@ class JobsMixin:
 
     def claim_next_job(self, *, kinds: Iterable[str] = JOB_KINDS, worker_pid: int | None = None,
                        worker_started: float | None = None) -> RunRecord | None:
-        """Atomically move the oldest queued job of ``kinds`` to ``running``; None when none is queued."""
+        """Atomically move the next queued job of ``kinds`` to ``running``; None when none is queued.
+
+        Fair across users: the next job is the oldest queued one of the user with the fewest jobs running,
+        ties going to the user whose last job started longest ago, so one user's sweep (or long queue) cannot
+        keep everyone else's single runs waiting. With one user this is simply the oldest queued job."""
         kinds = list(kinds)
         with self._tx() as c:
             row = c.execute(
-                f"SELECT id FROM runs WHERE status = 'queued' AND kind IN ({','.join('?' * len(kinds))})"
-                " ORDER BY created, rowid LIMIT 1", kinds).fetchone()
+                f"SELECT id FROM runs q WHERE status = 'queued' AND kind IN ({','.join('?' * len(kinds))})"
+                " ORDER BY (SELECT COUNT(*) FROM runs x WHERE x.owner = q.owner AND x.status = 'running'),"
+                " COALESCE((SELECT MAX(x.started) FROM runs x WHERE x.owner = q.owner AND x.status != 'queued'),"
+                " 0), created, rowid LIMIT 1", kinds).fetchone()
             if row is None:
                 return None
             cur = c.execute(
@@ -62,7 +68,7 @@ class JobsMixin:
 
     def request_stop(self, run_id: str) -> str:
         """Ask a job to stop. A queued one is stopped at once (it never starts); returns the new status."""
-        rec = self.get_run(run_id)
+        rec = self.writable_run(run_id)
         with self._tx() as c:
             c.execute("UPDATE runs SET status = 'stopped', ended = ?, stop_requested = 1, stop_requested_at = ?"
                       " WHERE id = ? AND status = 'queued'", (_now(), _now(), run_id))
@@ -77,7 +83,7 @@ class JobsMixin:
 
     def requeue(self, run_id: str, *, resume: bool) -> None:
         """Put an ended run back in the queue (``resume``: continue from its checkpoint)."""
-        rec = self.get_run(run_id)
+        rec = self.writable_run(run_id)
         with self._tx() as c:
             cur = c.execute(
                 "UPDATE runs SET status = 'queued', resume = ?, attempt = attempt + 1, stop_requested = 0,"
@@ -113,6 +119,11 @@ class JobsMixin:
         starting = sum(1 for r in rows if r["status"] == "running" and not r["has_history"])
         return {"queued": len(queued), "running": len(running), "starting": starting, "queued_ids": queued,
                 "running_ids": running}
+
+    def active_count(self, owner: str) -> int:
+        """How many jobs ``owner`` has queued or running (their per-user limit, seqcore.runs.queue)."""
+        return int(self._query("SELECT COUNT(*) FROM runs WHERE owner = ? AND status IN ('queued', 'running')",
+                               (owner,))[0][0])
 
     def running_jobs(self) -> list[RunRecord]:
         """All jobs (training and prediction) with status ``running``."""

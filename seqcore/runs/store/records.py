@@ -156,6 +156,8 @@ class RunRecord:
     source_run_id: str | None = None
     sweep_id: str | None = None
     tags: dict = field(default_factory=dict)
+    owner: str = "local"               # the user it belongs to (seqcore.auth)
+    share_token: str | None = None     # set while a read-only link to its results works
 
     @property
     def is_active(self) -> bool:
@@ -182,5 +184,5 @@ class RunRecord:
             stop_requested_at=row["stop_requested_at"], summary=_loads(row["summary"]),
             epochs_run=row["epochs_run"], best_val_loss=row["best_val_loss"], resume=bool(row["resume"]),
             attempt=row["attempt"], source_run_id=row["source_run_id"], sweep_id=row["sweep_id"],
-            tags=_loads(row["tags"], {}) or {},
+            tags=_loads(row["tags"], {}) or {}, owner=row["owner"], share_token=row["share_token"],
         )

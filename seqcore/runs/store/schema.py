@@ -89,6 +89,23 @@ CREATE INDEX sweeps_status ON sweeps(status, created);
 """
 
 
+_V4 = """
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE runs ADD COLUMN share_token TEXT;
+ALTER TABLE sweeps ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+CREATE TABLE dataset_owners (
+    dataset_id TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    created    REAL NOT NULL,
+    PRIMARY KEY (dataset_id, owner)
+);
+INSERT INTO dataset_owners(dataset_id, owner, created) SELECT id, 'local', created FROM datasets;
+CREATE INDEX runs_owner ON runs(owner, status, created);
+CREATE UNIQUE INDEX runs_share ON runs(share_token);
+CREATE INDEX sweeps_owner ON sweeps(owner, created);
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
         for stmt in sql.split(";"):
@@ -103,6 +120,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),   # -> v1: datasets, runs, history
     _script(_V2),   # -> v2: job kinds, csv options, live summary columns, resume, sweeps/tags
     _script(_V3),   # -> v3: sweeps (hyperparameter searches; their trials are runs with sweep_id)
+    _script(_V4),   # -> v4: owners (runs, sweeps, datasets per owner; what existed belongs to 'local'), share links
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
