@@ -23,9 +23,9 @@ _RUN = threading.local()
 def setup(page_title: str, icon: str) -> None:
     """First call on every page: wide layout, session state, the app log, the sidebar."""
     st.set_page_config(page_title=f"{page_title} · Sequence Studio", page_icon=icon, layout="wide")
+    log_file()   # the app log of this data folder (idempotent; it also records refused sign-ins)
     user = sign_in_or_stop()   # the sign-in page and nothing else for someone not signed in
     init_state()
-    log_file()   # the app log of this data folder (idempotent)
     _sidebar(user)
     notice = st.session_state.get("_notice")
     if notice:
