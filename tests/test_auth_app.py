@@ -141,3 +141,15 @@ def test_proxy_sign_out_url_setting(monkeypatch):
         monkeypatch.setenv("SEQSTUDIO_PROXY_SIGN_OUT_URL", bad)
         with pytest.raises(SettingsError, match="SEQSTUDIO_PROXY_SIGN_OUT_URL"):
             settings.check()
+
+
+def test_secrets_example_has_what_st_login_needs():
+    import tomllib
+
+    from helpers import ROOT
+
+    example = tomllib.loads((ROOT / ".streamlit" / "secrets.toml.example").read_text(encoding="utf-8"))["auth"]
+    assert {"redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url"} <= set(example)
+    assert example["redirect_uri"].endswith("/oauth2callback")
+    assert not (ROOT / ".streamlit" / "secrets.toml").exists() or \
+        ".streamlit/secrets.toml" in (ROOT / ".gitignore").read_text(), "real secrets are never committed"
