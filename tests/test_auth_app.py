@@ -153,3 +153,14 @@ def test_secrets_example_has_what_st_login_needs():
     assert example["redirect_uri"].endswith("/oauth2callback")
     assert not (ROOT / ".streamlit" / "secrets.toml").exists() or \
         ".streamlit/secrets.toml" in (ROOT / ".gitignore").read_text(), "real secrets are never committed"
+
+
+def test_a_sign_in_that_streamlit_refuses_is_explained_not_raised(monkeypatch, _isolated_home):
+    # AppTest's secrets do not reach the [auth] section st.login checks, so Streamlit refuses the login here exactly
+    # as on a server whose secrets.toml lacks a value
+    monkeypatch.setenv("SEQSTUDIO_AUTH", "oidc")
+    at = _run(user={"is_logged_in": False}, secrets={"auth": AUTH_SECRETS})
+    at.button(key="auth_sign_in_default").click().run()
+    assert not at.exception
+    assert "not configured correctly" in texts(at.error)
+    _assert_sign_in_page_only(at, _isolated_home)

@@ -175,7 +175,12 @@ def _sign_in_page() -> None:
     for name in names:
         label = "Sign in" if len(names) == 1 else f"Sign in with {name.replace('_', ' ').title()}"
         if st.button(label, key=f"auth_sign_in_{name}", type="primary"):
-            st.login(None if name == "default" else name)
+            try:
+                st.login(None if name == "default" else name)
+            except Exception:  # noqa: BLE001 - a misconfigured [auth] section (StreamlitAuthError): say so, log it
+                LOG.exception("st.login(%r) failed", name)
+                st.error("Sign-in is not configured correctly on this server (the \\[auth\\] section of "
+                         ".streamlit/secrets.toml); the details were written to the app log.", icon="⚠️")
 
 
 def sidebar_identity(p: Principal) -> None:
