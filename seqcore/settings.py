@@ -37,6 +37,7 @@ AUTH = "SEQSTUDIO_AUTH"
 ADMINS = "SEQSTUDIO_ADMINS"
 PROXY_HEADER = "SEQSTUDIO_PROXY_HEADER"
 PROXY_ADDRESSES = "SEQSTUDIO_PROXY_ADDRESSES"
+PROXY_SIGN_OUT_URL = "SEQSTUDIO_PROXY_SIGN_OUT_URL"
 USER_MAX_ACTIVE_RUNS = "SEQSTUDIO_USER_MAX_ACTIVE_RUNS"
 USER_MAX_STORAGE_MB = "SEQSTUDIO_USER_MAX_STORAGE_MB"
 
@@ -225,6 +226,19 @@ def proxy_addresses() -> tuple[str, ...]:
     return out
 
 
+def proxy_sign_out_url() -> str | None:
+    """Where the app's "Sign out" button sends a user in ``proxy`` mode (oauth2-proxy's ``/oauth2/sign_out`` by
+    default; ``none`` hides the button): a path on the same site or an http(s) address."""
+    raw = _raw(PROXY_SIGN_OUT_URL) or "/oauth2/sign_out"
+    if raw.lower() == "none":
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in raw) or not (
+            (raw.startswith("/") and not raw.startswith("//")) or raw.lower().startswith(("https://", "http://"))):
+        raise SettingsError(f"{PROXY_SIGN_OUT_URL}={raw!r} is not a sign-out address: give a path such as "
+                            "/oauth2/sign_out, an http(s):// address, or none.")
+    return raw
+
+
 def user_max_active_runs() -> int:
     """Runs one user may have queued or running at once (sweep trials included); 0 = no limit."""
     return int(number(USER_MAX_ACTIVE_RUNS, 20, minimum=0, integer=True))
@@ -272,6 +286,7 @@ def check() -> None:
     admins()
     proxy_header()
     proxy_addresses()
+    proxy_sign_out_url()
     user_max_active_runs()
     user_max_storage_mb()
     Limits.from_env()

@@ -113,18 +113,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(home: Path, log_path: Path, *, idle_exit: str = "60",
-                    env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` (headless, a free port, its own process group) on the data folder ``home``,
+def start_streamlit(home: Path, log_path: Path, *, idle_exit: str = "60", env: dict[str, str] | None = None,
+                    port: int | None = None, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` (headless, on ``port`` or a free one, its own process group) on the data folder
+    ``home``, with ``env`` added to the environment and ``args`` to the command line (``--secrets.files PATH``),
     output appended to ``log_path``; returns the process and its base URL once ``/_stcore/health`` answers.
     Stop it with :func:`kill_group` (``proc.pid``)."""
-    port = free_port()
+    port = port or free_port()
     full_env = dict(os.environ, SEQSTUDIO_HOME=str(home), SEQSTUDIO_WORKER_IDLE_EXIT=idle_exit,
                     PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {}))
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *args],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
 
@@ -195,10 +196,12 @@ def browser_idle(page, timeout: float = 30.0) -> bool:
 SHOTS = ROOT / "test-artifacts" / "screenshots"   # git-ignored: for a person to look at
 
 
-def serve_app(tmp: Path) -> Iterator[dict]:
-    """``streamlit run app.py`` on a free port with its own data folder under ``tmp`` (for a module fixture:
-    ``yield from serve_app(...)``): yields ``{"base": url, "home", "tmp", "log"}``, then stops the server's
-    process group and the run supervisor it started."""
+def serve_app(tmp: Path, *, env: dict[str, str] | None = None, port: int | None = None,
+              args: tuple[str, ...] = ()) -> Iterator[dict]:
+    """``streamlit run app.py`` on a free port (or ``port``) with its own data folder under ``tmp`` (for a module
+    fixture: ``yield from serve_app(...)``), ``env`` and ``args`` as :func:`start_streamlit` takes them: yields
+    ``{"base": url, "home", "tmp", "log"}``, then stops the server's process group and the run supervisor it
+    started."""
     from seqcore.runs import runner
 
     if not browser_available():
@@ -206,7 +209,7 @@ def serve_app(tmp: Path) -> Iterator[dict]:
 
         pytest.skip(f"{CHROMIUM} or Playwright is missing (apt-get install chromium)")
     home = tmp / "home"
-    proc, base = start_streamlit(home, tmp / "streamlit.log", idle_exit="30")
+    proc, base = start_streamlit(home, tmp / "streamlit.log", idle_exit="30", env=env, port=port, args=args)
     try:
         yield {"base": base, "home": home, "tmp": tmp, "log": tmp / "streamlit.log"}
     finally:

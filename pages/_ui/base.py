@@ -1,7 +1,7 @@
-"""The bottom of the page helpers: session state, the run store, Markdown escaping, formatting.
+"""The bottom of the page helpers: session state, the signed-in user, the run store, Markdown escaping, formatting.
 
 Imports no other ``pages._ui`` module, so every other one may import it (the order is
-``base`` <- ``guards``, ``data``, ``estimates``, ``live`` <- ``sweeps_ui`` <- ``page`` <- ``common``;
+``base`` <- ``auth``, ``guards``, ``data``, ``estimates``, ``live`` <- ``sweeps_ui`` <- ``page`` <- ``common``;
 ``tests/test_ui_helpers.py`` checks that no import goes the other way).
 
 Session state is initialised here, in one place (:data:`STATE_DEFAULTS`). Pages copy widget
@@ -22,8 +22,10 @@ from typing import Any
 
 import streamlit as st
 
-from seqcore import logs
+from seqcore import logs, settings
+from seqcore.auth import LOCAL, Principal
 from seqcore.config import DEFAULT_PRESET, DataSpec, default_run_spec
+from seqcore.errors import UserError
 from seqcore.runs.store import RunStore, default_home, is_valid_run_id
 
 #: The app's logger (``seqstudio.app``); :func:`pages._ui.guards.log_file` gives it its file.
@@ -99,6 +101,10 @@ def _state_defaults() -> dict[str, Any]:
 
 STATE_DEFAULTS = _state_defaults()
 
+#: Session-state key of the signed-in :class:`~seqcore.auth.Principal` (set on every script run by
+#: ``pages._ui.auth.sign_in_or_stop``; no widget has it).
+PRINCIPAL_KEY = "_principal"
+
 # Widget-key prefixes of the Data page's column roles / options / file format, and of the Model page.
 # Cleared when another dataset or configuration is loaded so those widgets re-seed from plain keys.
 DATA_WIDGET_PREFIXES = ("data_fmt_", "data_role_", "data_opt_")
@@ -144,9 +150,24 @@ def _store_for(home: str) -> RunStore:
     return RunStore(home)
 
 
+def principal() -> Principal:
+    """The signed-in user of this session, as :func:`pages._ui.auth.sign_in_or_stop` (called by ``setup``) left
+    it; without sign-in (``SEQSTUDIO_AUTH=none``) the local administrator. Fails closed: with sign-in on and
+    nobody signed in, a :class:`~seqcore.errors.UserError` instead of anyone's data."""
+    p = st.session_state.get(PRINCIPAL_KEY)
+    if isinstance(p, Principal):
+        return p
+    if settings.auth_mode() == "none":
+        return LOCAL
+    raise UserError("Nobody is signed in.", hint="Reload the page and sign in.")
+
+
 def store() -> RunStore:
-    """The run store of the data folder (one object per process and folder; it is thread-safe)."""
-    return _store_for(str(home_path()))
+    """The run store of the data folder as the signed-in user sees it (the process's one store object per
+    folder, thread-safe, scoped with ``RunStore.for_user`` where the store has owners)."""
+    s = _store_for(str(home_path()))
+    for_user = getattr(s, "for_user", None)
+    return for_user(principal()) if for_user is not None else s
 
 
 # ----------------------------------------------------------------------------- formatting

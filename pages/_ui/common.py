@@ -3,11 +3,13 @@ and call :func:`setup` first.
 
 This module only gathers the helpers; each lives in the module of its job:
 
-- :mod:`pages._ui.base`: session state, the run store, :func:`md` (Markdown escaping), formatting
+- :mod:`pages._ui.base`: session state, the signed-in user (:func:`principal`), the run store (scoped to that
+  user), :func:`md` (Markdown escaping), formatting
 - :mod:`pages._ui.guards`: :func:`show_error` (and the app log), :func:`require`
 - :mod:`pages._ui.data`: the configuration in session state, stored datasets, the dry run, samples
 - :mod:`pages._ui.estimates`: the time estimate per epoch
-- :mod:`pages._ui.page`: :func:`setup`, the sidebar, the worker status
+- :mod:`pages._ui.page`: :func:`setup` (the sign-in check of :mod:`pages._ui.auth` first), the sidebar, the
+  worker status
 - :mod:`pages._ui.live` and :mod:`pages._ui.sweeps_ui`: the run and sweep pages' helpers (imported by
   those pages directly)
 
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from pages._ui.base import (DATA_WIDGET_PREFIXES, LOG, MD_SPECIAL, MODEL_WIDGET_PREFIXES, NAV, PAGES,
                             STATE_DEFAULTS, STATUS_ICONS, TASK_LABELS, clear_widgets, fmt_bytes, fmt_rough_seconds,
-                            fmt_seconds, fmt_when, home_path, init_state, md, run_label, seed, store, valid_run_id)
+                            fmt_seconds, fmt_when, home_path, init_state, md, principal, run_label, seed, store,
+                            valid_run_id)
 from pages._ui.data import (SAMPLES, SAMPLES_DIR, DryRun, Sample, current_spec, dataset_kind, dry_run,
                             explained_defaults, file_kind, hint_prepare, load_run_config, load_sample, load_table,
                             restore_if_empty, run_csv_options, suggested_data_spec)
@@ -32,7 +35,7 @@ from pages._ui.page import ensure_worker, refresh_sidebar, setup, worker_status_
 __all__ = [
     "DATA_WIDGET_PREFIXES", "LOG", "MD_SPECIAL", "MODEL_WIDGET_PREFIXES", "NAV", "PAGES", "STATE_DEFAULTS",
     "STATUS_ICONS", "TASK_LABELS", "clear_widgets", "fmt_bytes", "fmt_rough_seconds", "fmt_seconds", "fmt_when",
-    "home_path", "init_state", "md", "run_label", "seed", "store", "valid_run_id",
+    "home_path", "init_state", "md", "principal", "run_label", "seed", "store", "valid_run_id",
     "SAMPLES", "SAMPLES_DIR", "DryRun", "Sample", "current_spec", "dataset_kind", "dry_run", "explained_defaults",
     "file_kind", "hint_prepare", "load_run_config",
     "load_sample", "load_table", "restore_if_empty", "run_csv_options", "suggested_data_spec",

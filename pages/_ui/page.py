@@ -7,10 +7,12 @@ import threading
 
 import streamlit as st
 
+from pages._ui.auth import sidebar_identity, sign_in_or_stop
 from pages._ui.base import LOG, NAV, PAGES, TASK_LABELS, home_path, init_state, md, store
 from pages._ui.data import hint_prepare
 from pages._ui.guards import log_file, show_error
 from pages._ui.sweeps_ui import describe_backend
+from seqcore.auth import Principal
 from seqcore.modeling.device import engine_caption
 from seqcore.runs import runner
 
@@ -21,20 +23,22 @@ _RUN = threading.local()
 def setup(page_title: str, icon: str) -> None:
     """First call on every page: wide layout, session state, the app log, the sidebar."""
     st.set_page_config(page_title=f"{page_title} · Sequence Studio", page_icon=icon, layout="wide")
+    log_file()   # the app log of this data folder (idempotent; it also records refused sign-ins)
+    user = sign_in_or_stop()   # the sign-in page and nothing else for someone not signed in
     init_state()
-    log_file()   # the app log of this data folder (idempotent)
-    _sidebar()
+    _sidebar(user)
     notice = st.session_state.get("_notice")
     if notice:
         st.session_state["_notice"] = None
         st.success(notice)
 
 
-def _sidebar() -> None:
+def _sidebar(user: Principal) -> None:
     # The pages/ folder's own navigation is hidden (client.showSidebarNavigation = false in
     # .streamlit/config.toml) because it would label the main page "app"; these links replace it.
     with st.sidebar:
         st.markdown("### Sequence Studio")
+        sidebar_identity(user)
         for key, label, icon in NAV:
             st.page_link(PAGES[key], label=label, icon=icon)
         st.divider()
