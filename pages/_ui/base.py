@@ -147,7 +147,11 @@ def home_path() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def _store_for(home: str) -> RunStore:
-    return RunStore(home)
+    from seqcore.auth import migrate_local
+
+    store = RunStore(home)
+    migrate_local(store)   # sign-in switched on: what the workspace held before goes to the first admin, once
+    return store
 
 
 def principal() -> Principal:
@@ -165,9 +169,7 @@ def principal() -> Principal:
 def store() -> RunStore:
     """The run store of the data folder as the signed-in user sees it (the process's one store object per
     folder, thread-safe, scoped with ``RunStore.for_user`` where the store has owners)."""
-    s = _store_for(str(home_path()))
-    for_user = getattr(s, "for_user", None)
-    return for_user(principal()) if for_user is not None else s
+    return _store_for(str(home_path())).for_user(principal())
 
 
 # ----------------------------------------------------------------------------- formatting
