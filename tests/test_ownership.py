@@ -272,3 +272,13 @@ def test_cli_user_flag_acts_exactly_as_that_user(world):
     p = cli("--user", "not an address", "runs", "list")
     assert p.returncode == 2 and "not a user name" in p.stderr
     assert base.get_run(ana_run).status == "finished"
+
+
+def test_prepare_hints_carry_their_owner_and_only_their_uploads(world, monkeypatch):
+    base, v, o = world
+    monkeypatch.setenv("SEQSTUDIO_PREWARM", "on")
+    other = v["ana"].add_dataset(b"t,y\n1,2\n3,4\n", "ana-only.csv")
+    with pytest.raises(DatasetNotFound):
+        queue.hint_prepare(v["ben"], SPEC, other)
+    assert queue.hint_prepare(v["ben"], SPEC, o["ben"]["ds"])
+    assert queue.read_prepare_hint(base.home)["owner"] == "ben@example.org"

@@ -209,6 +209,9 @@ def hint_prepare(store: RunStore, spec: RunSpec | dict, dataset_id: str, *, test
     spec.validate()
     if not prewarm_enabled():
         return False
+    for ds in (dataset_id, test_dataset_id):   # a user's view: only their own uploads (else DatasetNotFound)
+        if ds is not None and store.scoped:
+            store.get_dataset(ds)
     backend = get_backend()
     if backend.name != "local":
         return False
@@ -221,7 +224,8 @@ def hint_prepare(store: RunStore, spec: RunSpec | dict, dataset_id: str, *, test
     old = read_prepare_hint(home)
     if old is None or old.get("key") != key or time.time() - float(old.get("time", 0)) > HINT_REFRESH_S:
         hint = {"version": 1, "key": key, "spec": spec_d, "dataset_id": dataset_id,
-                "test_dataset_id": test_dataset_id or None, "csv_options": options, "time": time.time()}
+                "test_dataset_id": test_dataset_id or None, "csv_options": options, "time": time.time(),
+                "owner": store.owner_name}
         atomic_write_text(path, json.dumps(hint, indent=1))
         written = True
     if start and supervisor_pid(home) is None:
