@@ -227,28 +227,22 @@ def _sample_inputs(model, shape, n: int = 16) -> np.ndarray:
     return x
 
 
-def _keras_outputs(models, x) -> np.ndarray:
-    from seqcore.modeling.ensemble import average
-
-    per = [np.asarray(m.predict_on_batch(x)) for m in models]
-    return per[0] if len(per) == 1 else average(per)
-
-
 def build(bundle_dir, fmt: str, dest) -> dict:
     """Write the export of ``bundle_dir`` into the new folder ``dest`` (TensorFlow backend); returns its
     signature. Raises ExportError when the exported file does not reproduce the Keras model."""
     import keras
 
-    from seqcore.outputs.bundle import load_model, read_bundle
+    from seqcore.predictor import Predictor
 
     fmt = check_format(fmt)
-    b = load_model(read_bundle(bundle_dir))
+    predictor = Predictor.open(bundle_dir).load()   # the checks and the ensemble averaging of `seqcore predict`
+    b = predictor.bundle
     dest = Path(dest)
     dest.mkdir(parents=True)
     net = _network(b.models, unroll=(fmt == "tflite"))
     label, name, runtime, kformat = FORMATS[fmt]
     x = _sample_inputs(b.models[0], b.shape)
-    want = _keras_outputs(b.models, x)
+    want = predictor.predict_array(x)
     net.predict_on_batch(x[:1])   # the ONNX exporter needs a model that has been called
     try:
         net.export(str(dest / name), format=kformat, verbose=False)
