@@ -282,6 +282,10 @@ def build_model(model: ModelSpec, train: TrainSpec, shape: ModelShape, *, steps_
         opt_kwargs["momentum"] = 0.9
     net.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=metrics, jit_compile=jit,
                 steps_per_execution=max(1, int(steps_per_execution)))
+    if backend == "jax" and not gpu:
+        from seqcore.modeling.data_parallel import install
+
+        install(net, train.batch_size)   # each batch split over the CPU cores (seqcore.modeling.data_parallel)
     return net
 
 

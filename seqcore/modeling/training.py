@@ -67,6 +67,10 @@ def select_backend() -> str:
     """Fix ``$KERAS_BACKEND`` for this process (call before Keras is imported); returns the backend."""
     name = backend_name()
     os.environ["KERAS_BACKEND"] = name
+    if name == "jax":
+        from seqcore.modeling.data_parallel import configure_devices
+
+        configure_devices()   # one JAX CPU device per core, for data-parallel training steps
     return name
 
 
