@@ -209,7 +209,8 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
 
     1. ``prepare``: parse and prepare the data; kept for :func:`run_training` of the same data and spec;
     2. ``build``: build the model (JAX compiles each weight initialiser for its shape, cached in-process);
-    3. ``train_step``: train a throwaway model on one full batch: the XLA program of the first steps,
+    3. ``train_step``: train a throwaway model on one full batch (32 where the run will train 16 steps per
+       compiled call, :mod:`seqcore.modeling.data_parallel`): the XLA programs of the first steps,
        kept in the persistent compilation cache (the run's own model then only traces and loads it);
     4. ``train_last_batch`` / ``evaluate`` / ``predict``: the run's remaining shapes (the last, smaller
        batch of an epoch, validation and test batches), so the run never stops to compile; and, with
@@ -266,7 +267,13 @@ def prewarm(data: bytes, spec: RunSpec, *, csv_options=None, test_data: bytes | 
             box["model"].predict_on_batch(future_inputs(prep)[0])
         box.clear()
 
-    first = [("build", build), ("train_step", lambda: fit_on(prep.train, min(len(prep.train), bs)))]
+    def first_steps() -> None:   # the first steps' programs (with 16 steps per call where the run will scan)
+        from seqcore.modeling.data_parallel import warm_batches
+
+        k = warm_batches(box["model"], -(-len(prep.train) // bs))
+        fit_on(prep.train, min(len(prep.train), k * bs))
+
+    first = [("build", build), ("train_step", first_steps)]
     rest = []
     last = _batch_sizes(len(prep.train), bs)[1:]
     if last:

@@ -21,6 +21,7 @@ HOME = "SEQSTUDIO_HOME"
 RUNNER = "SEQSTUDIO_RUNNER"
 BACKEND = "SEQSTUDIO_BACKEND"
 COMPILE_CACHE = "SEQSTUDIO_COMPILE_CACHE"
+DATA_PARALLEL = "SEQSTUDIO_DATA_PARALLEL"
 PREWARM = "SEQSTUDIO_PREWARM"
 MAX_WORKERS = "SEQSTUDIO_MAX_WORKERS"
 WORKER_NICE = "SEQSTUDIO_WORKER_NICE"
@@ -129,6 +130,19 @@ def compile_cache() -> str | None:
     if raw.lower() in _OFF:
         return None
     return "" if raw.lower() in _ON else raw
+
+
+def data_parallel() -> int | None:
+    """Slices per training batch on a CPU under JAX (seqcore.modeling.data_parallel): ``auto`` (None, the
+    default: one per core), ``off`` (1) or a number of slices (1 to 64)."""
+    raw = _raw(DATA_PARALLEL).lower()
+    if not raw or raw == "auto":
+        return None
+    if raw in _OFF:
+        return 1
+    if raw in _ON:
+        return None
+    return int(number(DATA_PARALLEL, None, minimum=1, maximum=64, integer=True))
 
 
 def prewarm() -> bool:
@@ -274,6 +288,7 @@ def check() -> None:
     runner()
     backend()
     compile_cache()
+    data_parallel()
     prewarm()
     max_workers()
     worker_nice()

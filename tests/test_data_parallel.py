@@ -51,6 +51,9 @@ SCRIPT = textwrap.dedent(r"""
             "history": [[{k: round(float(v), 5) for k, v in h.items() if k in ("loss", "val_loss", "accuracy", "mae")}
                          for h in r.history] for r in (r1, r2)],
             "why_not": dp.why_not(many),
+            "spe": int(many.steps_per_execution),
+            "groups_compiled": int(many.train_function._multi._cache_size())
+            if isinstance(many.train_function, dp.ScannedTrainStep) else None,
         }
 
     # forecasting, LSTM: 600 windows at batch 64 (9 batches of 64 and a last one of 24)
@@ -63,9 +66,14 @@ SCRIPT = textwrap.dedent(r"""
     yc = (xc[:, :, 0].mean(axis=1) > 0).astype("int64") + (xc[:, :, 1].mean(axis=1) > 0.2).astype("int64")
     compare("classify_gru", ModelSpec(cell="gru", units=(12,)),
             ModelShape(task="classify", input_shape=(20, 3), output_shape=(3,)), xc, yc, 96)
-    # a small batch stays one program
+    # a small batch is not split; over few batches (7) one step per call, as Keras does
     compare("small_batch", ModelSpec(cell="lstm", units=(8,)),
             ModelShape(task="forecast", input_shape=(24, 2), output_shape=(1, 1)), x[:200], y[:200], 32)
+    # over 38 batches of 32: 16 steps per compiled call (two calls), then the last 6 one by one
+    xl = rng.standard_normal((1200, 24, 2)).astype("float32")
+    yl = (xl[:, -3:, :1].mean(axis=1, keepdims=True) * 0.7).astype("float32")
+    compare("scanned", ModelSpec(cell="gru", units=(8,)),
+            ModelShape(task="forecast", input_shape=(24, 2), output_shape=(1, 1)), xl, yl, 32)
     # the convolution front end has batch normalisation: one program
     compare("conv", ModelSpec(cell="lstm", units=(8,), conv="on"),
             ModelShape(task="classify", input_shape=(20, 3), output_shape=(3,)), xc[:200], yc[:200], 64)
@@ -115,11 +123,25 @@ def test_sliced_steps_train_the_same_model(child, case):
             assert b[k] == pytest.approx(a[k], rel=1e-3, abs=1e-4), (k, one, many)
 
 
-def test_small_batches_and_batch_normalisation_stay_one_program(child):
-    assert child["small_batch"]["step"] == ["function", "function"]
-    assert child["small_batch"]["weights"] == 0.0
-    assert child["conv"]["step"] == ["function", "function"]
+def test_small_batches_and_batch_normalisation_are_not_split(child):
+    assert child["small_batch"]["step"] == ["function", "ScannedTrainStep"]
+    assert child["small_batch"]["weights"] < 1e-6
+    # batch normalisation would see each slice's statistics: not split, several steps per call instead
+    assert child["conv"]["step"] == ["function", "ScannedTrainStep"]
     assert child["conv"]["why_not"] == "batch normalisation"
+    assert child["conv"]["weights"] < 1e-4
+
+
+def test_scanned_steps_train_the_same_model(child):
+    r = child["scanned"]
+    assert r["step"] == ["function", "ScannedTrainStep"]
+    assert r["groups_compiled"] == 1      # the 16-step program ran
+    assert r["spe"] == 1                  # raised only while fit ran
+    assert child["small_batch"]["groups_compiled"] == 0   # 7 batches: not worth compiling it
+    assert r["weights"] < 1e-4, r
+    for a, b in zip(*r["history"]):
+        for k in a:
+            assert b[k] == pytest.approx(a[k], rel=1e-3, abs=1e-4), (k, r["history"])
 
 
 def test_dropout_and_train_on_batch(child):

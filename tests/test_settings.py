@@ -89,6 +89,8 @@ def test_jax_requested_but_missing_is_refused(monkeypatch):
     ("SEQSTUDIO_STAT_BUDGET", "-1"),
     ("SEQSTUDIO_STAT_BUDGET", "a minute"),
     ("SEQSTUDIO_BASE_SEARCH", "sometimes"),
+    ("SEQSTUDIO_DATA_PARALLEL", "many"),
+    ("SEQSTUDIO_DATA_PARALLEL", "100"),
 ])
 def test_check_refuses_every_malformed_setting(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
@@ -107,6 +109,14 @@ def test_check_accepts_defaults_and_good_values(monkeypatch, tmp_path):
     assert settings.runner() == "ray" and settings.prewarm() is False and settings.max_workers() == 2
     assert settings.worker_idle_exit() == 20.0 and settings.compile_cache() == str(tmp_path)
     assert settings.stat_budget() == 7.5 and settings.base_search() is True
+
+
+def test_data_parallel_setting(monkeypatch):
+    monkeypatch.delenv("SEQSTUDIO_DATA_PARALLEL", raising=False)
+    assert settings.data_parallel() is None
+    for value, expected in [("auto", None), ("on", None), ("off", 1), ("0", 1), ("4", 4)]:
+        monkeypatch.setenv("SEQSTUDIO_DATA_PARALLEL", value)
+        assert settings.data_parallel() == expected, value
 
 
 def test_compile_cache_switch(monkeypatch):

@@ -16,22 +16,32 @@ seed on every slice. Models whose training forward pass depends on batch statist
 keep the single program, as do models with more than one output, a loss-scaling optimizer, a GPU, the
 TensorFlow backend, ``SEQSTUDIO_DATA_PARALLEL=off`` or a machine with one core.
 
-``python bench/speed.py`` races it against plain ``model.fit`` and PyTorch (bench/RESULTS.md).
+A batch too small to split (under ``2 * MIN_SLICE`` windows, the default batch of 32) loses more to the
+extra dispatches than the slices gain; there the cost is Keras's per-step work around a short program, so
+:class:`ScannedTrainStep` runs :data:`SCAN_STEPS` of Keras's own training steps in one compiled program
+(``lax.scan`` over the batches stacked) while ``model.fit`` runs, the same steps in the same order.
+
+``python bench/speed.py`` races both against plain ``model.fit`` and PyTorch (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import os
 
-ENV = "SEQSTUDIO_DATA_PARALLEL"   # "auto" (default), "off", or a number of slices
+ENV = "SEQSTUDIO_DATA_PARALLEL"   # "auto" (default), "off", or a number of slices (seqcore.settings)
 MAX_DEVICES = 8                   # CPU devices set up for JAX (at most this many slices)
+SCAN_STEPS = 16                   # training steps per program where batches are not split
 MIN_SLICE = 32                    # windows per slice, at least: smaller slices lose more to the extra dispatches
                                   # than they gain (bench: batch 32 in one program, 64 in two slices)
 _FORCE_FLAG = "--xla_force_host_platform_device_count"
 
 
-def _setting() -> str:
-    return (os.environ.get(ENV, "auto") or "auto").strip().lower()
+def _setting() -> int | None:
+    """None: one slice per core; else the number of slices asked for (1: off). A bad value raises
+    :class:`~seqcore.errors.SettingsError` naming the variable."""
+    from seqcore import settings
+
+    return settings.data_parallel()
 
 
 def usable_cores() -> int:
@@ -49,15 +59,12 @@ def configure_devices() -> int:
     import sys
 
     setting = _setting()
-    if setting in ("off", "0", "1", "false", "no") or "jax" in sys.modules:
+    if setting == 1 or "jax" in sys.modules:
         return 1
     flags = os.environ.get("XLA_FLAGS", "")
     if _FORCE_FLAG in flags:
         return 1
-    n = usable_cores()
-    if setting.isdigit():
-        n = int(setting)
-    n = max(1, min(n, MAX_DEVICES))
+    n = max(1, min(usable_cores() if setting is None else setting, MAX_DEVICES))
     if n > 1:
         os.environ["XLA_FLAGS"] = f"{flags} {_FORCE_FLAG}={n}".strip()
     return n
@@ -66,9 +73,7 @@ def configure_devices() -> int:
 def slices_for(batch_size: int, devices: int) -> int:
     """How many slices a batch of ``batch_size`` is cut into over ``devices`` CPU devices."""
     setting = _setting()
-    if setting in ("off", "0", "1", "false", "no"):
-        return 1
-    n = devices if not setting.isdigit() else min(devices, int(setting))
+    n = devices if setting is None else min(devices, setting)
     return max(1, min(n, batch_size // MIN_SLICE))
 
 
@@ -94,25 +99,128 @@ def why_not(model) -> str | None:
     return None
 
 
-def install(model, batch_size: int) -> int:
-    """Make ``model`` (compiled) train data-parallel when it can; returns the slices per batch (1: not)."""
-    if why_not(model) is not None:
-        return 1
+def _scannable(model) -> bool:
+    """Whether several training steps may run in one program (:class:`ScannedTrainStep`): JAX on a CPU,
+    the model compiled with one step per call, and the setting not ``off``."""
+    import keras
+
+    if keras.backend.backend() != "jax" or _setting() == 1 or int(model.steps_per_execution) != 1:
+        return False
     import jax
 
-    devices = jax.devices("cpu")
-    n = slices_for(batch_size, len(devices))
-    if n < 2:
+    return jax.default_backend() == "cpu"
+
+
+def install(model, batch_size: int) -> int:
+    """Make ``model`` (compiled) train faster on a CPU where it can; returns the slices per batch.
+
+    Batches of at least ``2 * MIN_SLICE`` windows are split over the cores (:class:`SlicedTrainStep`);
+    smaller ones run :data:`SCAN_STEPS` training steps per compiled program (:class:`ScannedTrainStep`)
+    while ``model.fit`` runs over enough batches. Returns 1 when batches are not split."""
+    n = 1
+    if why_not(model) is None:
+        import jax
+
+        devices = jax.devices("cpu")
+        n = slices_for(batch_size, len(devices))
+    if n >= 2:
+        def make_train_function(force: bool = False):
+            if model.train_function is not None and not force:
+                return
+            model.train_function = SlicedTrainStep(model, devices[:n])
+    elif _scannable(model):
+        def make_train_function(force: bool = False):
+            if model.train_function is not None and not force:
+                return
+            model.train_function = ScannedTrainStep(model)
+
+        plain_fit = model.fit
+
+        def fit(*args, **kwargs):
+            # several steps per call only while fitting (evaluate / predict keep one batch per call), and
+            # only over enough batches to repay compiling the longer program
+            batches = _batches(args[0] if args else kwargs.get("x"), kwargs.get("batch_size") or batch_size)
+            if batches < 2 * SCAN_STEPS:
+                return plain_fit(*args, **kwargs)
+            model.steps_per_execution = SCAN_STEPS
+            try:
+                return plain_fit(*args, **kwargs)
+            finally:
+                model.steps_per_execution = 1
+
+        model.fit = fit
+        model._seqstudio_scans = True
+    else:
         return 1
-
-    def make_train_function(force: bool = False):
-        if model.train_function is not None and not force:
-            return
-        model.train_function = SlicedTrainStep(model, devices[:n])
-
     model.make_train_function = make_train_function
     model.train_function = None
     return n
+
+
+def warm_batches(model, batches: int) -> int:
+    """Batches a compile-ahead fit (``pipeline.prewarm``) should train on so that the programs the real
+    fit over ``batches`` batches runs are all compiled: the 16-step group where it scans, else one."""
+    if getattr(model, "_seqstudio_scans", False) and batches >= 2 * SCAN_STEPS:
+        return 2 * SCAN_STEPS
+    return 1
+
+
+def _batches(x, batch_size: int) -> int:
+    """Batches per epoch of what ``model.fit`` was given (0 when unknown)."""
+    try:
+        import keras
+
+        if isinstance(x, keras.utils.PyDataset):
+            return len(x)
+        import jax
+
+        leaves = jax.tree.leaves(x)
+        return -(-int(leaves[0].shape[0]) // max(1, int(batch_size))) if leaves else 0
+    except (TypeError, AttributeError, IndexError):
+        return 0
+
+
+class ScannedTrainStep:
+    """A Keras JAX ``train_function`` running up to ``model.steps_per_execution`` training steps in one
+    compiled program (``lax.scan`` of Keras's own ``train_step`` over the batches stacked), so the per-step
+    dispatch and callback work is paid once per group; exactly the same steps as one call per batch.
+    Groups of fewer batches, or of batches of different sizes (an epoch's end), run one step per call."""
+
+    def __init__(self, model):
+        import jax
+
+        self.model = model
+        step = model.train_step
+
+        def multi(state, stacked):
+            def body(st, data):
+                logs, st = step(st, data)
+                return st, logs
+
+            state, logs = jax.lax.scan(body, state, stacked)
+            return jax.tree.map(lambda a: a[-1], logs), state
+
+        self._multi = jax.jit(multi, donate_argnums=0)
+        self._single = jax.jit(step, donate_argnums=0)
+
+    def __call__(self, state, iterator):
+        import jax
+        import numpy as np
+
+        k = int(self.model.steps_per_execution)
+        batches = [next(iterator)]   # StopIteration here ends the epoch, as in Keras
+        try:
+            while len(batches) < k:
+                batches.append(next(iterator))
+        except StopIteration:
+            pass
+        shapes = {tuple((np.shape(a), np.asarray(a).dtype.str) for a in jax.tree.leaves(b)) for b in batches}
+        if len(batches) > 1 and len(batches) == k and len(shapes) == 1:
+            return self._multi(state, jax.tree.map(lambda *a: np.stack(a), *batches))
+        logs = None
+        for data in batches:
+            logs, state = self._single(state, data)
+        return logs, state
 
 
 class SlicedTrainStep:
