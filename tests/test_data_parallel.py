@@ -93,7 +93,8 @@ SCRIPT = textwrap.dedent(r"""
 
 @pytest.fixture(scope="module")
 def child():
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("XLA_FLAGS", "KERAS_BACKEND", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")}
     env.update(SEQSTUDIO_DATA_PARALLEL="2", SEQSTUDIO_BACKEND="jax", SEQSTUDIO_COMPILE_CACHE="off",
                PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600,
@@ -178,6 +179,14 @@ def test_configure_devices_respects_what_is_set(monkeypatch):
     assert dp.configure_devices() == 3
     assert os.environ["XLA_FLAGS"].endswith("--xla_force_host_platform_device_count=3")
     assert dp.configure_devices() == 1        # already named: left alone
+    # a worker given one core of two (SEQSTUDIO_MAX_WORKERS=2) gets one device: batches are not split
+    monkeypatch.setenv("XLA_FLAGS", "")
+    monkeypatch.setenv(dp.ENV, "auto")
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    assert dp.configure_devices() == 1 and os.environ["XLA_FLAGS"] == ""
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    monkeypatch.setattr(dp, "usable_cores", lambda: 4)
+    assert dp.configure_devices() == 2
     monkeypatch.setenv("XLA_FLAGS", "")
     monkeypatch.setenv(dp.ENV, "off")
     assert dp.configure_devices() == 1 and os.environ["XLA_FLAGS"] == ""

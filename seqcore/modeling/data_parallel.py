@@ -52,7 +52,8 @@ def usable_cores() -> int:
 
 
 def configure_devices() -> int:
-    """Ask JAX (not yet started) for one CPU device per usable core, up to :data:`MAX_DEVICES`.
+    """Ask JAX (not yet started) for one CPU device per usable core, up to :data:`MAX_DEVICES` and to the
+    threads this process was given (a worker's share when several train at once).
 
     Call before JAX is imported; a no-op when the setting is ``off``, with one core, or when
     ``XLA_FLAGS`` already names a device count. Returns the count asked for (1: nothing set)."""
@@ -64,7 +65,11 @@ def configure_devices() -> int:
     flags = os.environ.get("XLA_FLAGS", "")
     if _FORCE_FLAG in flags:
         return 1
-    n = max(1, min(usable_cores() if setting is None else setting, MAX_DEVICES))
+    n = usable_cores() if setting is None else setting
+    budget = os.environ.get("TF_NUM_INTRAOP_THREADS", "")   # this process's share of the cores
+    if budget.isdigit() and int(budget) > 0:                 # (training.configure_threads: a worker's)
+        n = min(n, int(budget))
+    n = max(1, min(n, MAX_DEVICES))
     if n > 1:
         os.environ["XLA_FLAGS"] = f"{flags} {_FORCE_FLAG}={n}".strip()
     return n
