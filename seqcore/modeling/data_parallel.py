@@ -78,8 +78,24 @@ def configure_devices() -> int:
 def slices_for(batch_size: int, devices: int) -> int:
     """How many slices a batch of ``batch_size`` is cut into over ``devices`` CPU devices."""
     setting = _setting()
-    n = devices if setting is None else min(devices, setting)
-    return max(1, min(n, batch_size // MIN_SLICE))
+    return _split(batch_size, devices if setting is None else min(devices, setting))
+
+
+def _split(batch_size: int, devices: int) -> int:
+    """Slices for a batch over at most ``devices``: none smaller than :data:`MIN_SLICE`, at least one."""
+    return max(1, min(devices, batch_size // MIN_SLICE))
+
+
+def _take(iterator, k: int) -> list:
+    """The next batch and up to ``k - 1`` more (fewer at the end of an epoch); StopIteration when none is
+    left, which ends the epoch as in Keras."""
+    batches = [next(iterator)]
+    try:
+        while len(batches) < k:
+            batches.append(next(iterator))
+    except StopIteration:
+        pass
+    return batches
 
 
 def why_not(model) -> str | None:
@@ -129,15 +145,11 @@ def install(model, batch_size: int) -> int:
         devices = jax.devices("cpu")
         n = slices_for(batch_size, len(devices))
     if n >= 2:
-        def make_train_function(force: bool = False):
-            if model.train_function is not None and not force:
-                return
-            model.train_function = SlicedTrainStep(model, devices[:n])
+        def new_step():
+            return SlicedTrainStep(model, devices[:n])
     elif _scannable(model):
-        def make_train_function(force: bool = False):
-            if model.train_function is not None and not force:
-                return
-            model.train_function = ScannedTrainStep(model)
+        def new_step():
+            return ScannedTrainStep(model)
 
         plain_fit = model.fit
 
@@ -157,6 +169,11 @@ def install(model, batch_size: int) -> int:
         model._seqstudio_scans = True
     else:
         return 1
+
+    def make_train_function(force: bool = False):
+        if model.train_function is None or force:
+            model.train_function = new_step()
+
     model.make_train_function = make_train_function
     model.train_function = None
     return n
@@ -213,12 +230,7 @@ class ScannedTrainStep:
         import numpy as np
 
         k = int(self.model.steps_per_execution)
-        batches = [next(iterator)]   # StopIteration here ends the epoch, as in Keras
-        try:
-            while len(batches) < k:
-                batches.append(next(iterator))
-        except StopIteration:
-            pass
+        batches = _take(iterator, k)
         shapes = {tuple((np.shape(a), np.asarray(a).dtype.str) for a in jax.tree.leaves(b)) for b in batches}
         if len(batches) > 1 and len(batches) == k and len(shapes) == 1:
             return self._multi(state, jax.tree.map(lambda *a: np.stack(a), *batches))
@@ -294,7 +306,7 @@ class SlicedTrainStep:
         trainable, non_trainable, optimizer_vars, metrics_vars = state
         x, y, sw = data_adapter_utils.unpack_x_y_sample_weight(data)
         n = int(np.shape(jax.tree.leaves(x)[0])[0])
-        k = min(len(self.devices), max(1, n // MIN_SLICE)) if n >= 2 else 1
+        k = _split(n, len(self.devices))
         bounds = np.linspace(0, n, k + 1).round().astype(int)
         outs = []
         for i in range(k):
@@ -312,10 +324,7 @@ class SlicedTrainStep:
         return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
 
     def __call__(self, state, iterator):
-        logs, state = self.step(state, next(iterator))
-        try:
-            for _ in range(self.spe - 1):
-                logs, state = self.step(state, next(iterator))
-        except StopIteration:
-            pass
+        logs = None
+        for data in _take(iterator, self.spe):
+            logs, state = self.step(state, data)
         return logs, state
