@@ -77,6 +77,11 @@ SCRIPT = textwrap.dedent(r"""
     # the convolution front end has batch normalisation: one program
     compare("conv", ModelSpec(cell="lstm", units=(8,), conv="on"),
             ModelShape(task="classify", input_shape=(20, 3), output_shape=(3,)), xc[:200], yc[:200], 64)
+    # a word table of 20,000 x 50 would be copied to every device each step: not split
+    os.environ[dp.ENV] = "auto"
+    big = build_model(ModelSpec(cell="gru", units=(8,), word_vectors="none"), TrainSpec(batch_size=64, seed=0),
+                      ModelShape(task="text", input_shape=(30,), output_shape=(2,), vocab_size=20000))
+    out["large"] = [dp.why_not(big), big.count_params() > dp.MAX_SPLIT_PARAMS]
     # dropout: every slice draws its own masks; training still learns
     _, rd = train("auto", ModelSpec(cell="lstm", units=(16,), dropout=0.3),
                   ModelShape(task="forecast", input_shape=(24, 2), output_shape=(1, 1)), x, y, 64, epochs=4)
@@ -131,6 +136,7 @@ def test_small_batches_and_batch_normalisation_are_not_split(child):
     assert child["conv"]["step"] == ["function", "ScannedTrainStep"]
     assert child["conv"]["why_not"] == "batch normalisation"
     assert child["conv"]["weights"] < 1e-4
+    assert child["large"] == ["large weights", True]
 
 
 def test_scanned_steps_train_the_same_model(child):
